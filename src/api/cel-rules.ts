@@ -1,0 +1,23 @@
+// JavaScript twins of the CEL rules in the schema's x-kubernetes-validations.
+// The API server enforces the CEL at admission; the hook enforces these on what
+// reaches it anyway (an older CRD, a direct curl). A test checks every rule in
+// the schema has a twin here.
+import { RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS } from './vaultapp-schema.js';
+
+export type CelTwin = (self: unknown) => boolean;
+
+export const celTwins: Record<string, CelTwin> = {
+  [RULE_UNIQUE_TARGET_KEYS]: (self) => {
+    if (!Array.isArray(self)) return true;
+    const keys = self.map((x) => (x as { targetKey?: unknown })?.targetKey);
+    return new Set(keys).size === keys.length;
+  },
+  [RULE_PORT_WHEN_ENABLED]: (self) => {
+    const m = self as { enabled?: unknown; port?: unknown };
+    return m?.enabled !== true || (typeof m.port === 'string' && m.port !== '');
+  },
+  [RULE_NO_SYSTEM_PATH]: (self) => {
+    if (typeof self !== 'string') return true;
+    return !['sys/', 'auth/', 'identity/'].some((p) => self.startsWith(p)) && self !== 'sys' && self !== 'auth';
+  },
+};

@@ -1,0 +1,48 @@
+import { VaultAppSpecSchema, VaultAppStatusSchema } from './vaultapp-schema.js';
+
+export const GROUP = 'app.techweaver.io';
+export const VERSION = 'v1alpha1';
+export const API_VERSION = `${GROUP}/${VERSION}`;
+
+// JSON round trip drops TypeBox's symbol-keyed metadata, leaving plain JSON Schema.
+const plain = (schema: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(schema));
+
+/** The CustomResourceDefinition, derived from the same schema the hook validates with. */
+export function buildCrd(): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `vaultapps.${GROUP}` },
+    spec: {
+      group: GROUP,
+      scope: 'Namespaced',
+      names: { kind: 'VaultApp', listKind: 'VaultAppList', plural: 'vaultapps', singular: 'vaultapp', shortNames: ['vapp'] },
+      versions: [{
+        name: VERSION,
+        served: true,
+        storage: true,
+        subresources: { status: {} },
+        additionalPrinterColumns: [
+          { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+          { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+          { name: 'Secret', type: 'string', jsonPath: '.status.secretName' },
+          { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+        ],
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            description: 'VaultApp declares a Deployment, the Vault secrets it needs and how Prometheus scrapes it.',
+            required: ['spec'],
+            properties: {
+              apiVersion: { type: 'string' },
+              kind: { type: 'string' },
+              metadata: { type: 'object' },
+              spec: plain(VaultAppSpecSchema),
+              status: plain(VaultAppStatusSchema),
+            },
+          },
+        },
+      }],
+    },
+  };
+}

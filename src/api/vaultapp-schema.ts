@@ -1,0 +1,117 @@
+// The one VaultApp schema. It is the CRD's openAPIV3Schema (scripts/gen-crd.ts),
+// the hook's runtime validation (./validate.ts) and, through Static<>, the types.
+// Constraints must be expressible both in Kubernetes' structural-schema subset
+// (RE2 patterns, no if/then, CEL rules) and in ajv: hence no lookaheads and every
+// CEL rule has a JavaScript twin in ./cel-rules.ts.
+import { Type, type Static } from '@sinclair/typebox';
+import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
+
+// Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, not "." and not starting with "..".
+export const SECRET_KEY_PATTERN = '^(\\.[-_a-zA-Z0-9][-._a-zA-Z0-9]*|[-_a-zA-Z0-9][-._a-zA-Z0-9]*)$';
+// Path segments: no empty, "." or ".." segment, no leading "/", no percent-escapes.
+const SEGMENT = '\\.?[A-Za-z0-9_@=+,:~-][A-Za-z0-9._@=+,:~-]*';
+export const VAULT_PATH_PATTERN = `^${SEGMENT}(/${SEGMENT})*$`;
+// IANA_SVC_NAME, what a named container port must be.
+export const PORT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
+
+export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, self.exists_one(y, y.targetKey == x.targetKey))';
+export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
+export const RULE_NO_SYSTEM_PATH = "!self.startsWith('sys/') && !self.startsWith('auth/') && !self.startsWith('identity/') && self != 'sys' && self != 'auth'";
+
+const preserve = { 'x-kubernetes-preserve-unknown-fields': true } as const;
+
+export const VaultSecretSchema = Type.Object({
+  path: Type.String({
+    minLength: 1, maxLength: 512, pattern: VAULT_PATH_PATTERN,
+    description: 'Vault API path of the secret, e.g. kv/data/billing/database (KV v2), kv1/billing (KV v1) or database/creds/app (leased). On a KV v2 mount, a path without data/ is read through data/ like `vault kv get` does.',
+    'x-kubernetes-validations': [{ rule: RULE_NO_SYSTEM_PATH, message: 'path must not address sys/, auth/ or identity/' }],
+  }),
+  key: Type.String({ minLength: 1, maxLength: 256, description: 'Key inside the secret data at path.' }),
+  targetKey: Type.String({
+    minLength: 1, maxLength: 253, pattern: SECRET_KEY_PATTERN,
+    description: 'Key in the managed Secret, and file name under /etc/secrets/vault.',
+  }),
+});
+
+export const VaultSpecSchema = Type.Object({
+  role: Type.String({
+    minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]*$',
+    description: 'Vault role to log in with (Kubernetes auth).',
+  }),
+  secrets: Type.Array(VaultSecretSchema, {
+    minItems: 1, maxItems: 64,
+    description: 'Values to copy from Vault into the managed Secret.',
+    'x-kubernetes-validations': [{ rule: RULE_UNIQUE_TARGET_KEYS, message: 'targetKey must be unique' }],
+  }),
+});
+
+export const MonitoringSpecSchema = Type.Object({
+  enabled: Type.Boolean({ description: 'Create a metrics Service and a ServiceMonitor.' }),
+  port: Type.Optional(Type.String({
+    minLength: 1, maxLength: 15, pattern: PORT_NAME_PATTERN,
+    description: 'Name of the container port to scrape. Required when enabled.',
+  })),
+  path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', default: '/metrics', description: 'HTTP path of the metrics endpoint.' })),
+  interval: Type.Optional(Type.String({ maxLength: 32, pattern: DURATION_PATTERN, default: '30s', description: 'Scrape interval.' })),
+}, {
+  'x-kubernetes-validations': [{ rule: RULE_PORT_WHEN_ENABLED, message: 'port is required when monitoring is enabled' }],
+});
+
+// The embedded DeploymentSpec is checked for its shape here and in full by the
+// API server when Metacontroller applies the Deployment; embedding the whole
+// apps/v1 schema would make the CRD several hundred kilobytes.
+const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
+  selector: Type.Object({}, { ...preserve, description: 'Label selector of the pods (apps/v1).' }),
+  template: Type.Object({
+    metadata: Type.Optional(Type.Object({}, preserve)),
+    spec: Type.Object({
+      containers: Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, preserve), { minItems: 1 }),
+    }, preserve),
+  }, preserve),
+}, { ...preserve, description: 'An apps/v1 DeploymentSpec for the application.' }));
+
+export const VaultAppSpecSchema = Type.Object({
+  deploymentSpec: DeploymentSpecSchema,
+  vault: VaultSpecSchema,
+  monitoring: Type.Optional(MonitoringSpecSchema),
+});
+
+export const ConditionSchema = Type.Object({
+  type: Type.String({ maxLength: 316 }),
+  // enum, not a union of literals: structural schemas have no `const`.
+  status: Type.Unsafe<'True' | 'False' | 'Unknown'>({ type: 'string', enum: ['True', 'False', 'Unknown'] }),
+  reason: Type.String({ maxLength: 1024 }),
+  message: Type.String({ maxLength: 32768 }),
+  lastTransitionTime: Type.String({ format: 'date-time' }),
+  observedGeneration: Type.Optional(Type.Integer({ minimum: 0 })),
+});
+
+export const VaultAppStatusSchema = Type.Object({
+  conditions: Type.Optional(Type.Array(ConditionSchema, { maxItems: 16 })),
+  secretName: Type.Optional(Type.String()),
+  lastSecretUpdateTime: Type.Optional(Type.String({ format: 'date-time' })),
+  observedGeneration: Type.Optional(Type.Integer()),
+});
+
+export const ObjectMetaSchema = Type.Object({
+  name: Type.String({ minLength: 1, maxLength: 253 }),
+  namespace: Type.Optional(Type.String()),
+  uid: Type.Optional(Type.String()),
+  generation: Type.Optional(Type.Integer()),
+}, preserve);
+
+export const VaultAppSchema = Type.Object({
+  apiVersion: Type.Literal('app.techweaver.io/v1alpha1'),
+  kind: Type.Literal('VaultApp'),
+  metadata: ObjectMetaSchema,
+  spec: VaultAppSpecSchema,
+  status: Type.Optional(VaultAppStatusSchema),
+});
+
+export type VaultSecret = Static<typeof VaultSecretSchema>;
+export type VaultAppSpec = Static<typeof VaultAppSpecSchema>;
+export type MonitoringSpec = Static<typeof MonitoringSpecSchema>;
+export type Condition = Static<typeof ConditionSchema>;
+export type VaultAppStatus = Static<typeof VaultAppStatusSchema>;
+export type VaultApp = Static<typeof VaultAppSchema>;

@@ -1,0 +1,109 @@
+// The hook's configuration, validated once at start-up against a schema; a bad
+// value stops the process with a message that names the variable. Vault settings
+// follow the vault CLI's environment names.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { Ajv } from 'ajv';
+
+const int = (def: number, min: number, max: number, description: string) => Type.Integer({ default: def, minimum: min, maximum: max, description });
+
+export const EnvSchema = Type.Object({
+  PORT: int(8080, 0, 65535, 'Port the hook listens on.'),
+  HOST: Type.String({ default: '0.0.0.0', description: 'Address the hook listens on.' }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'pino log level.' }),
+  VAULT_ADDR: Type.String({ default: 'http://127.0.0.1:8200', pattern: '^https?://', description: 'Vault address, as for the vault CLI.' }),
+  VAULT_TOKEN: Type.Optional(Type.String({ minLength: 1, description: 'Vault token for local work; falls back to ~/.vault-token. Selects token auth.' })),
+  VAULT_CACERT: Type.Optional(Type.String({ minLength: 1, description: 'PEM file of the CA that signed Vault\'s certificate.' })),
+  VAULT_NAMESPACE: Type.Optional(Type.String({ minLength: 1, description: 'Vault Enterprise / OpenBao namespace.' })),
+  VAULTAPP_AUTH: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('kubernetes')], { description: 'token or kubernetes; default token when a token is available, else kubernetes.' })),
+  VAULTAPP_K8S_AUTH_MOUNT: Type.String({ default: 'kubernetes', pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', description: 'Mount path of Vault\'s Kubernetes auth method.' }),
+  VAULTAPP_K8S_TOKEN_PATH: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/token', description: 'Service-account token used to log in.' }),
+  VAULTAPP_HMAC_KEY: Type.Optional(Type.String({ minLength: 16, description: 'Key of the secret-version HMAC (required with kubernetes auth).' })),
+  VAULTAPP_HMAC_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the HMAC key (e.g. a mounted Secret).' })),
+  VAULTAPP_RESYNC_SECONDS: int(300, 5, 86400, 'Resync interval while healthy.'),
+  VAULTAPP_ERROR_BACKOFF_SECONDS: int(5, 1, 3600, 'First retry after an error; doubles up to the resync interval.'),
+  VAULTAPP_VAULT_TIMEOUT_MS: int(4000, 100, 60000, 'Timeout of one Vault request.'),
+  VAULTAPP_SYNC_DEADLINE_MS: int(7000, 100, 60000, 'Upper bound on the Vault work of one sync; keep it under the hook timeout (10 s).'),
+  VAULTAPP_BODY_LIMIT_BYTES: int(8 * 1024 * 1024, 1024, 64 * 1024 * 1024, 'Largest accepted request body.'),
+});
+export type Env = Static<typeof EnvSchema>;
+
+export interface Config {
+  port: number;
+  host: string;
+  logLevel: string;
+  vault: { address: string; caCert?: string; namespace?: string; timeoutMs: number };
+  auth: { method: 'token'; token: string } | { method: 'kubernetes'; mount: string; jwtPath: string };
+  hmacKey: string;
+  /** True when the HMAC key was generated for this process: pods roll after a restart. */
+  hmacKeyEphemeral: boolean;
+  resyncSeconds: number;
+  errorBackoffMinSeconds: number;
+  syncDeadlineMs: number;
+  bodyLimit: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const readVar = (file: string, variable: string): string => {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(`${variable}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  }
+};
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env, home = homedir()): Config {
+  const env: Record<string, unknown> = {};
+  for (const key of Object.keys(EnvSchema.properties)) {
+    const v = source[key];
+    if (v !== undefined && v !== '') env[key] = v;
+  }
+  const ajv = new Ajv({ coerceTypes: true, useDefaults: true, allErrors: true, strict: false });
+  const validate = ajv.compile<Env>(EnvSchema);
+  if (!validate(env)) {
+    const msg = (validate.errors ?? []).map((e) => `${e.instancePath.slice(1) || (e.params as { missingProperty?: string }).missingProperty}: ${e.message}`).join('; ');
+    throw new ConfigError(`invalid configuration: ${msg}`);
+  }
+
+  const tokenFile = join(home, '.vault-token');
+  const token = env.VAULT_TOKEN ?? (existsSync(tokenFile) ? readVar(tokenFile, 'VAULT_TOKEN (~/.vault-token)') : undefined);
+  const method = env.VAULTAPP_AUTH ?? (token ? 'token' : 'kubernetes');
+  if (method === 'token' && !token) throw new ConfigError('VAULTAPP_AUTH=token needs VAULT_TOKEN or ~/.vault-token');
+
+  let hmacKey = env.VAULTAPP_HMAC_KEY ?? (env.VAULTAPP_HMAC_KEY_FILE ? readVar(env.VAULTAPP_HMAC_KEY_FILE, 'VAULTAPP_HMAC_KEY_FILE') : undefined);
+  let hmacKeyEphemeral = false;
+  if (hmacKey !== undefined && hmacKey.length < 16) throw new ConfigError('VAULTAPP_HMAC_KEY_FILE: the key must be at least 16 characters');
+  if (!hmacKey) {
+    // In a cluster a per-process key would roll every Deployment on each restart.
+    if (method === 'kubernetes') throw new ConfigError('VAULTAPP_HMAC_KEY or VAULTAPP_HMAC_KEY_FILE is required with kubernetes auth: a stable key keeps hook restarts from rolling Deployments');
+    hmacKey = randomBytes(32).toString('hex');
+    hmacKeyEphemeral = true;
+  }
+
+  return {
+    port: env.PORT,
+    host: env.HOST,
+    logLevel: env.LOG_LEVEL,
+    vault: {
+      address: env.VAULT_ADDR.replace(/\/+$/, ''),
+      timeoutMs: env.VAULTAPP_VAULT_TIMEOUT_MS,
+      ...(env.VAULT_CACERT ? { caCert: readVar(env.VAULT_CACERT, 'VAULT_CACERT') } : {}),
+      ...(env.VAULT_NAMESPACE ? { namespace: env.VAULT_NAMESPACE } : {}),
+    },
+    auth: method === 'token'
+      ? { method, token: token! }
+      : { method, mount: env.VAULTAPP_K8S_AUTH_MOUNT, jwtPath: env.VAULTAPP_K8S_TOKEN_PATH },
+    hmacKey,
+    hmacKeyEphemeral,
+    resyncSeconds: env.VAULTAPP_RESYNC_SECONDS,
+    errorBackoffMinSeconds: Math.min(env.VAULTAPP_ERROR_BACKOFF_SECONDS, env.VAULTAPP_RESYNC_SECONDS),
+    syncDeadlineMs: env.VAULTAPP_SYNC_DEADLINE_MS,
+    bodyLimit: env.VAULTAPP_BODY_LIMIT_BYTES,
+  };
+}

@@ -1,0 +1,47 @@
+// One catalog of the errors the hook reports, each with a stable code. `reason`
+// is what a status condition carries; `httpStatus` is set for errors that end an
+// HTTP request instead of becoming a condition. Messages name the VaultApp,
+// path and key that are at fault, never a value.
+
+export interface CatalogEntry { reason: string; httpStatus?: number; summary: string }
+
+export const errorCatalog = {
+  INVALID_REQUEST: { reason: 'InvalidRequest', httpStatus: 400, summary: 'the hook request is not a Metacontroller sync request' },
+  INVALID_PARENT: { reason: 'InvalidSpec', httpStatus: 422, summary: 'the VaultApp does not match its schema' },
+  UNSUPPORTED_MEDIA_TYPE: { reason: 'UnsupportedMediaType', httpStatus: 415, summary: 'the body is neither JSON nor YAML' },
+  BODY_TOO_LARGE: { reason: 'BodyTooLarge', httpStatus: 413, summary: 'the request body is larger than the limit' },
+  INTERNAL: { reason: 'InternalError', httpStatus: 500, summary: 'an unexpected error in the hook' },
+  VAULT_UNREACHABLE: { reason: 'VaultUnreachable', summary: 'Vault did not answer' },
+  VAULT_SEALED: { reason: 'VaultUnavailable', summary: 'Vault is sealed, in standby or not initialised' },
+  VAULT_AUTH_FAILED: { reason: 'AuthenticationFailed', summary: 'Vault refused the login' },
+  VAULT_NO_CREDENTIALS: { reason: 'NoCredentials', summary: 'the hook has no Vault token and no service-account token to log in with' },
+  VAULT_PERMISSION_DENIED: { reason: 'PermissionDenied', summary: 'the Vault policy does not allow reading the path' },
+  VAULT_PATH_NOT_FOUND: { reason: 'PathNotFound', summary: 'nothing is stored at the path' },
+  VAULT_KEY_NOT_FOUND: { reason: 'KeyNotFound', summary: 'the secret at the path has no such key' },
+  VAULT_VALUE_NOT_SCALAR: { reason: 'ValueNotScalar', summary: 'the value under the key is an object, a list or null' },
+  VAULT_UNEXPECTED_RESPONSE: { reason: 'UnexpectedResponse', summary: 'Vault answered with a shape the hook does not understand' },
+  VAULT_ERROR: { reason: 'VaultError', summary: 'Vault answered with an error' },
+  VOLUME_CONFLICT: { reason: 'VolumeConflict', summary: 'deploymentSpec already has a volume or mount where the secret volume goes' },
+  PORT_NOT_FOUND: { reason: 'PortNotFound', summary: 'no container declares the named metrics port' },
+  NAME_TOO_LONG: { reason: 'NameTooLong', summary: 'the VaultApp name is too long for a derived child name' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+/** A problem located in one VaultApp; `where` says which path/key/field. */
+export interface Problem { code: ErrorCode; message: string }
+
+export function problem(code: ErrorCode, message: string): Problem {
+  return { code, message };
+}
+
+/** An error that ends an HTTP request with the catalog's status. */
+export class HookError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.code = code;
+    this.statusCode = (errorCatalog[code] as CatalogEntry).httpStatus ?? 500;
+  }
+}

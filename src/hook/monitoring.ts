@@ -1,0 +1,66 @@
+// The metrics Service and the ServiceMonitor that selects it.
+import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
+import type { VaultApp } from '../api/vaultapp-schema.js';
+import { problem, type Problem } from '../errors/catalog.js';
+import { childLabels, isLabelValue, isServiceName, METRICS_FOR_LABEL, metricsServiceName } from './names.js';
+import type { KubeObject } from './types.js';
+
+export const DEFAULT_METRICS_PATH = '/metrics';
+export const DEFAULT_SCRAPE_INTERVAL = '30s';
+
+export interface MonitoringOutcome { service?: KubeObject; serviceMonitor?: KubeObject; problems: Problem[] }
+
+function findPort(spec: DeploymentSpec, portName: string): number | undefined {
+  for (const c of spec.template.spec?.containers ?? []) {
+    const port = c.ports?.find((p) => p.name === portName);
+    if (port) return port.containerPort;
+  }
+  return undefined;
+}
+
+// A Service selects by equality only: matchLabels when there are any, else the pod labels.
+function podSelector(spec: DeploymentSpec): Record<string, string> {
+  const matchLabels = spec.selector?.matchLabels;
+  return matchLabels && Object.keys(matchLabels).length > 0 ? matchLabels : (spec.template.metadata?.labels ?? {});
+}
+
+export function desiredMonitoring(app: VaultApp): MonitoringOutcome {
+  const monitoring = app.spec.monitoring;
+  if (!monitoring?.enabled || !monitoring.port) return { problems: [] };
+  const name = app.metadata.name;
+  const namespace = app.metadata.namespace;
+  const serviceName = metricsServiceName(name);
+  if (!isServiceName(serviceName) || !isLabelValue(name)) {
+    return { problems: [problem('NAME_TOO_LONG', `metrics Service name "${serviceName}" must be a DNS-1035 label of at most 63 characters; shorten the VaultApp name to 55 characters or fewer`)] };
+  }
+  const containerPort = findPort(app.spec.deploymentSpec, monitoring.port);
+  if (containerPort === undefined) {
+    return { problems: [problem('PORT_NOT_FOUND', `monitoring.port "${monitoring.port}" is not the name of a port in deploymentSpec.template.spec.containers[*].ports`)] };
+  }
+  const labels = { ...childLabels(name), [METRICS_FOR_LABEL]: name };
+  return {
+    service: {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: serviceName, namespace, labels },
+      spec: {
+        selector: podSelector(app.spec.deploymentSpec),
+        ports: [{ name: monitoring.port, port: containerPort, targetPort: monitoring.port }],
+      },
+    },
+    serviceMonitor: {
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name, namespace, labels: childLabels(name) },
+      spec: {
+        selector: { matchLabels: { [METRICS_FOR_LABEL]: name } },
+        endpoints: [{
+          port: monitoring.port,
+          path: monitoring.path ?? DEFAULT_METRICS_PATH,
+          interval: monitoring.interval ?? DEFAULT_SCRAPE_INTERVAL,
+        }],
+      },
+    },
+    problems: [],
+  };
+}

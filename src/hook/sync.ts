@@ -1,0 +1,110 @@
+// The desired-state function: (request, material read from Vault, now, config)
+// → response. Pure: no I/O, no clock, no Vault client, no HTTP.
+//
+// Never lose data: a child left out of the response is deleted by
+// Metacontroller, so when Vault fails the observed Secret's data is returned as
+// it is and the Deployment is kept; only the user's own spec change removes data.
+import { errorCatalog, type Problem } from '../errors/catalog.js';
+import type { VaultAppStatus } from '../api/vaultapp-schema.js';
+import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
+import { desiredDeployment } from './deployment.js';
+import { deploymentReadiness } from './deployment-readiness.js';
+import type { VaultMaterial } from './material.js';
+import { desiredMonitoring } from './monitoring.js';
+import { childLabels, secretName } from './names.js';
+import { childTypeManaged, observedChild, observedSecretData } from './observed.js';
+import { secretDataFromVault } from './secret-data.js';
+import { sameData, secretVersion } from './secret-version.js';
+import type { HookConfig, KubeObject, SyncRequest, SyncResponse } from './types.js';
+
+const describe = (problems: Problem[]): string => problems.map((p) => p.message).join('; ');
+const reasonOf = (problems: Problem[]): string => errorCatalog[problems[0]!.code].reason;
+
+export function sync(req: SyncRequest, material: VaultMaterial, now: Date, config: HookConfig): SyncResponse {
+  const app = req.parent;
+  const name = app.metadata.name;
+  const namespace = app.metadata.namespace;
+  const previous = app.status;
+  const children: KubeObject[] = [];
+  const conditions: ConditionInput[] = [];
+
+  // Secret
+  const sName = secretName(name);
+  const observedData = observedSecretData(req, sName);
+  const fromVault = secretDataFromVault(app.spec.vault.secrets, material);
+  const data = fromVault.data ?? observedData;
+  if (data !== undefined) {
+    children.push({
+      apiVersion: 'v1', kind: 'Secret',
+      metadata: { name: sName, namespace, labels: childLabels(name) },
+      type: 'Opaque',
+      // An empty map would be normalised away by the API server: a perpetual diff.
+      ...(Object.keys(data).length > 0 ? { data } : {}),
+    });
+  }
+  conditions.push(material.auth.ok
+    ? { type: 'VaultAuthenticated', status: 'True', reason: 'Authenticated', message: `logged in to Vault with role ${app.spec.vault.role}` }
+    : { type: 'VaultAuthenticated', status: 'False', reason: reasonOf([material.auth.problem]), message: material.auth.problem.message });
+  const secretsOk = fromVault.data !== undefined;
+  conditions.push(secretsOk
+    ? { type: 'SecretsSynced', status: 'True', reason: 'Synced', message: `${Object.keys(fromVault.data!).length} keys from ${new Set(app.spec.vault.secrets.map((s) => s.path)).size} Vault paths in Secret ${sName}` }
+    : { type: 'SecretsSynced', status: 'False', reason: reasonOf(fromVault.problems), message: `${describe(fromVault.problems)}${observedData !== undefined ? `; Secret ${sName} keeps its current data` : `; Secret ${sName} not created yet`}` });
+
+  // Deployment: versioned by the observed Secret once it exists, so pods roll only
+  // after the new data is in the cluster; on the first sync, by the data created.
+  const observedDeployment = observedChild(req, 'deployment', name);
+  if (data !== undefined || observedDeployment) {
+    const version = secretVersion(observedData ?? data, config.hmacKey);
+    const { deployment, problems } = desiredDeployment(app, version);
+    children.push(deployment);
+    const readiness = deploymentReadiness(observedDeployment);
+    conditions.push(problems.length > 0
+      ? { type: 'DeploymentReady', status: 'False', reason: reasonOf(problems), message: describe(problems) }
+      : { type: 'DeploymentReady', status: readiness.ready ? 'True' : 'False', reason: readiness.reason, message: readiness.message });
+  } else {
+    conditions.push({ type: 'DeploymentReady', status: 'False', reason: 'WaitingForSecret', message: `the Deployment is created once Secret ${sName} can be filled from Vault` });
+  }
+
+  // Monitoring
+  conditions.push(monitoringCondition(req, children));
+
+  const notReady = conditions.filter((c) => c.status !== 'True');
+  conditions.push(notReady.length === 0
+    ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'secrets synced, Deployment available, monitoring configured' }
+    : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') });
+
+  const finalConditions = withTransitionTimes(conditions, previous?.conditions, now, app.metadata.generation);
+  const dataChanged = fromVault.data !== undefined && (observedData === undefined || !sameData(fromVault.data, observedData));
+  const lastSecretUpdateTime = dataChanged ? isoSeconds(now) : previous?.lastSecretUpdateTime;
+  const status: VaultAppStatus = {
+    conditions: finalConditions,
+    ...(data !== undefined ? { secretName: sName } : {}),
+    ...(lastSecretUpdateTime ? { lastSecretUpdateTime } : {}),
+  };
+
+  return { status, children, resyncAfterSeconds: resyncAfter(secretsOk, finalConditions, now, config) };
+
+  function monitoringCondition(request: SyncRequest, out: KubeObject[]): ConditionInput {
+    if (!app.spec.monitoring?.enabled) return { type: 'MonitoringReady', status: 'True', reason: 'Disabled', message: 'monitoring is disabled' };
+    const m = desiredMonitoring(app);
+    if (m.problems.length > 0) return { type: 'MonitoringReady', status: 'False', reason: reasonOf(m.problems), message: describe(m.problems) };
+    out.push(m.service!);
+    const smManaged = childTypeManaged(request, 'serviceMonitor');
+    if (smManaged) out.push(m.serviceMonitor!);
+    const serviceSeen = observedChild(request, 'service', m.service!.metadata.name) !== undefined;
+    const smSeen = !smManaged || observedChild(request, 'serviceMonitor', name) !== undefined;
+    if (!serviceSeen || !smSeen) return { type: 'MonitoringReady', status: 'False', reason: 'Creating', message: `creating the metrics Service${smManaged ? ' and ServiceMonitor' : ''}` };
+    return smManaged
+      ? { type: 'MonitoringReady', status: 'True', reason: 'Configured', message: `ServiceMonitor ${name} scrapes Service ${m.service!.metadata.name}` }
+      : { type: 'MonitoringReady', status: 'True', reason: 'ServiceOnly', message: `this controller does not manage ServiceMonitors; Service ${m.service!.metadata.name} exposes the metrics port` };
+  }
+}
+
+// Stateless backoff: the longer SecretsSynced has been False, the longer the wait,
+// from errorBackoffMinSeconds up to the healthy resync interval.
+function resyncAfter(secretsOk: boolean, conditions: { type: string; lastTransitionTime: string }[], now: Date, config: HookConfig): number {
+  if (secretsOk) return config.resyncSeconds;
+  const since = Date.parse(conditions.find((c) => c.type === 'SecretsSynced')?.lastTransitionTime ?? '');
+  const failingFor = Number.isFinite(since) ? Math.max(0, (now.getTime() - since) / 1000) : 0;
+  return Math.round(Math.min(config.resyncSeconds, Math.max(config.errorBackoffMinSeconds, failingFor)));
+}

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { HookRequestSchema } from '../../api/hook-request-schema.js';
+import { describeFieldErrors, validateVaultApp } from '../../api/validate.js';
+import { HookError } from '../../errors/catalog.js';
+import { finalize } from '../../hook/finalize.js';
+import { sync } from '../../hook/sync.js';
+import type { HookConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
+import type { VaultReader } from '../../vault/reader.js';
+import { send } from '../yaml.js';
+
+interface HookRouteOptions { reader: VaultReader; hookConfig: HookConfig; now: () => Date }
+
+interface RawRequest { parent: { metadata: { name: string; namespace: string } }; finalizing?: boolean; children: SyncRequest['children'] }
+
+function parseRequest(req: FastifyRequest): SyncRequest {
+  const body = req.body as RawRequest;
+  const { name, namespace } = body.parent.metadata;
+  const parsed = validateVaultApp(body.parent);
+  if (!parsed.ok) throw new HookError('INVALID_PARENT', `VaultApp ${namespace}/${name} is invalid: ${describeFieldErrors(parsed.errors)}`);
+  return { ...(body as unknown as SyncRequest), parent: parsed.value };
+}
+
+function summary(res: SyncResponse): Record<string, unknown> {
+  return {
+    conditions: Object.fromEntries((res.status.conditions ?? []).map((c) => [c.type, c.status === 'True' ? 'True' : c.reason])),
+    children: res.children.map((c) => `${c.kind}/${c.metadata.name}`),
+    resyncAfterSeconds: res.resyncAfterSeconds,
+    finalized: res.finalized,
+  };
+}
+
+export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts) => {
+  const schema = { body: HookRequestSchema };
+
+  app.post('/sync', { schema }, async (req, reply) => {
+    const request = parseRequest(req);
+    const log = req.log.child({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}` });
+    if (request.finalizing) {
+      const res = finalize(request);
+      log.info(summary(res), 'finalized');
+      return send(req, reply, res);
+    }
+    const material = await opts.reader.material(request.parent);
+    const res = sync(request, material, opts.now(), opts.hookConfig);
+    log.info(summary(res), 'synced');
+    return send(req, reply, res);
+  });
+
+  app.post('/finalize', { schema }, async (req, reply) => {
+    const request = parseRequest(req);
+    const res = finalize(request);
+    req.log.info({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}`, ...summary(res) }, 'finalized');
+    return send(req, reply, res);
+  });
+};

@@ -1,0 +1,92 @@
+// The one place that talks HTTP to Vault, through node-vault, behind a small
+// typed interface. Tokens go per call in X-Vault-Token: node-vault keeps one
+// mutable token per client, which a service serving many identities must not use.
+// Errors are rebuilt from status and Vault's own error list only: the underlying
+// axios error carries the request headers, and so the token.
+import nodeVault from 'node-vault';
+
+export interface VaultResponse {
+  data?: unknown;
+  lease_id?: string;
+  lease_duration?: number;
+  renewable?: boolean;
+  auth?: { client_token?: string; accessor?: string; lease_duration?: number; renewable?: boolean; policies?: string[] } | null;
+  [field: string]: unknown;
+}
+
+export type VaultFailureKind = 'unreachable' | 'http';
+
+export class VaultRequestError extends Error {
+  constructor(
+    readonly kind: VaultFailureKind,
+    readonly status: number | undefined,
+    readonly vaultErrors: string[],
+    message: string,
+  ) {
+    super(message);
+    this.name = 'VaultRequestError';
+  }
+}
+
+export interface VaultHttp {
+  read(path: string, token: string): Promise<VaultResponse>;
+  write(path: string, body: Record<string, unknown>, token?: string): Promise<VaultResponse>;
+  health(): Promise<{ status: number | undefined; sealed?: boolean; standby?: boolean }>;
+}
+
+export interface VaultHttpOptions {
+  address: string;
+  namespace?: string;
+  caCert?: string;
+  timeoutMs: number;
+}
+
+interface NodeVaultError { response?: { statusCode?: number; body?: { errors?: unknown[] } }; code?: string; message?: string }
+
+function toVaultError(err: unknown, op: string, path: string): VaultRequestError {
+  const e = err as NodeVaultError;
+  const status = e?.response?.statusCode;
+  if (status !== undefined) {
+    const errors = (e.response?.body?.errors ?? []).filter((x): x is string => typeof x === 'string');
+    return new VaultRequestError('http', status, errors, `${op} ${path}: Vault answered ${status}${errors.length ? ` (${errors.join('; ')})` : ''}`);
+  }
+  const code = typeof e?.code === 'string' ? e.code : 'no response';
+  return new VaultRequestError('unreachable', undefined, [], `${op} ${path}: Vault unreachable (${code})`);
+}
+
+export function createVaultHttp(options: VaultHttpOptions): VaultHttp {
+  const client = nodeVault({
+    apiVersion: 'v1',
+    endpoint: options.address,
+    ...(options.namespace ? { namespace: options.namespace } : {}),
+    requestOptions: { timeout: options.timeoutMs, ...(options.caCert ? { ca: options.caCert } : {}) },
+  } as nodeVault.VaultOptions);
+  // node-vault falls back to $VAULT_TOKEN; every call here names its token itself.
+  client.token = '';
+  const headers = (token?: string): Record<string, string> => (token ? { 'X-Vault-Token': token } : {});
+
+  return {
+    async read(path, token) {
+      try {
+        return (await client.read(path, { headers: headers(token) })) as VaultResponse;
+      } catch (err) {
+        throw toVaultError(err, 'read', path);
+      }
+    },
+    async write(path, body, token) {
+      try {
+        return (await client.write(path, body, { headers: headers(token) })) as VaultResponse;
+      } catch (err) {
+        throw toVaultError(err, 'write', path);
+      }
+    },
+    async health() {
+      try {
+        const res = (await client.request({ path: '/sys/health?standbyok=true&perfstandbyok=true', method: 'GET' })) as { sealed?: boolean; standby?: boolean };
+        return { status: 200, sealed: res?.sealed, standby: res?.standby };
+      } catch (err) {
+        return { status: toVaultError(err, 'read', 'sys/health').status };
+      }
+    },
+  };
+}

@@ -1,0 +1,131 @@
+// Reads what one VaultApp needs from Vault: each distinct path once per sync, and
+// concurrent syncs that need the same path with the same identity share one
+// in-flight read. Reads of leasing engines are never shared between VaultApps:
+// two parents sharing one dynamic credential would share its revocation too.
+import type { VaultApp } from '../api/vaultapp-schema.js';
+import { problem, type ErrorCode, type Problem } from '../errors/catalog.js';
+import type { PathRead, VaultMaterial } from '../hook/material.js';
+import { VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
+import { apiPath, MountResolver, type MountInfo } from './mounts.js';
+import { SingleFlight } from './single-flight.js';
+import type { TokenSource } from './token-source.js';
+
+export interface ReaderStats { reads: number; sharedReads: number }
+
+export interface VaultReader {
+  material(app: VaultApp): Promise<VaultMaterial>;
+  readonly stats: ReaderStats;
+}
+
+function problemFor(err: unknown, where: string): Problem {
+  if (err instanceof VaultRequestError) {
+    const code: ErrorCode = err.kind === 'unreachable' ? 'VAULT_UNREACHABLE'
+      : err.status === 403 ? 'VAULT_PERMISSION_DENIED'
+      : err.status === 404 ? 'VAULT_PATH_NOT_FOUND'
+      : err.status === 503 ? 'VAULT_SEALED'
+      : 'VAULT_ERROR';
+    const what = code === 'VAULT_UNREACHABLE' ? 'Vault is unreachable'
+      : code === 'VAULT_PERMISSION_DENIED' ? 'permission denied (403)'
+      : code === 'VAULT_PATH_NOT_FOUND' ? 'nothing stored there (404)'
+      : code === 'VAULT_SEALED' ? 'Vault is sealed or unavailable (503)'
+      : `Vault answered ${err.status}${err.vaultErrors.length ? `: ${err.vaultErrors.join('; ')}` : ''}`;
+    return problem(code, `cannot read ${where}: ${what}`);
+  }
+  return problem('VAULT_ERROR', `cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
+function classify(res: VaultResponse, mount: MountInfo | undefined, where: string): PathRead {
+  const leaseId = typeof res.lease_id === 'string' ? res.lease_id : '';
+  if (mount?.kvVersion === 2) {
+    const d = res.data as { data?: unknown; metadata?: { version?: number; deletion_time?: string; destroyed?: boolean } } | undefined;
+    if (d?.data === null || d?.metadata?.destroyed) return { ok: false, problem: problem('VAULT_PATH_NOT_FOUND', `cannot read ${where}: the current version is deleted`) };
+    if (!d || typeof d.data !== 'object' || Array.isArray(d.data)) return { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read ${where}: expected KV v2 data.data`) };
+    return { ok: true, engine: 'kv2', data: d.data as Record<string, unknown>, ...(typeof d.metadata?.version === 'number' ? { version: d.metadata.version } : {}) };
+  }
+  if (!res.data || typeof res.data !== 'object' || Array.isArray(res.data)) {
+    return { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read ${where}: the response has no data object`) };
+  }
+  const data = res.data as Record<string, unknown>;
+  if (leaseId) {
+    return { ok: true, engine: 'leased', data, lease: { id: leaseId, durationSeconds: res.lease_duration ?? 0, renewable: res.renewable === true } };
+  }
+  return { ok: true, engine: 'kv1', data };
+}
+
+export interface ReaderOptions {
+  /** Upper bound on one VaultApp's Vault work, to answer inside Metacontroller's hook timeout. */
+  deadlineMs: number;
+}
+
+export function createVaultReader(http: VaultHttp, tokens: TokenSource, options: ReaderOptions): VaultReader {
+  const mounts = new MountResolver(http);
+  const flights = new SingleFlight<PathRead>();
+  const stats: ReaderStats = { reads: 0, sharedReads: 0 };
+
+  async function readOnce(path: string, role: string, parentUid: string): Promise<PathRead> {
+    const where = `path "${path}"`;
+    let token = await tokens.token(role);
+    const mount = await mounts.resolve(path, token);
+    const target = apiPath(path, mount);
+    const shareable = mount?.type === 'kv' || mount?.type === 'generic';
+    const key = [tokens.identity(role), target, shareable ? '' : parentUid].join('\u0000');
+    if (flights.has(key)) stats.sharedReads++;
+    return flights.run(key, async () => {
+      for (let attempt = 0; ; attempt++) {
+        try {
+          stats.reads++;
+          return classify(await http.read(target, token), mount, where);
+        } catch (err) {
+          // A 403 may be a token Vault revoked or let expire: one new login, then report.
+          if (attempt === 0 && err instanceof VaultRequestError && err.status === 403 && tokens.invalidate(role, token)) {
+            const next = await tokens.token(role);
+            if (next !== token) { token = next; continue; }
+          }
+          return { ok: false, problem: problemFor(err, where) };
+        }
+      }
+    });
+  }
+
+  return {
+    stats,
+    async material(app) {
+      const role = app.spec.vault.role;
+      const uid = app.metadata.uid ?? `${app.metadata.namespace}/${app.metadata.name}`;
+      try {
+        await withDeadline(tokens.token(role), options.deadlineMs, 'logging in to Vault');
+      } catch (err) {
+        return { auth: { ok: false, problem: authProblem(err, role) }, reads: {} };
+      }
+      const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
+      const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
+        try {
+          return [path, await withDeadline(readOnce(path, role, uid), options.deadlineMs, `reading path "${path}"`)];
+        } catch (err) {
+          return [path, { ok: false, problem: problemFor(err, `path "${path}"`) }];
+        }
+      }));
+      return { auth: { ok: true }, reads: Object.fromEntries(results) };
+    },
+  };
+}
+
+function authProblem(err: unknown, role: string): Problem {
+  if (err instanceof VaultRequestError) {
+    if (err.kind === 'unreachable') return problem('VAULT_UNREACHABLE', `cannot log in to Vault with role ${role}: Vault is unreachable`);
+    return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with role ${role}: Vault answered ${err.status}${err.vaultErrors.length ? ` (${err.vaultErrors.join('; ')})` : ''}`);
+  }
+  const e = err as NodeJS.ErrnoException;
+  if (e?.code === 'ENOENT') return problem('VAULT_NO_CREDENTIALS', `cannot log in to Vault with role ${role}: no service-account token at ${e.path}`);
+  return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with role ${role}: ${e instanceof Error ? e.message : String(e)}`);
+}
+
+class DeadlineError extends VaultRequestError {}
+
+function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeadlineError('unreachable', undefined, [], `${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
+}
