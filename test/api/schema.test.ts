@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { celTwins } from '../../src/api/cel-rules.js';
+import { renderCrdYaml } from '../../src/api/crd-yaml.js';
+import { validateVaultApp } from '../../src/api/validate.js';
+import { VaultAppSchema } from '../../src/api/vaultapp-schema.js';
+import { loadExample } from '../fixtures/requests.js';
+
+function celRules(schema: unknown, out: string[] = []): string[] {
+  if (schema && typeof schema === 'object') {
+    for (const [k, v] of Object.entries(schema)) {
+      if (k === 'x-kubernetes-validations') out.push(...(v as { rule: string }[]).map((r) => r.rule));
+      else celRules(v, out);
+    }
+  }
+  return out;
+}
+
+describe('the VaultApp schema', () => {
+  it('the committed CRD is what the schema generates (run `npm run gen:crd` after a schema change)', () => {
+    assert.equal(readFileSync(new URL('../../crds/vaultapp.yaml', import.meta.url), 'utf8'), renderCrdYaml());
+  });
+
+  it('the CRD has the status subresource and the readiness and secret printer columns', () => {
+    const crd = parse(renderCrdYaml());
+    const v = crd.spec.versions[0];
+    assert.equal(crd.metadata.name, 'vaultapps.app.techweaver.io');
+    assert.deepStrictEqual(v.subresources, { status: {} });
+    assert.deepStrictEqual(v.additionalPrinterColumns.map((c: { name: string }) => c.name), ['Ready', 'Reason', 'Secret', 'Age']);
+    assert.deepStrictEqual(v.schema.openAPIV3Schema.properties.spec.required, ['deploymentSpec', 'vault']);
+  });
+
+  it('every CEL rule has a JavaScript twin, and no twin is left without a rule', () => {
+    const rules = celRules(VaultAppSchema);
+    assert.ok(rules.length >= 3);
+    assert.deepStrictEqual([...new Set(rules)].sort(), Object.keys(celTwins).sort());
+  });
+
+  it('the seed example is valid unchanged', () => {
+    const r = validateVaultApp(loadExample());
+    assert.equal(r.ok, true, JSON.stringify(r));
+  });
+
+  const invalid: [string, (a: any) => void, string][] = [
+    ['no role', (a) => delete a.spec.vault.role, 'spec.vault.role: must have required property \'role\''],
+    ['empty secrets', (a) => (a.spec.vault.secrets = []), 'spec.vault.secrets: must NOT have fewer than 1 items'],
+    ['duplicate targetKey', (a) => (a.spec.vault.secrets[1].targetKey = 'db_url'), 'spec.vault.secrets: targetKey must be unique'],
+    ['monitoring enabled without a port', (a) => delete a.spec.monitoring.port, 'spec.monitoring: port is required when monitoring is enabled'],
+    ['a targetKey that is not a Secret key', (a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), 'spec.vault.secrets[0].targetKey: must match pattern'],
+    ['a targetKey of ".."', (a) => (a.spec.vault.secrets[0].targetKey = '..'), 'spec.vault.secrets[0].targetKey: must match pattern'],
+    ['a path with ..', (a) => (a.spec.vault.secrets[0].path = 'kv/data/../sys/x'), 'spec.vault.secrets[0].path: must match pattern'],
+    ['a path with a leading /', (a) => (a.spec.vault.secrets[0].path = '/kv/data/x'), 'spec.vault.secrets[0].path: must match pattern'],
+    ['a path under sys/', (a) => (a.spec.vault.secrets[0].path = 'sys/policies/acl/root'), 'spec.vault.secrets[0].path: path must not address sys/, auth/ or identity/'],
+    ['no containers', (a) => (a.spec.deploymentSpec.template.spec.containers = []), 'spec.deploymentSpec.template.spec.containers: must NOT have fewer than 1 items'],
+    ['no deploymentSpec', (a) => delete a.spec.deploymentSpec, 'spec.deploymentSpec: must have required property'],
+  ];
+  for (const [name, mutate, expected] of invalid) {
+    it(`rejects ${name}, naming the field`, () => {
+      const app = structuredClone(loadExample());
+      mutate(app);
+      const r = validateVaultApp(app);
+      assert.equal(r.ok, false);
+      const text = r.ok ? '' : r.errors.map((e) => `${e.field}: ${e.message}`).join('\n');
+      assert.ok(text.includes(expected), `expected "${expected}" in:\n${text}`);
+    });
+  }
+});
