@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+
+const emptyHome = mkdtempSync(join(tmpdir(), 'vaultapp-home-'));
+
+describe('loadConfig', () => {
+  it('defaults follow the vault CLI and the issue: port 8080, resync 300 s, token auth when a token is given', () => {
+    const c = loadConfig({ VAULT_TOKEN: 't' }, emptyHome);
+    assert.equal(c.port, 8080);
+    assert.equal(c.vault.address, 'http://127.0.0.1:8200');
+    assert.equal(c.resyncSeconds, 300);
+    assert.deepStrictEqual(c.auth, { method: 'token', token: 't' });
+    assert.equal(c.hmacKeyEphemeral, true);
+  });
+
+  it('reads ~/.vault-token like the CLI', () => {
+    const home = mkdtempSync(join(tmpdir(), 'vaultapp-home-'));
+    writeFileSync(join(home, '.vault-token'), 'from-file\n');
+    assert.deepStrictEqual(loadConfig({}, home).auth, { method: 'token', token: 'from-file' });
+  });
+
+  it('without a token it uses Kubernetes auth, and then a stable HMAC key is required', () => {
+    assert.throws(() => loadConfig({}, emptyHome), (e: Error) => e instanceof ConfigError && /VAULTAPP_HMAC_KEY/.test(e.message));
+    const keyFile = join(emptyHome, 'hmac');
+    writeFileSync(keyFile, 'k'.repeat(32));
+    const c = loadConfig({ VAULTAPP_HMAC_KEY_FILE: keyFile, VAULTAPP_K8S_AUTH_MOUNT: 'k8s-prod' }, emptyHome);
+    assert.deepStrictEqual(c.auth, { method: 'kubernetes', mount: 'k8s-prod', jwtPath: '/var/run/secrets/kubernetes.io/serviceaccount/token' });
+    assert.equal(c.hmacKey, 'k'.repeat(32));
+    assert.equal(c.hmacKeyEphemeral, false);
+  });
+
+  const bad: [Record<string, string>, RegExp][] = [
+    [{ VAULT_TOKEN: 't', PORT: 'eighty' }, /PORT: must be integer/],
+    [{ VAULT_TOKEN: 't', VAULT_ADDR: 'vault:8200' }, /VAULT_ADDR: must match pattern/],
+    [{ VAULT_TOKEN: 't', VAULTAPP_RESYNC_SECONDS: '1' }, /VAULTAPP_RESYNC_SECONDS: must be >= 5/],
+    [{ VAULT_TOKEN: 't', VAULTAPP_HMAC_KEY: 'short' }, /VAULTAPP_HMAC_KEY: must NOT have fewer than 16 characters/],
+    [{ VAULT_TOKEN: 't', VAULT_CACERT: '/nonexistent/ca.pem' }, /VAULT_CACERT: cannot read \/nonexistent\/ca.pem: ENOENT/],
+    [{ VAULTAPP_AUTH: 'token' }, /VAULTAPP_AUTH=token needs VAULT_TOKEN/],
+  ];
+  for (const [env, message] of bad) {
+    it(`a bad value stops start-up naming the variable: ${Object.keys(env).at(-1)}`, () => {
+      assert.throws(() => loadConfig(env, emptyHome), (e: Error) => e instanceof ConfigError && message.test(e.message));
+    });
+  }
+});
