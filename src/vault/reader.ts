@@ -24,7 +24,7 @@ function problemFor(err: unknown, where: string): Problem {
       : err.status === 404 ? 'VAULT_PATH_NOT_FOUND'
       : err.status === 503 ? 'VAULT_SEALED'
       : 'VAULT_ERROR';
-    const what = code === 'VAULT_UNREACHABLE' ? 'Vault is unreachable'
+    const what = code === 'VAULT_UNREACHABLE' ? `Vault is unreachable${err.vaultErrors.length ? ` (${err.vaultErrors.join('; ')})` : ''}`
       : code === 'VAULT_PERMISSION_DENIED' ? 'permission denied (403)'
       : code === 'VAULT_PATH_NOT_FOUND' ? 'nothing stored there (404)'
       : code === 'VAULT_SEALED' ? 'Vault is sealed or unavailable (503)'
@@ -34,9 +34,16 @@ function problemFor(err: unknown, where: string): Problem {
   return problem('VAULT_ERROR', `cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`);
 }
 
+// When the mount could not be looked up (no capability on sys/internal/ui/mounts,
+// an older server), a KV v2 answer is recognised by its data + metadata.version.
+function looksLikeKv2(res: VaultResponse): boolean {
+  const d = res.data as { data?: unknown; metadata?: { version?: unknown } } | undefined;
+  return typeof d?.data === 'object' && typeof d?.metadata?.version === 'number' && Object.keys(d).length === 2;
+}
+
 function classify(res: VaultResponse, mount: MountInfo | undefined, where: string): PathRead {
   const leaseId = typeof res.lease_id === 'string' ? res.lease_id : '';
-  if (mount?.kvVersion === 2) {
+  if (mount?.kvVersion === 2 || (mount === undefined && looksLikeKv2(res))) {
     const d = res.data as { data?: unknown; metadata?: { version?: number; deletion_time?: string; destroyed?: boolean } } | undefined;
     if (d?.data === null || d?.metadata?.destroyed) return { ok: false, problem: problem('VAULT_PATH_NOT_FOUND', `cannot read ${where}: the current version is deleted`) };
     if (!d || typeof d.data !== 'object' || Array.isArray(d.data)) return { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read ${where}: expected KV v2 data.data`) };
@@ -125,7 +132,7 @@ class DeadlineError extends VaultRequestError {}
 function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError('unreachable', undefined, [], `${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new DeadlineError('unreachable', undefined, [`no answer within ${ms} ms`], `${what}: no answer within ${ms} ms`)), ms);
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
