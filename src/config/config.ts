@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
+import { parse as parseYaml } from 'yaml';
 
 const int = (def: number, min: number, max: number, description: string) => Type.Integer({ default: def, minimum: min, maximum: max, description });
 
@@ -21,6 +22,15 @@ export const EnvSchema = Type.Object({
   VAULTAPP_AUTH: Type.Optional(Type.Union([Type.Literal('token'), Type.Literal('kubernetes')], { description: 'token or kubernetes; default token when a token is available, else kubernetes.' })),
   VAULTAPP_K8S_AUTH_MOUNT: Type.String({ default: 'kubernetes', pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$', description: 'Mount path of Vault\'s Kubernetes auth method.' }),
   VAULTAPP_K8S_TOKEN_PATH: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/token', description: 'Service-account token used to log in.' }),
+  VAULTAPP_IDENTITY: Type.Union([Type.Literal('workload'), Type.Literal('controller')], { default: 'workload', description: 'kubernetes auth: log in as each VaultApp\'s own service account (workload) or as the hook\'s (controller, single-tenant clusters only).' }),
+  VAULTAPP_TOKEN_AUDIENCE: Type.String({ default: 'vault', minLength: 1, description: 'Audience of the service-account tokens the hook requests (workload identity); the Vault role\'s `audience` must match.' }),
+  VAULTAPP_TOKEN_EXPIRATION_SECONDS: int(600, 600, 86400, 'Lifetime asked for those tokens; reused until a fifth of it is left.'),
+  VAULTAPP_KUBE_API_URL: Type.Optional(Type.String({ pattern: '^https?://', description: 'Kubernetes API server; default from KUBERNETES_SERVICE_HOST/PORT.' })),
+  VAULTAPP_KUBE_CA_FILE: Type.String({ default: '/var/run/secrets/kubernetes.io/serviceaccount/ca.crt', description: 'CA of the Kubernetes API server.' }),
+  KUBERNETES_SERVICE_HOST: Type.Optional(Type.String()),
+  KUBERNETES_SERVICE_PORT: Type.Optional(Type.String()),
+  VAULTAPP_ALLOWED_ROLES: Type.Optional(Type.String({ description: 'controller identity: YAML/JSON map of namespace to the Vault roles its VaultApps may use.' })),
+  VAULTAPP_ALLOWED_ROLES_FILE: Type.Optional(Type.String({ description: 'File holding that map.' })),
   VAULTAPP_HMAC_KEY: Type.Optional(Type.String({ minLength: 16, description: 'Key of the secret-version HMAC (required with kubernetes auth).' })),
   VAULTAPP_HMAC_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the HMAC key (e.g. a mounted Secret).' })),
   VAULTAPP_RESYNC_SECONDS: int(300, 5, 86400, 'Resync interval while healthy.'),
@@ -36,7 +46,7 @@ export interface Config {
   host: string;
   logLevel: string;
   vault: { address: string; caCert?: string; namespace?: string; timeoutMs: number };
-  auth: { method: 'token'; token: string } | { method: 'kubernetes'; mount: string; jwtPath: string };
+  auth: { method: 'token'; token: string } | { method: 'kubernetes'; mount: string; identity: IdentityConfig };
   hmacKey: string;
   /** True when the HMAC key was generated for this process: pods roll after a restart. */
   hmacKeyEphemeral: boolean;
@@ -45,6 +55,10 @@ export interface Config {
   syncDeadlineMs: number;
   bodyLimit: number;
 }
+
+export type IdentityConfig =
+  | { model: 'workload'; audience: string; expirationSeconds: number; kube: { url: string; tokenPath: string; caCert?: string } }
+  | { model: 'controller'; jwtPath: string; allowedRoles: Record<string, string[]> };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -98,12 +112,39 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, home = homed
     },
     auth: method === 'token'
       ? { method, token: token! }
-      : { method, mount: env.VAULTAPP_K8S_AUTH_MOUNT, jwtPath: env.VAULTAPP_K8S_TOKEN_PATH },
+      : { method, mount: env.VAULTAPP_K8S_AUTH_MOUNT, identity: identityConfig(env) },
     hmacKey,
     hmacKeyEphemeral,
     resyncSeconds: env.VAULTAPP_RESYNC_SECONDS,
     errorBackoffMinSeconds: Math.min(env.VAULTAPP_ERROR_BACKOFF_SECONDS, env.VAULTAPP_RESYNC_SECONDS),
     syncDeadlineMs: env.VAULTAPP_SYNC_DEADLINE_MS,
     bodyLimit: env.VAULTAPP_BODY_LIMIT_BYTES,
+  };
+}
+
+function identityConfig(env: Env): IdentityConfig {
+  if (env.VAULTAPP_IDENTITY === 'controller') {
+    const text = env.VAULTAPP_ALLOWED_ROLES ?? (env.VAULTAPP_ALLOWED_ROLES_FILE ? readVar(env.VAULTAPP_ALLOWED_ROLES_FILE, 'VAULTAPP_ALLOWED_ROLES_FILE') : undefined);
+    // Without the list every team could name every role bound to the hook.
+    if (text === undefined) throw new ConfigError('VAULTAPP_IDENTITY=controller needs VAULTAPP_ALLOWED_ROLES or VAULTAPP_ALLOWED_ROLES_FILE (namespace: [roles])');
+    let parsed: unknown;
+    try {
+      parsed = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError(`VAULTAPP_ALLOWED_ROLES: not YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+    }
+    const ok = parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed)
+      && Object.values(parsed).every((v) => Array.isArray(v) && v.every((r) => typeof r === 'string'));
+    if (!ok) throw new ConfigError('VAULTAPP_ALLOWED_ROLES: must map each namespace to a list of role names, e.g. {"team-a": ["app-a"]}');
+    return { model: 'controller', jwtPath: env.VAULTAPP_K8S_TOKEN_PATH, allowedRoles: parsed as Record<string, string[]> };
+  }
+  const host = env.KUBERNETES_SERVICE_HOST;
+  const url = env.VAULTAPP_KUBE_API_URL ?? (host ? `https://${host.includes(':') ? `[${host}]` : host}:${env.KUBERNETES_SERVICE_PORT ?? '443'}` : undefined);
+  if (!url) throw new ConfigError('VAULTAPP_KUBE_API_URL (or KUBERNETES_SERVICE_HOST in a pod) is needed for workload identity, to request service-account tokens');
+  return {
+    model: 'workload',
+    audience: env.VAULTAPP_TOKEN_AUDIENCE,
+    expirationSeconds: env.VAULTAPP_TOKEN_EXPIRATION_SECONDS,
+    kube: { url, tokenPath: env.VAULTAPP_K8S_TOKEN_PATH, ...(existsSync(env.VAULTAPP_KUBE_CA_FILE) ? { caCert: readFileSync(env.VAULTAPP_KUBE_CA_FILE, 'utf8') } : {}) },
   };
 }

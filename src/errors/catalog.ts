@@ -15,6 +15,8 @@ export const errorCatalog = {
   VAULT_SEALED: { reason: 'VaultUnavailable', summary: 'Vault is sealed, in standby or not initialised' },
   VAULT_AUTH_FAILED: { reason: 'AuthenticationFailed', summary: 'Vault refused the login' },
   VAULT_NO_CREDENTIALS: { reason: 'NoCredentials', summary: 'the hook has no Vault token and no service-account token to log in with' },
+  ROLE_NOT_ALLOWED: { reason: 'RoleNotAllowed', summary: 'the hook\'s allowed-roles list does not give this namespace the role' },
+  SERVICE_ACCOUNT_TOKEN_FAILED: { reason: 'ServiceAccountTokenFailed', summary: 'the Kubernetes API did not issue a token for the VaultApp\'s service account' },
   VAULT_PERMISSION_DENIED: { reason: 'PermissionDenied', summary: 'the Vault policy does not allow reading the path' },
   VAULT_PATH_NOT_FOUND: { reason: 'PathNotFound', summary: 'nothing is stored at the path' },
   VAULT_KEY_NOT_FOUND: { reason: 'KeyNotFound', summary: 'the secret at the path has no such key' },

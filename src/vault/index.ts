@@ -1,14 +1,30 @@
-import type { Config } from '../config/config.js';
+import type { Config, IdentityConfig } from '../config/config.js';
+import { problem, type Problem } from '../errors/catalog.js';
+import { createTokenRequester } from '../kube/token-request.js';
 import { createVaultHttp, type VaultHttp } from './http.js';
 import { createVaultReader, type VaultReader } from './reader.js';
-import { kubernetesTokenSource, staticTokenSource, type TokenSource } from './token-source.js';
+import { fileJwtSource, kubernetesTokenSource, staticTokenSource, tokenRequestJwtSource, type Identity, type TokenSource } from './token-source.js';
 
 export interface Vault { http: VaultHttp; tokens: TokenSource; reader: VaultReader }
 
+/** The seed's single-tenant model is gated: a namespace may use only the roles listed for it. */
+export function allowedRolesGate(allowed: Record<string, string[]>): (id: Identity) => Problem | undefined {
+  return (id) => (allowed[id.namespace]?.includes(id.role)
+    ? undefined
+    : problem('ROLE_NOT_ALLOWED', `namespace ${id.namespace} may not use Vault role ${id.role}: it is not in the hook's allowed-roles list for that namespace`));
+}
+
+function jwtSource(identity: IdentityConfig, timeoutMs: number) {
+  if (identity.model === 'controller') return fileJwtSource(identity.jwtPath);
+  return tokenRequestJwtSource(createTokenRequester({ ...identity.kube, timeoutMs }), { audience: identity.audience, expirationSeconds: identity.expirationSeconds });
+}
+
 export function createVault(config: Pick<Config, 'vault' | 'auth' | 'syncDeadlineMs'>): Vault {
   const http = createVaultHttp(config.vault);
-  const tokens = config.auth.method === 'token'
-    ? staticTokenSource(config.auth.token)
-    : kubernetesTokenSource(http, { mount: config.auth.mount, jwtPath: config.auth.jwtPath });
-  return { http, tokens, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs }) };
+  const auth = config.auth;
+  const tokens = auth.method === 'token'
+    ? staticTokenSource(auth.token)
+    : kubernetesTokenSource(http, { mount: auth.mount, jwt: jwtSource(auth.identity, config.vault.timeoutMs) });
+  const authorize = auth.method === 'kubernetes' && auth.identity.model === 'controller' ? allowedRolesGate(auth.identity.allowedRoles) : undefined;
+  return { http, tokens, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs, ...(authorize ? { authorize } : {}) }) };
 }

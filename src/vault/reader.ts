@@ -5,10 +5,11 @@
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type ErrorCode, type Problem } from '../errors/catalog.js';
 import type { PathRead, VaultMaterial } from '../hook/material.js';
+import { KubeRequestError } from '../kube/token-request.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
 import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
-import type { TokenSource } from './token-source.js';
+import type { Identity, TokenSource } from './token-source.js';
 
 export interface ReaderStats { reads: number; sharedReads: number }
 
@@ -62,6 +63,18 @@ function classify(res: VaultResponse, mount: MountInfo | undefined, where: strin
 export interface ReaderOptions {
   /** Upper bound on one VaultApp's Vault work, to answer inside Metacontroller's hook timeout. */
   deadlineMs: number;
+  /** A refusal here means no Vault call at all for this VaultApp. */
+  authorize?: (id: Identity) => Problem | undefined;
+}
+
+/** A VaultApp logs in as its pods' service account in its own namespace, with its role. */
+export function identityOf(app: VaultApp): Identity {
+  const pod = app.spec.deploymentSpec.template.spec;
+  return {
+    namespace: app.metadata.namespace ?? 'default',
+    serviceAccount: pod?.serviceAccountName || pod?.serviceAccount || 'default',
+    role: app.spec.vault.role,
+  };
 }
 
 export function createVaultReader(http: VaultHttp, tokens: TokenSource, options: ReaderOptions): VaultReader {
@@ -69,13 +82,13 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
   const flights = new SingleFlight<PathRead>();
   const stats: ReaderStats = { reads: 0, sharedReads: 0 };
 
-  async function readOnce(path: string, role: string, parentUid: string): Promise<PathRead> {
+  async function readOnce(path: string, id: Identity, parentUid: string): Promise<PathRead> {
     const where = `path "${path}"`;
-    let token = await tokens.token(role);
+    let token = await tokens.token(id);
     const mount = await mounts.resolve(path, token);
     const target = apiPath(path, mount);
     const shareable = mount?.type === 'kv' || mount?.type === 'generic';
-    const key = [tokens.identity(role), target, shareable ? '' : parentUid].join('\u0000');
+    const key = [tokens.key(id), target, shareable ? '' : parentUid].join('\u0000');
     if (flights.has(key)) stats.sharedReads++;
     return flights.run(key, async () => {
       for (let attempt = 0; ; attempt++) {
@@ -84,8 +97,8 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
           return classify(await http.read(target, token), mount, where);
         } catch (err) {
           // A 403 may be a token Vault revoked or let expire: one new login, then report.
-          if (attempt === 0 && err instanceof VaultRequestError && err.status === 403 && tokens.invalidate(role, token)) {
-            const next = await tokens.token(role);
+          if (attempt === 0 && err instanceof VaultRequestError && err.status === 403 && tokens.invalidate(id, token)) {
+            const next = await tokens.token(id);
             if (next !== token) { token = next; continue; }
           }
           return { ok: false, problem: problemFor(err, where) };
@@ -97,17 +110,19 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
   return {
     stats,
     async material(app) {
-      const role = app.spec.vault.role;
+      const id = identityOf(app);
       const uid = app.metadata.uid ?? `${app.metadata.namespace}/${app.metadata.name}`;
+      const refused = options.authorize?.(id);
+      if (refused) return { auth: { ok: false, problem: refused }, reads: {} };
       try {
-        await withDeadline(tokens.token(role), options.deadlineMs, 'logging in to Vault');
+        await withDeadline(tokens.token(id), options.deadlineMs, 'logging in to Vault');
       } catch (err) {
-        return { auth: { ok: false, problem: authProblem(err, role) }, reads: {} };
+        return { auth: { ok: false, problem: authProblem(err, tokens.who(id)) }, reads: {} };
       }
       const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
       const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
         try {
-          return [path, await withDeadline(readOnce(path, role, uid), options.deadlineMs, `reading path "${path}"`)];
+          return [path, await withDeadline(readOnce(path, id, uid), options.deadlineMs, `reading path "${path}"`)];
         } catch (err) {
           return [path, { ok: false, problem: problemFor(err, `path "${path}"`) }];
         }
@@ -117,14 +132,15 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
   };
 }
 
-function authProblem(err: unknown, role: string): Problem {
+function authProblem(err: unknown, who: string): Problem {
+  if (err instanceof KubeRequestError) return problem('SERVICE_ACCOUNT_TOKEN_FAILED', err.message);
   if (err instanceof VaultRequestError) {
-    if (err.kind === 'unreachable') return problem('VAULT_UNREACHABLE', `cannot log in to Vault with role ${role}: Vault is unreachable`);
-    return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with role ${role}: Vault answered ${err.status}${err.vaultErrors.length ? ` (${err.vaultErrors.join('; ')})` : ''}`);
+    if (err.kind === 'unreachable') return problem('VAULT_UNREACHABLE', `cannot log in to Vault with ${who}: Vault is unreachable`);
+    return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: Vault answered ${err.status}${err.vaultErrors.length ? ` (${err.vaultErrors.join('; ')})` : ''}`);
   }
   const e = err as NodeJS.ErrnoException;
-  if (e?.code === 'ENOENT') return problem('VAULT_NO_CREDENTIALS', `cannot log in to Vault with role ${role}: no service-account token at ${e.path}`);
-  return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with role ${role}: ${e instanceof Error ? e.message : String(e)}`);
+  if (e?.code === 'ENOENT') return problem('VAULT_NO_CREDENTIALS', `cannot log in to Vault with ${who}: no service-account token at ${e.path}`);
+  return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: ${e instanceof Error ? e.message : String(e)}`);
 }
 
 class DeadlineError extends VaultRequestError {}

@@ -27,10 +27,25 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig({}, emptyHome), (e: Error) => e instanceof ConfigError && /VAULTAPP_HMAC_KEY/.test(e.message));
     const keyFile = join(emptyHome, 'hmac');
     writeFileSync(keyFile, 'k'.repeat(32));
-    const c = loadConfig({ VAULTAPP_HMAC_KEY_FILE: keyFile, VAULTAPP_K8S_AUTH_MOUNT: 'k8s-prod' }, emptyHome);
-    assert.deepStrictEqual(c.auth, { method: 'kubernetes', mount: 'k8s-prod', jwtPath: '/var/run/secrets/kubernetes.io/serviceaccount/token' });
+    const c = loadConfig({ VAULTAPP_HMAC_KEY_FILE: keyFile, VAULTAPP_K8S_AUTH_MOUNT: 'k8s-prod', KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, emptyHome);
+    assert.deepStrictEqual(c.auth, {
+      method: 'kubernetes', mount: 'k8s-prod',
+      identity: { model: 'workload', audience: 'vault', expirationSeconds: 600, kube: { url: 'https://10.96.0.1:443', tokenPath: '/var/run/secrets/kubernetes.io/serviceaccount/token' } },
+    });
     assert.equal(c.hmacKey, 'k'.repeat(32));
     assert.equal(c.hmacKeyEphemeral, false);
+  });
+
+  it('the controller identity needs an allowed-roles list, and reads it', () => {
+    const base = { VAULTAPP_AUTH: 'kubernetes', VAULTAPP_IDENTITY: 'controller', VAULTAPP_HMAC_KEY: 'k'.repeat(16) };
+    assert.throws(() => loadConfig(base, emptyHome), /VAULTAPP_ALLOWED_ROLES/);
+    assert.throws(() => loadConfig({ ...base, VAULTAPP_ALLOWED_ROLES: '["a"]' }, emptyHome), /must map each namespace to a list of role names/);
+    const c = loadConfig({ ...base, VAULTAPP_ALLOWED_ROLES: 'team-a: [app-a]\nteam-b: [app-b, app-b2]' }, emptyHome);
+    assert.deepStrictEqual(c.auth, { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath: '/var/run/secrets/kubernetes.io/serviceaccount/token', allowedRoles: { 'team-a': ['app-a'], 'team-b': ['app-b', 'app-b2'] } } });
+  });
+
+  it('workload identity outside a pod needs the API server address', () => {
+    assert.throws(() => loadConfig({ VAULTAPP_AUTH: 'kubernetes', VAULTAPP_HMAC_KEY: 'k'.repeat(16) }, emptyHome), /VAULTAPP_KUBE_API_URL/);
   });
 
   const bad: [Record<string, string>, RegExp][] = [

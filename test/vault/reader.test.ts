@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
-import { createVaultReader } from '../../src/vault/reader.js';
+import { allowedRolesGate } from '../../src/vault/index.js';
+import { createVaultReader, identityOf } from '../../src/vault/reader.js';
 import { staticTokenSource } from '../../src/vault/token-source.js';
 import { loadExample } from '../fixtures/requests.js';
 
@@ -96,5 +97,20 @@ describe('createVaultReader', () => {
     const m = await reader.material(app('x', ['kv/data/slow']));
     assert.equal(m.reads['kv/data/slow']!.ok, false);
     assert.match((m.reads['kv/data/slow'] as { problem: { message: string } }).problem.message, /cannot read path "kv\/data\/slow": Vault is unreachable \(no answer within 50 ms\)/);
+  });
+
+  it('a role outside the allowed-roles list is refused before any Vault request', async () => {
+    const { http, reads } = recorded({});
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, authorize: allowedRolesGate({ default: ['other-app'] }) });
+    const m = await reader.material(app('x', ['kv/data/a']));
+    assert.deepStrictEqual(m, { auth: { ok: false, problem: { code: 'ROLE_NOT_ALLOWED', message: "namespace default may not use Vault role billing-app: it is not in the hook's allowed-roles list for that namespace" } }, reads: {} });
+    assert.deepStrictEqual(reads, []);
+  });
+
+  it('a VaultApp is identified by its namespace, its pods\' service account (default "default") and its role', () => {
+    const a = loadExample();
+    assert.deepStrictEqual(identityOf(a), { namespace: 'default', serviceAccount: 'default', role: 'billing-app' });
+    a.spec.deploymentSpec.template.spec!.serviceAccountName = 'billing';
+    assert.equal(identityOf(a).serviceAccount, 'billing');
   });
 });
