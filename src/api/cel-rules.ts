@@ -2,7 +2,7 @@
 // The API server enforces the CEL at admission; the hook enforces these on what
 // reaches it anyway (an older CRD, a direct curl). A test checks every rule in
 // the schema has a twin here.
-import { RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS } from './vaultapp-schema.js';
+import { MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS } from './vaultapp-schema.js';
 
 export type CelTwin = (self: unknown) => boolean;
 
@@ -18,6 +18,10 @@ export const celTwins: Record<string, CelTwin> = {
   },
   [RULE_NO_SYSTEM_PATH]: (self) => {
     if (typeof self !== 'string') return true;
-    return !['sys/', 'auth/', 'identity/'].some((p) => self.startsWith(p)) && self !== 'sys' && self !== 'auth';
+    return !['sys/', 'auth/', 'identity/'].some((p) => self.startsWith(p)) && !['sys', 'auth', 'identity'].includes(self);
+  },
+  [RULE_NAME_LENGTH]: (self) => {
+    const name = (self as { metadata?: { name?: unknown } })?.metadata?.name;
+    return typeof name !== 'string' || name.length <= MAX_NAME_LENGTH;
   },
 };

@@ -1,4 +1,4 @@
-import { VaultAppSpecSchema, VaultAppStatusSchema } from './vaultapp-schema.js';
+import { ROOT_VALIDATIONS, VaultAppSpecSchema, VaultAppStatusSchema } from './vaultapp-schema.js';
 
 export const GROUP = 'app.techweaver.io';
 export const VERSION = 'v1alpha1';
@@ -33,6 +33,7 @@ export function buildCrd(): Record<string, unknown> {
             type: 'object',
             description: 'VaultApp declares a Deployment, the Vault secrets it needs and how Prometheus scrapes it.',
             required: ['spec'],
+            'x-kubernetes-validations': ROOT_VALIDATIONS,
             properties: {
               apiVersion: { type: 'string' },
               kind: { type: 'string' },

@@ -13,11 +13,17 @@ const SEGMENT = '\\.?[A-Za-z0-9_@=+,:~-][A-Za-z0-9._@=+,:~-]*';
 export const VAULT_PATH_PATTERN = `^${SEGMENT}(/${SEGMENT})*$`;
 // IANA_SVC_NAME, what a named container port must be.
 export const PORT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
+// The Prometheus Operator's own pattern for a ServiceMonitor endpoint's interval,
+// so an interval admitted here is never refused in the ServiceMonitor.
+export const DURATION_PATTERN = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
 
 export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, self.exists_one(y, y.targetKey == x.targetKey))';
 export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
-export const RULE_NO_SYSTEM_PATH = "!self.startsWith('sys/') && !self.startsWith('auth/') && !self.startsWith('identity/') && self != 'sys' && self != 'auth'";
+export const RULE_NO_SYSTEM_PATH = "!self.startsWith('sys/') && !self.startsWith('auth/') && !self.startsWith('identity/') && self != 'sys' && self != 'auth' && self != 'identity'";
+// The Secret is named <name>-vault-secrets, and object names stop at 253 characters.
+export const MAX_NAME_LENGTH = 253 - '-vault-secrets'.length;
+export const RULE_NAME_LENGTH = `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`;
+export const ROOT_VALIDATIONS = [{ rule: RULE_NAME_LENGTH, message: `metadata.name must be at most ${MAX_NAME_LENGTH} characters: the managed Secret is named <name>-vault-secrets` }];
 
 const preserve = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
@@ -53,7 +59,7 @@ export const MonitoringSpecSchema = Type.Object({
     description: 'Name of the container port to scrape. Required when enabled.',
   })),
   path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', default: '/metrics', description: 'HTTP path of the metrics endpoint.' })),
-  interval: Type.Optional(Type.String({ maxLength: 32, pattern: DURATION_PATTERN, default: '30s', description: 'Scrape interval.' })),
+  interval: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: DURATION_PATTERN, default: '30s', description: 'Scrape interval.' })),
 }, {
   'x-kubernetes-validations': [{ rule: RULE_PORT_WHEN_ENABLED, message: 'port is required when monitoring is enabled' }],
 });
@@ -107,7 +113,7 @@ export const VaultAppSchema = Type.Object({
   metadata: ObjectMetaSchema,
   spec: VaultAppSpecSchema,
   status: Type.Optional(VaultAppStatusSchema),
-});
+}, { 'x-kubernetes-validations': ROOT_VALIDATIONS });
 
 export type VaultSecret = Static<typeof VaultSecretSchema>;
 export type VaultAppSpec = Static<typeof VaultAppSpecSchema>;

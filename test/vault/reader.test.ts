@@ -86,7 +86,7 @@ describe('createVaultReader', () => {
     const results = await Promise.all([1, 2, 3].map((i) => reader.material(app(`a${i}`, ['kv/data/shared', 'database/creds/r']))));
     assert.equal(reads.filter((p) => p === 'kv/data/shared').length, 1);
     assert.equal(reads.filter((p) => p === 'database/creds/r').length, 3);
-    const users = results.map((m) => (m.reads['database/creds/r'] as { data: { username: string } }).data.username);
+    const users = results.map((m) => (m.reads['database/creds/r'] as unknown as { data: { username: string } }).data.username);
     assert.equal(new Set(users).size, 3, 'each VaultApp gets its own credential');
     assert.equal(reader.stats.sharedReads, 2);
   });

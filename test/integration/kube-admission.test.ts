@@ -1,0 +1,188 @@
+// Admission of VaultApps by a real kube-apiserver with crds/vaultapp.yaml installed,
+// and agreement with the hook's own validation (src/api/validate.ts): the same
+// object is accepted by both or rejected by both, naming the same fields.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { validateVaultApp } from '../../src/api/validate.js';
+import { KubeApiError, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
+import { buildHook, createNamespace, exampleFiles, installCrd, readExample, VAULTAPP_CRD_FILE } from '../support/kube-vaultapp.js';
+
+const NS = 'admission';
+const VAULTAPPS = `/apis/app.techweaver.io/v1alpha1/namespaces/${NS}/vaultapps`;
+
+let kube: KubeServer;
+let hook: FastifyInstance;
+let crd: any;
+
+before(async () => {
+  [kube, hook] = await Promise.all([startKubeApiServer(), buildHook()]);
+  crd = await installCrd(kube, readFileSync(VAULTAPP_CRD_FILE, 'utf8'));
+  await createNamespace(kube, NS);
+}, { timeout: 60 * 60_000 }); // a cold cache builds kube-apiserver and etcd first
+after(async () => {
+  await hook?.close();
+  await kube?.stop();
+});
+
+let seq = 0;
+/** The seed example under a fresh name in NS, changed by `mutate`. */
+function seed(mutate: (a: any) => void = () => {}): any {
+  const a: any = readExample('billing-service.yaml');
+  a.metadata = { name: `case-${++seq}`, namespace: NS };
+  mutate(a);
+  return a;
+}
+
+type Outcome = { accepted: true; stored: any } | { accepted: false; status: number; message: string; fields: string[] };
+
+async function create(obj: any, path = VAULTAPPS): Promise<Outcome> {
+  try {
+    return { accepted: true, stored: await kube.request('POST', path, obj) };
+  } catch (e) {
+    if (!(e instanceof KubeApiError)) throw e;
+    const causes: { field?: string }[] = e.body?.details?.causes ?? [];
+    // "<nil>" is the API server's note that CEL rules were skipped because of other errors.
+    const fields = [...new Set(causes.map((c) => c.field ?? '').filter((f) => f && f !== '<nil>'))].sort();
+    return { accepted: false, status: e.status, message: String(e.body?.message ?? e.message), fields };
+  }
+}
+
+function hookFields(obj: unknown): string[] | 'ok' {
+  const r = validateVaultApp(obj);
+  return r.ok ? 'ok' : [...new Set(r.errors.map((e) => e.field))].sort();
+}
+
+describe('crds/vaultapp.yaml in a real API server', () => {
+  it('applies and becomes Established, with accepted names and a structural schema', () => {
+    const cond = (type: string) => crd.status?.conditions?.find((c: { type: string }) => c.type === type);
+    assert.equal(cond('Established')?.status, 'True');
+    assert.equal(cond('NamesAccepted')?.status, 'True');
+    assert.equal(cond('NonStructuralSchema'), undefined, JSON.stringify(cond('NonStructuralSchema')));
+    assert.deepEqual(crd.status.acceptedNames.shortNames, ['vapp']);
+  });
+
+  for (const file of exampleFiles()) {
+    it(`examples/${file} is accepted by a create, and what the API server stores passes the hook's validation`, async () => {
+      const app = readExample(file);
+      const ns = app.metadata.namespace ?? 'default';
+      const out = await create(app, `/apis/app.techweaver.io/v1alpha1/namespaces/${ns}/vaultapps`);
+      assert.ok(out.accepted, `examples/${file} rejected: ${!out.accepted && out.message}`);
+      assert.equal(out.stored.metadata.name, app.metadata.name);
+      assert.deepEqual(hookFields(app), 'ok', 'the hook accepts the file as written');
+      // Metacontroller sends the stored object: defaults applied, uid, managedFields, ...
+      const stored = await kube.request('GET', `/apis/app.techweaver.io/v1alpha1/namespaces/${ns}/vaultapps/${app.metadata.name}`);
+      assert.deepEqual(hookFields(stored), 'ok', 'the hook accepts the stored object');
+      if (app.spec.monitoring?.enabled) {
+        // The CRD's defaults are what the hook assumes when path/interval are left out.
+        assert.equal(stored.spec.monitoring.path, app.spec.monitoring.path ?? '/metrics');
+        assert.equal(stored.spec.monitoring.interval, app.spec.monitoring.interval ?? '30s');
+      }
+    });
+  }
+});
+
+// Each case: how the seed is broken, and the field the API server and the hook must both name.
+const INVALID: { name: string; mutate: (a: any) => void; field: string; says: RegExp }[] = [
+  { name: 'no spec.vault.role', mutate: (a) => delete a.spec.vault.role, field: 'spec.vault.role', says: /Required value/ },
+  { name: 'empty spec.vault.secrets', mutate: (a) => (a.spec.vault.secrets = []), field: 'spec.vault.secrets', says: /at least 1 items/ },
+  { name: 'duplicate targetKey', mutate: (a) => (a.spec.vault.secrets[1].targetKey = a.spec.vault.secrets[0].targetKey), field: 'spec.vault.secrets', says: /targetKey must be unique/ },
+  { name: 'monitoring.enabled: true without port', mutate: (a) => delete a.spec.monitoring.port, field: 'spec.monitoring', says: /port is required when monitoring is enabled/ },
+  { name: 'targetKey "db/url" (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), field: 'spec.vault.secrets[0].targetKey', says: /"db\/url".*should match/ },
+  { name: 'targetKey ".." (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[1].targetKey = '..'), field: 'spec.vault.secrets[1].targetKey', says: /"\.\.".*should match/ },
+  { name: 'targetKey "." (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = '.'), field: 'spec.vault.secrets[0].targetKey', says: /should match/ },
+  { name: 'a path under sys/', mutate: (a) => (a.spec.vault.secrets[0].path = 'sys/policy/admin'), field: 'spec.vault.secrets[0].path', says: /path must not address sys\/, auth\/ or identity\// },
+  { name: 'a path under auth/', mutate: (a) => (a.spec.vault.secrets[1].path = 'auth/token/lookup-self'), field: 'spec.vault.secrets[1].path', says: /must not address/ },
+  { name: 'a path under identity/', mutate: (a) => (a.spec.vault.secrets[0].path = 'identity/entity/name/x'), field: 'spec.vault.secrets[0].path', says: /must not address/ },
+  { name: 'the path "sys"', mutate: (a) => (a.spec.vault.secrets[0].path = 'sys'), field: 'spec.vault.secrets[0].path', says: /must not address/ },
+  { name: 'a path with ".."', mutate: (a) => (a.spec.vault.secrets[0].path = 'kv/../sys/policy'), field: 'spec.vault.secrets[0].path', says: /should match/ },
+  { name: 'a path with a leading "/"', mutate: (a) => (a.spec.vault.secrets[0].path = '/kv/data/billing/database'), field: 'spec.vault.secrets[0].path', says: /should match/ },
+];
+
+describe('invalid VaultApps: rejected at admission (422) and by the hook, naming the same field', () => {
+  for (const c of INVALID) {
+    it(c.name, async () => {
+      const obj = seed(c.mutate);
+      const out = await create(obj);
+      assert.equal(out.accepted, false, `the API server accepted it`);
+      if (out.accepted) return;
+      assert.equal(out.status, 422, out.message);
+      assert.ok(out.message.includes(`${c.field}:`), `the API server's message names ${c.field}: ${out.message}`);
+      assert.match(out.message, c.says);
+      assert.ok(out.fields.includes(c.field), `causes name ${c.field}: ${out.fields.join(', ')}`);
+
+      const hookSays = hookFields(obj);
+      assert.notEqual(hookSays, 'ok', 'the hook accepts what the API server rejects');
+      assert.deepEqual(hookSays, out.fields, 'the hook and the API server name the same fields');
+
+      // And over HTTP: the hook answers 422 naming the field, as it would if the CRD were older.
+      const res = await syncOverHttp(obj);
+      assert.equal(res.statusCode, 422, res.body);
+      assert.ok(res.json().message.includes(`${c.field}:`), res.body);
+    });
+  }
+});
+
+// Edges of every constraint: the API server decides as expected (ok: admitted), and
+// the hook decides the same, naming the same fields.
+const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
+  { name: 'role of 128 characters', ok: true, mutate: (a) => (a.spec.vault.role = 'r'.repeat(128)) },
+  { name: 'role of 129 characters', ok: false, mutate: (a) => (a.spec.vault.role = 'r'.repeat(129)) },
+  { name: 'role with a space', ok: false, mutate: (a) => (a.spec.vault.role = 'billing app') },
+  { name: 'role "billing.app@x-y_z"', ok: true, mutate: (a) => (a.spec.vault.role = 'billing.app@x-y_z') },
+  { name: '64 secrets', ok: true, mutate: (a) => (a.spec.vault.secrets = Array.from({ length: 64 }, (_, i) => ({ path: 'kv/data/x', key: 'k', targetKey: `k${i}` }))) },
+  { name: '65 secrets', ok: false, mutate: (a) => (a.spec.vault.secrets = Array.from({ length: 65 }, (_, i) => ({ path: 'kv/data/x', key: 'k', targetKey: `k${i}` }))) },
+  { name: 'targetKey ".env"', ok: true, mutate: (a) => (a.spec.vault.secrets[0].targetKey = '.env') },
+  { name: 'targetKey "..env"', ok: false, mutate: (a) => (a.spec.vault.secrets[0].targetKey = '..env') },
+  { name: 'targetKey of 253 characters', ok: true, mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'k'.repeat(253)) },
+  { name: 'targetKey of 254 characters', ok: false, mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'k'.repeat(254)) },
+  { name: 'targetKey "ä"', ok: false, mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'ä') },
+  { name: 'empty key', ok: false, mutate: (a) => (a.spec.vault.secrets[0].key = '') },
+  { name: 'path of 512 characters', ok: true, mutate: (a) => (a.spec.vault.secrets[0].path = `kv/${'p'.repeat(509)}`) },
+  { name: 'path of 513 characters', ok: false, mutate: (a) => (a.spec.vault.secrets[0].path = `kv/${'p'.repeat(510)}`) },
+  { name: 'path with a trailing "/"', ok: false, mutate: (a) => (a.spec.vault.secrets[0].path = 'kv/data/billing/') },
+  { name: 'path with "//"', ok: false, mutate: (a) => (a.spec.vault.secrets[0].path = 'kv//billing') },
+  { name: 'path with a "." segment', ok: false, mutate: (a) => (a.spec.vault.secrets[0].path = 'kv/./billing') },
+  { name: 'path "kv/.hidden"', ok: true, mutate: (a) => (a.spec.vault.secrets[0].path = 'kv/.hidden') },
+  { name: 'path "sysx/foo" (not sys/)', ok: true, mutate: (a) => (a.spec.vault.secrets[0].path = 'sysx/foo') },
+  { name: 'path "identity" (the mount itself)', ok: false, mutate: (a) => (a.spec.vault.secrets[0].path = 'identity') },
+  { name: 'three entries, two sharing a targetKey', ok: false, mutate: (a) => a.spec.vault.secrets.push({ path: 'kv/data/y', key: 'k', targetKey: 'db_url' }) },
+  { name: 'monitoring disabled without port', ok: true, mutate: (a) => (a.spec.monitoring = { enabled: false }) },
+  { name: 'monitoring without enabled', ok: false, mutate: (a) => delete a.spec.monitoring.enabled },
+  { name: 'monitoring enabled with port ""', ok: false, mutate: (a) => (a.spec.monitoring.port = '') },
+  { name: 'monitoring port "HTTP"', ok: false, mutate: (a) => (a.spec.monitoring.port = 'HTTP') },
+  { name: 'monitoring port of 16 characters', ok: false, mutate: (a) => (a.spec.monitoring.port = 'p'.repeat(16)) },
+  { name: 'monitoring path without a leading "/"', ok: false, mutate: (a) => (a.spec.monitoring.path = 'metrics') },
+  { name: 'monitoring interval "1m30s"', ok: true, mutate: (a) => (a.spec.monitoring.interval = '1m30s') },
+  { name: 'monitoring interval "30"', ok: false, mutate: (a) => (a.spec.monitoring.interval = '30') },
+  { name: 'monitoring interval "1d"', ok: true, mutate: (a) => (a.spec.monitoring.interval = '1d') },
+  { name: 'no deploymentSpec', ok: false, mutate: (a) => delete a.spec.deploymentSpec },
+  { name: 'no containers', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers = []) },
+  { name: 'a container without a name', ok: false, mutate: (a) => delete a.spec.deploymentSpec.template.spec.containers[0].name },
+  { name: 'no selector', ok: false, mutate: (a) => delete a.spec.deploymentSpec.selector },
+  { name: 'an unknown spec field (pruned by the API server)', ok: true, mutate: (a) => (a.spec.extra = true) },
+];
+
+describe('edges: the API server and the hook agree', () => {
+  for (const c of EDGES) {
+    it(c.name, async () => {
+      const obj = seed(c.mutate);
+      const out = await create(obj);
+      const hookSays = hookFields(obj);
+      assert.equal(out.accepted, c.ok, out.accepted ? 'the API server admitted it' : `the API server rejected it: ${out.message}`);
+      if (out.accepted) {
+        assert.equal(hookSays, 'ok', `the API server accepts it, the hook rejects ${JSON.stringify(hookSays)}`);
+        // What was stored (pruned, defaulted) is what the hook will be sent.
+        assert.equal(hookFields(out.stored), 'ok');
+      } else {
+        assert.equal(out.status, 422, out.message);
+        assert.deepEqual(hookSays, out.fields, `API server: ${out.message}`);
+      }
+    });
+  }
+});
+
+function syncOverHttp(parent: unknown) {
+  return hook.inject({ method: 'POST', url: '/sync', payload: { controller: {}, parent, children: {} } });
+}
