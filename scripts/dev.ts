@@ -1,0 +1,38 @@
+// `npm run dev`: brings the hook up on a local default. Starts a Vault dev server
+// (built once by scripts/ensure-vault.sh), mounts KV v2 at kv/ as the example
+// expects, writes the example's secrets, and serves the hook on PORT (8080).
+import { buildApp } from '../src/http/app.js';
+import { loadConfig } from '../src/config/config.js';
+import { createVault } from '../src/vault/index.js';
+import { enableKv, startVaultServer, writeKv } from '../test/support/vault-server.js';
+
+const vault = await startVaultServer({ rootToken: 'dev-root-token' });
+await enableKv(vault, 'kv', 2);
+await writeKv(vault, 'kv', 2, 'billing/database', { url: 'postgres://billing:dev-password@billing-db:5432/billing' });
+await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'dev-provider-x-api-key' });
+
+const config = loadConfig({
+  ...process.env,
+  VAULT_ADDR: vault.addr,
+  VAULT_TOKEN: vault.token,
+  VAULTAPP_AUTH: 'token',
+  // A fixed key so the version annotation is the same across dev restarts; never use it in a cluster.
+  VAULTAPP_HMAC_KEY: process.env.VAULTAPP_HMAC_KEY ?? 'dev-only-hmac-key-not-for-clusters',
+});
+const v = createVault(config);
+const app = await buildApp({ config, reader: v.reader, vaultHealth: () => v.http.health() });
+const shutdown = async (): Promise<void> => {
+  await app.close();
+  await vault.stop();
+  process.exit(0);
+};
+process.once('SIGINT', shutdown);
+process.once('SIGTERM', shutdown);
+await app.listen({ port: config.port, host: '127.0.0.1' });
+console.log(`
+VaultApp hook on http://127.0.0.1:${config.port}, Vault dev server on ${vault.addr}
+  export VAULT_ADDR=${vault.addr} VAULT_TOKEN=${vault.token}
+Try it:
+  curl -s -H 'Content-Type: application/yaml' -H 'Accept: application/yaml' \\
+       --data-binary @examples/sync-request.yaml http://127.0.0.1:${config.port}/sync
+Ctrl-C stops both.`);
