@@ -50,6 +50,14 @@ export const VaultSpecSchema = Type.Object({
     description: 'Values to copy from Vault into the managed Secret.',
     'x-kubernetes-validations': [{ rule: RULE_UNIQUE_TARGET_KEYS, message: 'targetKey must be unique' }],
   }),
+  rotation: Type.Optional(Type.Unsafe<'restart' | 'none'>({
+    type: 'string', enum: ['restart', 'none'], default: 'restart',
+    description: 'When the data changes: restart rolls the pods once the Secret holds the new data; none leaves them running (the kubelet refreshes the mounted files; for applications that reload).',
+  })),
+  injectEnv: Type.Optional(Type.Boolean({
+    default: false,
+    description: 'Also expose every key as an environment variable (envFrom the Secret). Environment variables are read once, so a change always rolls the pods.',
+  })),
 });
 
 export const MonitoringSpecSchema = Type.Object({
@@ -97,6 +105,11 @@ export const VaultAppStatusSchema = Type.Object({
   conditions: Type.Optional(Type.Array(ConditionSchema, { maxItems: 16 })),
   secretName: Type.Optional(Type.String()),
   lastSecretUpdateTime: Type.Optional(Type.String({ format: 'date-time' })),
+  leases: Type.Optional(Type.Array(Type.Object({
+    path: Type.String(),
+    expiresAt: Type.String({ format: 'date-time' }),
+    renewable: Type.Boolean(),
+  }), { maxItems: 64, description: 'Dynamic credentials in use: when each stops working unless renewed (lease ids stay on the Secret).' })),
   observedGeneration: Type.Optional(Type.Integer()),
 });
 

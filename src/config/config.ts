@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
@@ -38,6 +39,12 @@ export const EnvSchema = Type.Object({
   VAULTAPP_VAULT_TIMEOUT_MS: int(4000, 100, 60000, 'Timeout of one Vault request.'),
   VAULTAPP_SYNC_DEADLINE_MS: int(7000, 100, 60000, 'Upper bound on the Vault work of one sync; keep it under the hook timeout (10 s).'),
   VAULTAPP_BODY_LIMIT_BYTES: int(8 * 1024 * 1024, 1024, 64 * 1024 * 1024, 'Largest accepted request body.'),
+  VAULTAPP_HOOK_AUTH: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('none')], { description: 'Authentication of calls to /sync and /finalize: required (the default with kubernetes auth) or none (rely on a NetworkPolicy alone).' })),
+  VAULTAPP_AUTH_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File with the bearer token(s) Metacontroller must send (one per line; re-read when it changes).' })),
+  VAULTAPP_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) the hook serves HTTPS with; re-read when it changes.' })),
+  VAULTAPP_TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of that certificate.' })),
+  VAULTAPP_TLS_CLIENT_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA(s) whose client certificates may call /sync and /finalize (needs TLS).' })),
+  VAULTAPP_CREDENTIALS_RELOAD_SECONDS: int(10, 1, 3600, 'How often the TLS and token files are checked for changes.'),
 });
 export type Env = Static<typeof EnvSchema>;
 
@@ -54,6 +61,16 @@ export interface Config {
   errorBackoffMinSeconds: number;
   syncDeadlineMs: number;
   bodyLimit: number;
+  /** How callers of /sync and /finalize are authenticated, and TLS. */
+  hookSecurity: HookSecurityConfig;
+}
+
+export interface HookSecurityConfig {
+  /** required: refuse to start without a token file or client CA where it matters; none: explicitly off. Unset: the default for the auth method. */
+  mode?: 'required' | 'none';
+  tokenFile?: string;
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+  reloadSeconds: number;
 }
 
 export type IdentityConfig =
@@ -119,6 +136,38 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, home = homed
     errorBackoffMinSeconds: Math.min(env.VAULTAPP_ERROR_BACKOFF_SECONDS, env.VAULTAPP_RESYNC_SECONDS),
     syncDeadlineMs: env.VAULTAPP_SYNC_DEADLINE_MS,
     bodyLimit: env.VAULTAPP_BODY_LIMIT_BYTES,
+    hookSecurity: hookSecurityConfig(env),
+  };
+}
+
+// The files are read here once so that a typo stops start-up; the hook reads them
+// again (and again when they change) through src/http/credentials.ts.
+function hookSecurityConfig(env: Env): HookSecurityConfig {
+  const { VAULTAPP_TLS_CERT_FILE: certFile, VAULTAPP_TLS_KEY_FILE: keyFile, VAULTAPP_TLS_CLIENT_CA_FILE: clientCaFile, VAULTAPP_AUTH_TOKEN_FILE: tokenFile } = env;
+  if ((certFile === undefined) !== (keyFile === undefined)) throw new ConfigError('VAULTAPP_TLS_CERT_FILE and VAULTAPP_TLS_KEY_FILE go together: set both or neither');
+  if (clientCaFile !== undefined && certFile === undefined) throw new ConfigError('VAULTAPP_TLS_CLIENT_CA_FILE needs TLS: set VAULTAPP_TLS_CERT_FILE and VAULTAPP_TLS_KEY_FILE too');
+  if (env.VAULTAPP_HOOK_AUTH === 'none' && (tokenFile !== undefined || clientCaFile !== undefined)) {
+    throw new ConfigError('VAULTAPP_HOOK_AUTH=none contradicts VAULTAPP_AUTH_TOKEN_FILE / VAULTAPP_TLS_CLIENT_CA_FILE: unset one or the other');
+  }
+  if (tokenFile !== undefined) {
+    const tokens = readVar(tokenFile, 'VAULTAPP_AUTH_TOKEN_FILE').split('\n').map((t) => t.trim()).filter(Boolean);
+    if (tokens.length === 0 || tokens.some((t) => t.length < 16)) throw new ConfigError(`VAULTAPP_AUTH_TOKEN_FILE: ${tokenFile} must hold one token of at least 16 characters per line`);
+  }
+  if (certFile !== undefined && keyFile !== undefined) {
+    const cert = readVar(certFile, 'VAULTAPP_TLS_CERT_FILE');
+    const key = readVar(keyFile, 'VAULTAPP_TLS_KEY_FILE');
+    const ca = clientCaFile !== undefined ? readVar(clientCaFile, 'VAULTAPP_TLS_CLIENT_CA_FILE') : undefined;
+    try {
+      createSecureContext({ cert, key, ...(ca !== undefined ? { ca } : {}) });
+    } catch (err) {
+      throw new ConfigError(`VAULTAPP_TLS_CERT_FILE / VAULTAPP_TLS_KEY_FILE${ca !== undefined ? ' / VAULTAPP_TLS_CLIENT_CA_FILE' : ''}: not a usable PEM certificate and key: ${(err as Error).message}`);
+    }
+  }
+  return {
+    ...(env.VAULTAPP_HOOK_AUTH !== undefined ? { mode: env.VAULTAPP_HOOK_AUTH } : {}),
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
+    ...(certFile !== undefined && keyFile !== undefined ? { tls: { certFile, keyFile, ...(clientCaFile !== undefined ? { clientCaFile } : {}) } } : {}),
+    reloadSeconds: env.VAULTAPP_CREDENTIALS_RELOAD_SECONDS,
   };
 }
 

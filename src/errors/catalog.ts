@@ -23,6 +23,8 @@ export const errorCatalog = {
   VAULT_VALUE_NOT_SCALAR: { reason: 'ValueNotScalar', summary: 'the value under the key is an object, a list or null' },
   VAULT_UNEXPECTED_RESPONSE: { reason: 'UnexpectedResponse', summary: 'Vault answered with a shape the hook does not understand' },
   VAULT_ERROR: { reason: 'VaultError', summary: 'Vault answered with an error' },
+  LEASE_RENEWAL_FAILED: { reason: 'LeaseRenewalFailed', summary: 'a dynamic credential\'s lease (or the token behind it) could not be renewed' },
+  LEASE_REVOCATION_FAILED: { reason: 'LeaseRevocationFailed', summary: 'a dynamic credential\'s lease could not be revoked at deletion' },
   VOLUME_CONFLICT: { reason: 'VolumeConflict', summary: 'deploymentSpec already has a volume or mount where the secret volume goes' },
   PORT_NOT_FOUND: { reason: 'PortNotFound', summary: 'no container declares the named metrics port' },
   NAME_TOO_LONG: { reason: 'NameTooLong', summary: 'the VaultApp name is too long for a derived child name' },

@@ -42,6 +42,13 @@ export function desiredDeployment(app: VaultApp, version: string): DeploymentOut
   inject(podSpec.containers, 'containers');
   inject(podSpec.initContainers, 'initContainers');
 
+  if (app.spec.vault.injectEnv) {
+    const envFrom = { secretRef: { name: secretName(name) } };
+    for (const c of [...podSpec.containers, ...(podSpec.initContainers ?? [])]) {
+      if (!c.envFrom?.some((e) => e.secretRef?.name === envFrom.secretRef.name)) c.envFrom = [...(c.envFrom ?? []), envFrom];
+    }
+  }
+
   return {
     deployment: {
       apiVersion: 'apps/v1',

@@ -1,9 +1,46 @@
-// Finalize: called instead of sync while the VaultApp is being deleted. Nothing
-// the hook creates outlives the parent except what Vault holds; static secrets
-// hold nothing, so the parent is released at once and its children go with it.
-import type { SyncRequest, SyncResponse } from './types.js';
+// Finalize: called instead of sync while the VaultApp is being deleted. Static
+// secrets hold nothing in Vault; leases recorded on the Secret are revoked
+// first. The parent is released once every lease is revoked or has expired by
+// itself; until then the Secret (and its lease records) is kept and the call retried.
+import type { Condition } from '../api/vaultapp-schema.js';
+import { isoSeconds } from './conditions.js';
+import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases, type LeaseRecord } from './leases.js';
+import { secretName } from './names.js';
+import { observedChild } from './observed.js';
+import type { HookConfig, SyncRequest, SyncResponse } from './types.js';
 
-export function finalize(req: SyncRequest): SyncResponse {
+export type Revocation = { record: LeaseRecord; ok: true } | { record: LeaseRecord; ok: false; message: string };
+
+/** The recorded leases still alive, which finalize must revoke. */
+export function leasesToRevoke(req: SyncRequest, now: Date): LeaseRecord[] {
+  const secret = observedChild(req, 'secret', secretName(req.parent.metadata.name));
+  return observedLeases(secret).filter((r) => credentialEnd(r) > now.getTime());
+}
+
+export function finalize(req: SyncRequest, revocations: Revocation[], now: Date, config: HookConfig): SyncResponse {
   const { observedGeneration: _dropped, ...status } = req.parent.status ?? {};
-  return { status, children: [], finalized: true };
+  const failed = revocations.filter((r): r is Extract<Revocation, { ok: false }> => !r.ok && credentialEnd(r.record) > now.getTime());
+  if (failed.length === 0) return { status: { ...status, ...(status.leases ? { leases: [] } : {}) }, children: [], finalized: true };
+
+  const name = secretName(req.parent.metadata.name);
+  const secret = observedChild(req, 'secret', name)!;
+  const message = failed.map((f) => f.message).join('; ');
+  const ready: Condition = {
+    type: 'Ready', status: 'False', reason: 'LeaseRevocationFailed',
+    message: `deletion waits for the leases to be revoked or to expire: ${message}`,
+    lastTransitionTime: status.conditions?.find((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'LeaseRevocationFailed')?.lastTransitionTime ?? isoSeconds(now),
+  };
+  const expiresIn = Math.ceil((Math.max(...failed.map((f) => credentialEnd(f.record))) - now.getTime()) / 1000);
+  return {
+    status: { ...status, conditions: [...(status.conditions ?? []).filter((c) => c.type !== 'Ready'), ready] },
+    // The Secret stays, with the records of what is left to revoke.
+    children: [{
+      apiVersion: 'v1', kind: 'Secret',
+      metadata: { name, namespace: req.parent.metadata.namespace, ...(secret.metadata.labels ? { labels: secret.metadata.labels } : {}), annotations: { [LEASES_ANNOTATION]: serializeLeases(failed.map((f) => f.record)) } },
+      type: 'Opaque',
+      ...(secret.data ? { data: secret.data } : {}),
+    }],
+    finalized: false,
+    resyncAfterSeconds: Math.max(1, Math.min(config.errorBackoffMinSeconds * 2, expiresIn)),
+  };
 }

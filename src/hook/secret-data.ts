@@ -1,20 +1,39 @@
-// Turns what was read from Vault into the managed Secret's data, or into the
-// problems that stop it. All keys of one path come from the one read of it.
+// Turns what was read from Vault into the managed Secret's data and lease
+// records, or into the problems that stop it. All keys of one path come from the
+// one read of it; a lease still in use keeps the data the observed Secret holds.
 import type { VaultSecret } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
-import type { PathRead, VaultMaterial } from './material.js';
+import { isoSeconds } from './conditions.js';
+import type { LeaseRecord } from './leases.js';
+import type { PathRead, Renewal, VaultMaterial } from './material.js';
 
 export interface SecretDataOutcome {
   /** base64 values by targetKey; set only when every entry resolved. */
   data?: Record<string, string>;
+  /** Lease records to keep with `data`. */
+  leases: LeaseRecord[];
+  /** Lease records to keep when the observed data is kept instead (on problems). */
+  fallbackLeases: LeaseRecord[];
   problems: Problem[];
 }
 
-export function secretDataFromVault(entries: VaultSecret[], material: VaultMaterial): SecretDataOutcome {
-  if (!material.auth.ok) return { problems: [material.auth.problem] };
+const maxedBy = (r: Renewal): boolean => r.ttl + 1 < r.requested;
+
+function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecord }>, now: Date): LeaseRecord {
+  const next = { ...record };
+  if (read.renewal) Object.assign(next, { renewedAt: isoSeconds(now), ttl: read.renewal.ttl, maxed: maxedBy(read.renewal) });
+  const t = 'tokenRenewal' in read ? read.tokenRenewal : undefined;
+  if (t) Object.assign(next, { tokenRenewedAt: isoSeconds(now), tokenTtl: t.ttl, tokenMaxed: maxedBy(t), tokenExpiresAt: isoSeconds(new Date(now.getTime() + t.ttl * 1000)) });
+  return next;
+}
+
+export function secretDataFromVault(entries: VaultSecret[], material: VaultMaterial, observedData: Record<string, string> | undefined, now: Date): SecretDataOutcome {
+  if (!material.auth.ok) return { problems: [material.auth.problem], leases: [], fallbackLeases: [] };
   const problems: Problem[] = [];
   const data: Record<string, string> = {};
-  const failedPaths = new Map<string, { read: Extract<PathRead, { ok: false }>; targetKeys: string[] }>();
+  const leases = new Map<string, LeaseRecord>();
+  const fallback = new Map<string, LeaseRecord>();
+  const failedPaths = new Map<string, { problem: Problem; targetKeys: string[] }>();
 
   for (const entry of entries) {
     const read = material.reads[entry.path];
@@ -23,12 +42,31 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
       continue;
     }
     if (!read.ok) {
-      const failed = failedPaths.get(entry.path) ?? { read, targetKeys: [] };
+      const failed = failedPaths.get(entry.path) ?? { problem: read.problem, targetKeys: [] };
       failed.targetKeys.push(entry.targetKey);
       failedPaths.set(entry.path, failed);
+      if (read.kept) fallback.set(entry.path, read.kept);
       continue;
     }
     const where = `key "${entry.key}" at path "${entry.path}" (targetKey ${entry.targetKey})`;
+    if ('kept' in read) {
+      const record = renewed(read.kept, read, now);
+      leases.set(entry.path, record);
+      fallback.set(entry.path, record);
+      const value = observedData?.[entry.targetKey];
+      if (value === undefined) problems.push(problem('INTERNAL', `${where}: the lease is kept but the Secret lacks the key`));
+      else data[entry.targetKey] = value;
+      continue;
+    }
+    if (read.lease && !leases.has(entry.path)) {
+      const l = read.lease;
+      leases.set(entry.path, {
+        path: entry.path, leaseId: l.id, issuedAt: isoSeconds(now), renewedAt: isoSeconds(now),
+        duration: l.durationSeconds, ttl: l.durationSeconds, renewable: l.renewable, maxed: false,
+        ...(l.sealedToken ? { token: l.sealedToken } : {}),
+        ...(l.tokenExpiresAt ? { tokenExpiresAt: l.tokenExpiresAt, tokenRenewedAt: isoSeconds(now), tokenTtl: l.tokenTtl ?? 0, tokenMaxed: false } : {}),
+      });
+    }
     if (!Object.hasOwn(read.data, entry.key)) {
       problems.push(problem('VAULT_KEY_NOT_FOUND', `${where} not found`));
       continue;
@@ -41,8 +79,9 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
     data[entry.targetKey] = Buffer.from(String(value), 'utf8').toString('base64');
   }
 
-  for (const [, { read, targetKeys }] of failedPaths) {
-    problems.push({ code: read.problem.code, message: `${read.problem.message} (targetKey ${targetKeys.join(', ')})` });
+  for (const [, { problem: p, targetKeys }] of failedPaths) {
+    problems.push({ code: p.code, message: `${p.message} (targetKey ${targetKeys.join(', ')})` });
   }
-  return problems.length === 0 ? { data, problems } : { problems };
+  const fallbackLeases = [...fallback.values()];
+  return problems.length === 0 ? { data, problems, leases: [...leases.values()], fallbackLeases } : { problems, leases: [], fallbackLeases };
 }

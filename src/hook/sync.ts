@@ -11,7 +11,8 @@ import { desiredDeployment } from './deployment.js';
 import { deploymentReadiness } from './deployment-readiness.js';
 import type { VaultMaterial } from './material.js';
 import { desiredMonitoring } from './monitoring.js';
-import { childLabels, secretName } from './names.js';
+import { credentialEnd, LEASES_ANNOTATION, nextLeaseActionSeconds, observedLeases, serializeLeases, type LeaseRecord } from './leases.js';
+import { childLabels, secretName, VERSION_ANNOTATION } from './names.js';
 import { childTypeManaged, observedChild, observedSecretData } from './observed.js';
 import { secretDataFromVault } from './secret-data.js';
 import { sameData, secretVersion } from './secret-version.js';
@@ -30,13 +31,15 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 
   // Secret
   const sName = secretName(name);
+  const observedSecret = observedChild(req, 'secret', sName);
   const observedData = observedSecretData(req, sName);
-  const fromVault = secretDataFromVault(app.spec.vault.secrets, material);
+  const fromVault = secretDataFromVault(app.spec.vault.secrets, material, observedData, now);
   const data = fromVault.data ?? observedData;
+  const leases = fromVault.data ? fromVault.leases : keptLeases(observedLeases(observedSecret), fromVault.fallbackLeases, app.spec.vault.secrets.map((s) => s.path));
   if (data !== undefined) {
     children.push({
       apiVersion: 'v1', kind: 'Secret',
-      metadata: { name: sName, namespace, labels: childLabels(name) },
+      metadata: { name: sName, namespace, labels: childLabels(name), ...(leases.length > 0 ? { annotations: { [LEASES_ANNOTATION]: serializeLeases(leases) } } : {}) },
       type: 'Opaque',
       // An empty map would be normalised away by the API server: a perpetual diff.
       ...(Object.keys(data).length > 0 ? { data } : {}),
@@ -54,8 +57,7 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   // after the new data is in the cluster; on the first sync, by the data created.
   const observedDeployment = observedChild(req, 'deployment', name);
   if (data !== undefined || observedDeployment) {
-    const version = secretVersion(observedData ?? data, config.hmacKey);
-    const { deployment, problems } = desiredDeployment(app, version);
+    const { deployment, problems } = desiredDeployment(app, deploymentVersion(observedDeployment, observedData ?? data));
     children.push(deployment);
     const readiness = deploymentReadiness(observedDeployment);
     conditions.push(problems.length > 0
@@ -80,9 +82,19 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
     conditions: finalConditions,
     ...(data !== undefined ? { secretName: sName } : {}),
     ...(lastSecretUpdateTime ? { lastSecretUpdateTime } : {}),
+    ...(leases.length > 0 ? { leases: leases.map((l) => ({ path: l.path, expiresAt: isoSeconds(new Date(credentialEnd(l))), renewable: l.renewable })) } : {}),
   };
+  const resync = resyncAfter(secretsOk, finalConditions, now, config);
+  const leaseDue = nextLeaseActionSeconds(leases, now);
+  return { status, children, resyncAfterSeconds: leaseDue === undefined ? resync : Math.min(resync, leaseDue) };
 
-  return { status, children, resyncAfterSeconds: resyncAfter(secretsOk, finalConditions, now, config) };
+  // rotation: none leaves the pod template alone (the kubelet refreshes mounted
+  // files); environment variables are read once, so with injectEnv pods always roll.
+  function deploymentVersion(observed: KubeObject | undefined, versioned: Record<string, string> | undefined): string {
+    const kept = (observed?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations?.[VERSION_ANNOTATION];
+    if (app.spec.vault.rotation === 'none' && !app.spec.vault.injectEnv && kept) return kept;
+    return secretVersion(versioned, config.hmacKey);
+  }
 
   function monitoringCondition(request: SyncRequest, out: KubeObject[]): ConditionInput {
     if (!app.spec.monitoring?.enabled) return { type: 'MonitoringReady', status: 'True', reason: 'Disabled', message: 'monitoring is disabled' };
@@ -98,6 +110,12 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
       ? { type: 'MonitoringReady', status: 'True', reason: 'Configured', message: `ServiceMonitor ${name} scrapes Service ${m.service!.metadata.name}` }
       : { type: 'MonitoringReady', status: 'True', reason: 'ServiceOnly', message: `this controller does not manage ServiceMonitors; Service ${m.service!.metadata.name} exposes the metrics port` };
   }
+}
+
+// When the observed data is kept, so are the lease records that describe it,
+// updated where a renewal succeeded; records of paths no longer in the spec go.
+function keptLeases(observed: LeaseRecord[], updated: LeaseRecord[], paths: string[]): LeaseRecord[] {
+  return observed.filter((r) => paths.includes(r.path)).map((r) => updated.find((u) => u.path === r.path && u.leaseId === r.leaseId) ?? r);
 }
 
 // Stateless backoff: the longer SecretsSynced has been False, the longer the wait,

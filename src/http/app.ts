@@ -1,29 +1,50 @@
 // The hook as a Fastify application; src/server.ts only listens and shuts down.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config } from '../config/config.js';
+import type { Server as TlsServer } from 'node:tls';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config, HookSecurityConfig } from '../config/config.js';
 import { HookError } from '../errors/catalog.js';
 import type { HookConfig } from '../hook/types.js';
 import type { VaultReader } from '../vault/reader.js';
+import { hookAuthentication } from './auth.js';
+import { HookCredentials } from './credentials.js';
 import { loggerOptions } from './logger.js';
 import { healthRoutes } from './routes/health.js';
 import { hookRoutes } from './routes/hook.js';
 import { registerYaml } from './yaml.js';
 
 export interface AppDeps {
-  config: Pick<Config, 'logLevel' | 'bodyLimit'> & HookConfig;
+  /** Without hookSecurity (tests, `render`) the hook serves plain HTTP and asks for no credentials. */
+  config: Pick<Config, 'logLevel' | 'bodyLimit'> & HookConfig & { hookSecurity?: HookSecurityConfig };
   reader: VaultReader;
   vaultHealth?: () => Promise<unknown>;
   now?: () => Date;
   logger?: FastifyServerOptions['logger'];
+  /** An existing logger (e.g. one writing to a stream a test reads); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger;
+}
+
+function credentialsFor(security: HookSecurityConfig | undefined): HookCredentials | undefined {
+  if (!security) return undefined;
+  const withAuth = security.tokenFile !== undefined || security.tls?.clientCaFile !== undefined;
+  if (security.mode === 'required' && !withAuth) throw new Error('VAULTAPP_HOOK_AUTH=required but neither VAULTAPP_AUTH_TOKEN_FILE nor VAULTAPP_TLS_CLIENT_CA_FILE is set');
+  return security.tokenFile !== undefined || security.tls !== undefined ? new HookCredentials(security) : undefined;
 }
 
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const security = deps.config.hookSecurity;
+  const credentials = credentialsFor(security);
+  const tls = credentials?.tls;
   const app = Fastify({
-    logger: deps.logger ?? loggerOptions(deps.config.logLevel),
+    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions(deps.config.logLevel) }),
     bodyLimit: deps.config.bodyLimit,
     // Metacontroller sends one request at a time per parent; a slow Vault must not pile up sockets forever.
     requestTimeout: 30_000,
-  });
+    ...(tls ? {
+      // Client certificates are asked for but checked per route (./auth.ts): the
+      // kubelet's probes of /healthz and /readyz present none.
+      https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) },
+    } : {}),
+  }) as unknown as FastifyInstance;
   registerYaml(app);
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, req, reply) => {
@@ -42,7 +63,34 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error in the hook; see its log' });
   });
 
+  if (credentials && security) watchCredentials(app, credentials, security.reloadSeconds);
+
   await app.register(healthRoutes, { vaultHealth: deps.vaultHealth });
-  await app.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()) });
+  await app.register(async (hooks) => {
+    if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials));
+    await hooks.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()) });
+  });
   return app;
+}
+
+// Certificates and tokens are rotated in place; they are read again every
+// reloadSeconds and applied to new connections (existing ones keep theirs).
+function watchCredentials(app: FastifyInstance, credentials: HookCredentials, reloadSeconds: number): void {
+  const check = (): void => {
+    const outcome = credentials.reload();
+    if ('error' in outcome) {
+      app.log.error({ problem: outcome.error }, 'cannot reload the hook\'s credentials; keeping the previous ones');
+      return;
+    }
+    if (!outcome.changed) return;
+    if (outcome.tlsChanged && credentials.tls) {
+      const { cert, key, ca } = credentials.tls;
+      (app.server as unknown as TlsServer).setSecureContext({ cert, key, ...(ca !== undefined ? { ca } : {}) });
+    }
+    app.log.info({ tls: outcome.tlsChanged, tokens: outcome.tokensChanged }, 'reloaded the hook\'s credentials');
+  };
+  const timer = setInterval(check, reloadSeconds * 1000);
+  timer.unref();
+  app.decorate('reloadCredentials', check);
+  app.addHook('onClose', async () => clearInterval(timer));
 }

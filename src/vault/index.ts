@@ -3,6 +3,7 @@ import { problem, type Problem } from '../errors/catalog.js';
 import { createTokenRequester } from '../kube/token-request.js';
 import { createVaultHttp, type VaultHttp } from './http.js';
 import { createVaultReader, type VaultReader } from './reader.js';
+import { createTokenSealer } from './token-seal.js';
 import { fileJwtSource, kubernetesTokenSource, staticTokenSource, tokenRequestJwtSource, type Identity, type TokenSource } from './token-source.js';
 
 export interface Vault { http: VaultHttp; tokens: TokenSource; reader: VaultReader }
@@ -19,12 +20,13 @@ function jwtSource(identity: IdentityConfig, timeoutMs: number) {
   return tokenRequestJwtSource(createTokenRequester({ ...identity.kube, timeoutMs }), { audience: identity.audience, expirationSeconds: identity.expirationSeconds });
 }
 
-export function createVault(config: Pick<Config, 'vault' | 'auth' | 'syncDeadlineMs'>): Vault {
+export function createVault(config: Pick<Config, 'vault' | 'auth' | 'syncDeadlineMs' | 'hmacKey'>): Vault {
   const http = createVaultHttp(config.vault);
   const auth = config.auth;
   const tokens = auth.method === 'token'
-    ? staticTokenSource(auth.token)
+    ? staticTokenSource(auth.token, http)
     : kubernetesTokenSource(http, { mount: auth.mount, jwt: jwtSource(auth.identity, config.vault.timeoutMs) });
   const authorize = auth.method === 'kubernetes' && auth.identity.model === 'controller' ? allowedRolesGate(auth.identity.allowedRoles) : undefined;
-  return { http, tokens, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs, ...(authorize ? { authorize } : {}) }) };
+  const sealer = createTokenSealer(config.hmacKey);
+  return { http, tokens, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs, sealer, ...(authorize ? { authorize } : {}) }) };
 }

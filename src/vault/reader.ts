@@ -4,19 +4,28 @@
 // two parents sharing one dynamic credential would share its revocation too.
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type ErrorCode, type Problem } from '../errors/catalog.js';
+import type { LeaseRecord } from '../hook/leases.js';
 import type { PathRead, VaultMaterial } from '../hook/material.js';
+import type { PathPlan, VaultPlan } from '../hook/plan.js';
+import { createLeaseOps } from './lease-ops.js';
+import type { TokenSealer } from './token-seal.js';
 import { KubeRequestError } from '../kube/token-request.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
 import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
 import type { Identity, TokenSource } from './token-source.js';
 
-export interface ReaderStats { reads: number; sharedReads: number }
+export interface ReaderStats { reads: number; sharedReads: number; leasesIssued: number; leasesRenewed: number; leasesRevoked: number }
 
 export interface VaultReader {
-  material(app: VaultApp): Promise<VaultMaterial>;
+  /** Reads what `plan` says (by default every path); leases planned 'reuse' or 'renew' are not read again. */
+  material(app: VaultApp, plan?: VaultPlan): Promise<VaultMaterial>;
+  /** Revokes recorded leases (finalize); one outcome per record. */
+  revoke(app: VaultApp, records: LeaseRecord[]): Promise<RevokeOutcome[]>;
   readonly stats: ReaderStats;
 }
+
+export type RevokeOutcome = { record: LeaseRecord; ok: true } | { record: LeaseRecord; ok: false; message: string };
 
 function problemFor(err: unknown, where: string): Problem {
   if (err instanceof VaultRequestError) {
@@ -65,6 +74,8 @@ export interface ReaderOptions {
   deadlineMs: number;
   /** A refusal here means no Vault call at all for this VaultApp. */
   authorize?: (id: Identity) => Problem | undefined;
+  /** Seals the tokens that create leases, for the lease records on the Secret. */
+  sealer: TokenSealer;
 }
 
 /** A VaultApp logs in as its pods' service account in its own namespace, with its role. */
@@ -80,7 +91,29 @@ export function identityOf(app: VaultApp): Identity {
 export function createVaultReader(http: VaultHttp, tokens: TokenSource, options: ReaderOptions): VaultReader {
   const mounts = new MountResolver(http);
   const flights = new SingleFlight<PathRead>();
-  const stats: ReaderStats = { reads: 0, sharedReads: 0 };
+  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 };
+  const leaseOps = createLeaseOps(http, options.sealer);
+
+  // A new lease carries its creating token, sealed, and that token's expiry.
+  async function withTokenInfo(read: PathRead, id: Identity): Promise<PathRead> {
+    if (!read.ok || !('lease' in read) || !read.lease) return read;
+    stats.leasesIssued++;
+    const info = await tokens.describe(id);
+    if (info.expiresAt === undefined) return read;
+    return { ...read, lease: { ...read.lease, sealedToken: options.sealer.seal(info.token), tokenExpiresAt: new Date(info.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), tokenTtl: info.ttlSeconds } };
+  }
+
+  async function readPath(path: string, id: Identity, uid: string, plan: PathPlan): Promise<PathRead> {
+    if (plan.action === 'reuse') return { ok: true, engine: 'leased', kept: plan.record };
+    if (plan.action === 'renew') {
+      const renewed = await leaseOps.renew(path, plan, () => tokens.token(id));
+      if (renewed) {
+        if (renewed.ok) stats.leasesRenewed++;
+        return renewed;
+      }
+    }
+    return withTokenInfo(await readOnce(path, id, uid), id);
+  }
 
   async function readOnce(path: string, id: Identity, parentUid: string): Promise<PathRead> {
     const where = `path "${path}"`;
@@ -109,7 +142,19 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
 
   return {
     stats,
-    async material(app) {
+    async revoke(app, records) {
+      const id = identityOf(app);
+      return Promise.all(records.map(async (record): Promise<RevokeOutcome> => {
+        try {
+          const r = await withDeadline(leaseOps.revoke(record, () => tokens.token(id)), options.deadlineMs, `revoking the lease of path "${record.path}"`);
+          if (r.ok) stats.leasesRevoked++;
+          return { record, ...r };
+        } catch (err) {
+          return { record, ok: false, message: problemFor(err, `path "${record.path}"`).message };
+        }
+      }));
+    },
+    async material(app, plan = {}) {
       const id = identityOf(app);
       const uid = app.metadata.uid ?? `${app.metadata.namespace}/${app.metadata.name}`;
       const refused = options.authorize?.(id);
@@ -122,7 +167,7 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
       const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
       const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
         try {
-          return [path, await withDeadline(readOnce(path, id, uid), options.deadlineMs, `reading path "${path}"`)];
+          return [path, await withDeadline(readPath(path, id, uid, plan[path] ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
         } catch (err) {
           return [path, { ok: false, problem: problemFor(err, `path "${path}"`) }];
         }

@@ -16,17 +16,32 @@ export interface TokenSource {
   /** Says who logs in, for messages. */
   who(id: Identity): string;
   token(id: Identity): Promise<string>;
+  /** The token with its expiry (ms since epoch; absent when it never expires) and TTL. */
+  describe(id: Identity): Promise<TokenInfo>;
   /** Drops a cached token after Vault refused it; true when a retry may help. */
   invalidate(id: Identity, token: string): boolean;
   readonly stats: { logins: number; renewals: number; jwtRequests: number };
 }
 
+export interface TokenInfo { token: string; expiresAt?: number; ttlSeconds: number }
+
 /** A fixed token (VAULT_TOKEN or ~/.vault-token), for local work. */
-export function staticTokenSource(token: string): TokenSource {
+export function staticTokenSource(token: string, http?: VaultHttp, now: () => number = Date.now): TokenSource {
+  let info: Promise<TokenInfo> | undefined;
   return {
     key: () => 'token',
     who: () => 'the configured Vault token',
     token: async () => token,
+    describe() {
+      // Looked up once: a static token is nobody's to renew but its owner's.
+      info ??= (http ? http.read('auth/token/lookup-self', token) : Promise.resolve({ data: { ttl: 0 } }))
+        .then((res) => {
+          const ttl = Number((res.data as { ttl?: number } | undefined)?.ttl ?? 0);
+          return { token, ttlSeconds: ttl, ...(ttl > 0 ? { expiresAt: now() + ttl * 1000 } : {}) };
+        })
+        .catch((err) => { info = undefined; throw err; });
+      return info;
+    },
     invalidate: () => false,
     stats: { logins: 0, renewals: 0, jwtRequests: 0 },
   };
@@ -108,6 +123,12 @@ export function kubernetesTokenSource(http: VaultHttp, options: KubernetesLoginO
     return auth.client_token;
   }
 
+  function token(id: Identity): Promise<string> {
+    const cached = cache.get(key(id));
+    if (cached && fresh(cached, 2 / 3)) return Promise.resolve(cached.token);
+    return flights.run(key(id), () => (cached ? renewOrLogin(id, cached) : login(id)));
+  }
+
   async function renewOrLogin(id: Identity, cached: CachedToken): Promise<string> {
     if (cached.renewable && fresh(cached, 0.95)) {
       try {
@@ -132,10 +153,12 @@ export function kubernetesTokenSource(http: VaultHttp, options: KubernetesLoginO
       get renewals() { return counts.renewals; },
       get jwtRequests() { return options.jwt.requests; },
     },
-    token(id) {
-      const cached = cache.get(key(id));
-      if (cached && fresh(cached, 2 / 3)) return Promise.resolve(cached.token);
-      return flights.run(key(id), () => (cached ? renewOrLogin(id, cached) : login(id)));
+    token,
+    async describe(id) {
+      const t = await token(id);
+      const c = cache.get(key(id));
+      if (!c || c.token !== t || c.ttlSeconds === 0) return { token: t, ttlSeconds: 0 };
+      return { token: t, ttlSeconds: c.ttlSeconds, expiresAt: c.obtainedAt + c.ttlSeconds * 1000 };
     },
     invalidate(id, token) {
       if (cache.get(key(id))?.token === token) cache.delete(key(id));

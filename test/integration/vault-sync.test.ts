@@ -19,7 +19,7 @@ let app: FastifyInstance;
 let vaultReads: () => Promise<Map<string, number>>;
 
 async function hookFor(server: VaultServer): Promise<FastifyInstance> {
-  const v = createVault({ vault: { address: server.addr, timeoutMs: 2000 }, auth: { method: 'token', token: server.token }, syncDeadlineMs: 4000 });
+  const v = createVault({ vault: { address: server.addr, timeoutMs: 2000 }, auth: { method: 'token', token: server.token }, syncDeadlineMs: 4000, hmacKey: hookConfig.hmacKey });
   return buildApp({ config: hookConfig, reader: v.reader, logger: false });
 }
 
@@ -177,7 +177,7 @@ describe('the Kubernetes login path (Vault\'s JWT method mounted at auth/kuberne
     const v = createVault({
       vault: { address: vault.addr, timeoutMs: 2000 },
       auth: { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath, allowedRoles: { default: ['billing-app'] } } },
-      syncDeadlineMs: 4000,
+      syncDeadlineMs: 4000, hmacKey: hookConfig.hmacKey,
     });
     const hook = await buildApp({ config: hookConfig, reader: v.reader, logger: false });
     try {

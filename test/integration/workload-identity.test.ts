@@ -31,7 +31,7 @@ async function saToken(namespace: string, name: string, audiences?: string[]): P
 }
 
 async function hook(identity: IdentityConfig): Promise<{ app: FastifyInstance; vault: Vault }> {
-  const v = createVault({ vault: { address: vault.addr, timeoutMs: 3000 }, auth: { method: 'kubernetes', mount: 'kubernetes', identity }, syncDeadlineMs: 6000 });
+  const v = createVault({ vault: { address: vault.addr, timeoutMs: 3000 }, auth: { method: 'kubernetes', mount: 'kubernetes', identity }, syncDeadlineMs: 6000, hmacKey: hookConfig.hmacKey });
   const h = { app: await buildApp({ config: hookConfig, reader: v.reader, logger: false }), vault: v };
   hooks.push(h);
   return h;

@@ -93,7 +93,7 @@ export function materialFor(app: VaultApp): VaultMaterial {
   const reads: Record<string, PathRead> = {};
   for (const s of app.spec.vault.secrets) {
     const read = (reads[s.path] ??= { ok: true, engine: /(^|\/)data\//.test(s.path) ? 'kv2' : 'kv1', data: {}, ...(/(^|\/)data\//.test(s.path) ? { version: 1 } : {}) });
-    if (read.ok) read.data[s.key] = `value of ${s.key} at ${s.path}`;
+    if (read.ok && 'data' in read) read.data[s.key] = `value of ${s.key} at ${s.path}`;
   }
   return { auth: { ok: true }, reads };
 }
@@ -102,10 +102,13 @@ export function materialFor(app: VaultApp): VaultMaterial {
 export function valuesReader(): VaultReader & { calls: number } {
   const reader = {
     calls: 0,
-    stats: { reads: 0, sharedReads: 0 },
+    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 },
     async material(app: VaultApp) {
       reader.calls++;
       return materialFor(app);
+    },
+    async revoke() {
+      return [];
     },
   };
   return reader;

@@ -7,6 +7,9 @@ import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src
 import { allowedRolesGate } from '../../src/vault/index.js';
 import { createVaultReader, identityOf } from '../../src/vault/reader.js';
 import { staticTokenSource } from '../../src/vault/token-source.js';
+import { createTokenSealer } from '../../src/vault/token-seal.js';
+
+const sealer = createTokenSealer('test-hmac-key-0123456789');
 import { loadExample } from '../fixtures/requests.js';
 
 const mounts: Record<string, VaultResponse> = {
@@ -53,7 +56,7 @@ describe('createVaultReader', () => {
       'kv/data/a': { data: { data: { k: 'v2' }, metadata: { version: 7 } } },
       'kv1/b': { data: { k: 'v1' }, lease_duration: 2764800, lease_id: '' },
     });
-    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000 });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, sealer });
     const m = await reader.material(app('x', ['kv/data/a', 'kv1/b', 'database/creds/r']));
     assert.deepStrictEqual(m.reads['kv/data/a'], { ok: true, engine: 'kv2', data: { k: 'v2' }, version: 7 });
     assert.deepStrictEqual(m.reads['kv1/b'], { ok: true, engine: 'kv1', data: { k: 'v1' } });
@@ -66,7 +69,7 @@ describe('createVaultReader', () => {
       'kv/data/denied': new VaultRequestError('http', 403, ['permission denied'], 'x'),
       'kv/data/sealed': new VaultRequestError('http', 503, ['Vault is sealed'], 'x'),
     });
-    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000 });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, sealer });
     const m = await reader.material(app('x', ['kv/data/deleted', 'kv/data/denied', 'kv/data/sealed']));
     assert.deepStrictEqual(m.reads['kv/data/deleted'], { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: 'cannot read path "kv/data/deleted": the current version is deleted' } });
     assert.deepStrictEqual(m.reads['kv/data/denied'], { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: 'cannot read path "kv/data/denied": permission denied (403)' } });
@@ -75,14 +78,14 @@ describe('createVaultReader', () => {
 
   it('without access to the mount lookup, a KV v2 answer is still recognised', async () => {
     const { http } = recorded({ 'secret/data/a': { data: { data: { k: 'v' }, metadata: { version: 1 } } } });
-    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000 });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, sealer });
     const m = await reader.material(app('x', ['secret/data/a']));
     assert.deepStrictEqual(m.reads['secret/data/a'], { ok: true, engine: 'kv2', data: { k: 'v' }, version: 1 });
   });
 
   it('concurrent syncs share one read of a KV path, but never of a leasing path', async () => {
     const { http, reads } = recorded({ 'kv/data/shared': { data: { data: { k: 'v' }, metadata: { version: 1 } } } }, 20);
-    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000 });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, sealer });
     const results = await Promise.all([1, 2, 3].map((i) => reader.material(app(`a${i}`, ['kv/data/shared', 'database/creds/r']))));
     assert.equal(reads.filter((p) => p === 'kv/data/shared').length, 1);
     assert.equal(reads.filter((p) => p === 'database/creds/r').length, 3);
@@ -93,7 +96,7 @@ describe('createVaultReader', () => {
 
   it('an answer later than the deadline is reported as unreachable, by path', async () => {
     const { http } = recorded({ 'kv/data/slow': { data: { data: { k: 'v' }, metadata: { version: 1 } } } }, 200);
-    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 50 });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 50, sealer });
     const m = await reader.material(app('x', ['kv/data/slow']));
     assert.equal(m.reads['kv/data/slow']!.ok, false);
     assert.match((m.reads['kv/data/slow'] as { problem: { message: string } }).problem.message, /cannot read path "kv\/data\/slow": Vault is unreachable \(no answer within 50 ms\)/);
@@ -101,7 +104,7 @@ describe('createVaultReader', () => {
 
   it('a role outside the allowed-roles list is refused before any Vault request', async () => {
     const { http, reads } = recorded({});
-    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, authorize: allowedRolesGate({ default: ['other-app'] }) });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, sealer, authorize: allowedRolesGate({ default: ['other-app'] }) });
     const m = await reader.material(app('x', ['kv/data/a']));
     assert.deepStrictEqual(m, { auth: { ok: false, problem: { code: 'ROLE_NOT_ALLOWED', message: "namespace default may not use Vault role billing-app: it is not in the hook's allowed-roles list for that namespace" } }, reads: {} });
     assert.deepStrictEqual(reads, []);

@@ -2,7 +2,8 @@ import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { HookRequestSchema } from '../../api/hook-request-schema.js';
 import { describeFieldErrors, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
-import { finalize } from '../../hook/finalize.js';
+import { finalize, leasesToRevoke } from '../../hook/finalize.js';
+import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import type { HookConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { VaultReader } from '../../vault/reader.js';
@@ -32,23 +33,31 @@ function summary(res: SyncResponse): Record<string, unknown> {
 export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts) => {
   const schema = { body: HookRequestSchema };
 
+  async function runFinalize(request: SyncRequest): Promise<SyncResponse> {
+    const now = opts.now();
+    const alive = leasesToRevoke(request, now);
+    const revocations = alive.length > 0 ? await opts.reader.revoke(request.parent, alive) : [];
+    return finalize(request, revocations, opts.now(), opts.hookConfig);
+  }
+
   app.post('/sync', { schema }, async (req, reply) => {
     const request = parseRequest(req);
     const log = req.log.child({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}` });
     if (request.finalizing) {
-      const res = finalize(request);
+      const res = await runFinalize(request);
       log.info(summary(res), 'finalized');
       return send(req, reply, res);
     }
-    const material = await opts.reader.material(request.parent);
-    const res = sync(request, material, opts.now(), opts.hookConfig);
+    const now = opts.now();
+    const material = await opts.reader.material(request.parent, planVaultWork(request, now));
+    const res = sync(request, material, now, opts.hookConfig);
     log.info(summary(res), 'synced');
     return send(req, reply, res);
   });
 
   app.post('/finalize', { schema }, async (req, reply) => {
     const request = parseRequest(req);
-    const res = finalize(request);
+    const res = await runFinalize(request);
     req.log.info({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}`, ...summary(res) }, 'finalized');
     return send(req, reply, res);
   });
