@@ -17,8 +17,33 @@ export class MetacontrollerDriver {
   last?: SyncResponse;
   deploymentUpdates = 0;
 
-  constructor(private readonly app: FastifyInstance, parent: VaultApp, private readonly types = TYPES) {
+  /** `hook` is an app to inject into, or the base URL of a running hook process. */
+  constructor(private readonly hook: FastifyInstance | string, parent: VaultApp, private readonly types = TYPES) {
     this.parent = structuredClone(parent);
+  }
+
+  private async post(path: '/sync' | '/finalize', payload: unknown): Promise<{ statusCode: number; body: string }> {
+    if (typeof this.hook !== 'string') {
+      const res = await this.hook.inject({ method: 'POST', url: path, payload: payload as Record<string, unknown> });
+      return { statusCode: res.statusCode, body: res.body };
+    }
+    const res = await fetch(`${this.hook}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(10_000) });
+    return { statusCode: res.status, body: await res.text() };
+  }
+
+  private request(): Record<string, unknown> {
+    const children = Object.fromEntries(this.types.map((t) => [t, Object.fromEntries(this.observed.get(t)!)]));
+    return { controller: {}, parent: this.parent, children };
+  }
+
+  /** Metacontroller's finalize call: applies the answer; true once finalized. */
+  async finalize(): Promise<SyncResponse> {
+    const res = await this.post('/finalize', { ...this.request(), finalizing: true });
+    if (res.statusCode !== 200) throw new Error(`finalize answered ${res.statusCode}: ${res.body}`);
+    const body = JSON.parse(res.body) as SyncResponse;
+    this.apply(body);
+    this.last = body;
+    return body;
   }
 
   child(kind: string, name: string): KubeObject | undefined {
@@ -37,16 +62,20 @@ export class MetacontrollerDriver {
   }
 
   async sync(): Promise<SyncResponse> {
-    const children = Object.fromEntries(this.types.map((t) => [t, Object.fromEntries(this.observed.get(t)!)]));
-    const res = await this.app.inject({ method: 'POST', url: '/sync', payload: { controller: {}, parent: this.parent, children } });
+    const res = await this.post('/sync', this.request());
     if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.body}`);
-    const body = res.json() as SyncResponse;
-    this.apply(body);
+    const body = JSON.parse(res.body) as SyncResponse;
+    this.changed = this.apply(body);
     this.last = body;
     return body;
   }
 
-  private apply(res: SyncResponse): void {
+  /** Whether the last sync changed any child, which makes Metacontroller sync again. */
+  changed = false;
+
+  /** Returns true when any stored child changed. */
+  private apply(res: SyncResponse): boolean {
+    let changed = false;
     const keep = new Set<string>();
     for (const desired of res.children) {
       const type = `${desired.kind}.${desired.apiVersion}`;
@@ -54,6 +83,7 @@ export class MetacontrollerDriver {
       keep.add(`${type}/${desired.metadata.name}`);
       const group = this.observed.get(type)!;
       const before = group.get(desired.metadata.name);
+      if (!before || !isDeepStrictEqual({ ...before, metadata: { ...before.metadata, uid: undefined, generation: undefined }, status: undefined }, { ...desired, metadata: { ...desired.metadata, uid: undefined, generation: undefined }, status: undefined })) changed = true;
       const stored: KubeObject = { ...structuredClone(desired), metadata: { ...desired.metadata, uid: `${desired.metadata.name}-uid` } };
       if (desired.kind === 'Deployment') {
         const changed = !before || !isDeepStrictEqual(before.spec, desired.spec);
@@ -66,8 +96,14 @@ export class MetacontrollerDriver {
       group.set(desired.metadata.name, stored);
     }
     for (const [type, group] of this.observed) {
-      for (const name of [...group.keys()]) if (!keep.has(`${type}/${name}`)) group.delete(name);
+      for (const name of [...group.keys()]) {
+        if (!keep.has(`${type}/${name}`)) {
+          group.delete(name);
+          changed = true;
+        }
+      }
     }
     this.parent = { ...this.parent, status: { ...res.status, observedGeneration: this.parent.metadata.generation ?? 1 } };
+    return changed;
   }
 }
