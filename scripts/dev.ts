@@ -3,6 +3,7 @@
 // expects, writes the example's secrets, and serves the hook on PORT (8080).
 import { buildApp } from '../src/http/app.js';
 import { loadConfig } from '../src/config/config.js';
+import { createMetrics } from '../src/metrics/metrics.js';
 import { createVault } from '../src/vault/index.js';
 import { enableKv, startVaultServer, writeKv } from '../test/support/vault-server.js';
 
@@ -20,7 +21,8 @@ const config = loadConfig({
   VAULTAPP_HMAC_KEY: process.env.VAULTAPP_HMAC_KEY ?? 'dev-only-hmac-key-not-for-clusters',
 });
 const v = createVault(config);
-const app = await buildApp({ config, reader: v.reader, vaultHealth: () => v.http.health() });
+const metrics = createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats });
+const app = await buildApp({ config, reader: v.reader, vaultHealth: () => v.http.health(), metrics });
 const shutdown = async (): Promise<void> => {
   await app.close();
   await vault.stop();

@@ -3,6 +3,7 @@ import closeWithGrace from 'close-with-grace';
 import { ConfigError, loadConfig, type Config } from './config/config.js';
 import { buildApp } from './http/app.js';
 import { describeHookSecurity, hookSecurityProblem } from './http/auth.js';
+import { createMetrics } from './metrics/metrics.js';
 import { createVault } from './vault/index.js';
 
 function fail(message: string): never {
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   const problem = hookSecurityProblem(config);
   if (problem) fail(problem);
   const vault = createVault(config);
-  const app = await buildApp({ config, reader: vault.reader, vaultHealth: () => vault.http.health() });
+  const metrics = createMetrics({ requests: vault.requests, tokens: vault.tokens.stats, reader: vault.reader.stats });
+  const app = await buildApp({ config, reader: vault.reader, vaultHealth: () => vault.http.health(), metrics });
   if (config.hmacKeyEphemeral) app.log.warn('no VAULTAPP_HMAC_KEY: using a key for this process only; Deployments will roll after a restart');
   if (config.hookSecurity.mode === 'none') app.log.warn('VAULTAPP_HOOK_AUTH=none: /sync and /finalize accept any caller; only a NetworkPolicy keeps others out');
   app.log.info({ vault: config.vault.address, auth: config.auth.method, hook: describeHookSecurity(config.hookSecurity) }, 'configuration loaded');

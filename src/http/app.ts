@@ -8,7 +8,9 @@ import type { VaultReader } from '../vault/reader.js';
 import { hookAuthentication } from './auth.js';
 import { HookCredentials } from './credentials.js';
 import { loggerOptions } from './logger.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
 import { hookRoutes } from './routes/hook.js';
 import { registerYaml } from './yaml.js';
 
@@ -21,6 +23,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** An existing logger (e.g. one writing to a stream a test reads); wins over `logger`. */
   loggerInstance?: FastifyBaseLogger;
+  /** Prometheus metrics, served at GET /metrics. */
+  metrics?: Metrics;
 }
 
 function credentialsFor(security: HookSecurityConfig | undefined): HookCredentials | undefined {
@@ -66,9 +70,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (credentials && security) watchCredentials(app, credentials, security.reloadSeconds);
 
   await app.register(healthRoutes, { vaultHealth: deps.vaultHealth });
+  if (deps.metrics) await app.register(metricsRoute, { registry: deps.metrics.registry });
   await app.register(async (hooks) => {
     if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials));
-    await hooks.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()) });
+    await hooks.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()), ...(deps.metrics ? { observer: deps.metrics } : {}) });
   });
   return app;
 }

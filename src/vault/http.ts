@@ -41,6 +41,28 @@ export interface VaultHttpOptions {
   timeoutMs: number;
 }
 
+/** Counts of Vault requests by operation and status code ("none" when Vault did not answer). */
+export type RequestCounts = Map<string, { operation: string; status: string; count: number }>;
+
+function count(counts: RequestCounts | undefined, operation: string, status: number | undefined): void {
+  if (!counts) return;
+  const key = `${operation} ${status ?? 'none'}`;
+  const c = counts.get(key) ?? { operation, status: String(status ?? 'none'), count: 0 };
+  c.count++;
+  counts.set(key, c);
+}
+
+// The operation label: the kind of request, not its path (paths would make unbounded label values).
+function operationOf(op: 'read' | 'write', path: string): string {
+  if (path.startsWith('sys/internal/ui/mounts/')) return 'mount_lookup';
+  if (/^auth\/.+\/login$/.test(path)) return 'login';
+  if (path === 'auth/token/renew-self') return 'token_renew';
+  if (path === 'auth/token/lookup-self') return 'token_lookup';
+  if (path === 'sys/leases/renew') return 'lease_renew';
+  if (path === 'sys/leases/revoke') return 'lease_revoke';
+  return op;
+}
+
 interface NodeVaultError { response?: { statusCode?: number; body?: { errors?: unknown[] } }; code?: string; message?: string }
 
 function toVaultError(err: unknown, op: string, path: string): VaultRequestError {
@@ -54,7 +76,7 @@ function toVaultError(err: unknown, op: string, path: string): VaultRequestError
   return new VaultRequestError('unreachable', undefined, [], `${op} ${path}: Vault unreachable (${code})`);
 }
 
-export function createVaultHttp(options: VaultHttpOptions): VaultHttp {
+export function createVaultHttp(options: VaultHttpOptions, counts?: RequestCounts): VaultHttp {
   const client = nodeVault({
     apiVersion: 'v1',
     endpoint: options.address,
@@ -68,16 +90,24 @@ export function createVaultHttp(options: VaultHttpOptions): VaultHttp {
   return {
     async read(path, token) {
       try {
-        return (await client.read(path, { headers: headers(token) })) as VaultResponse;
+        const res = (await client.read(path, { headers: headers(token) })) as VaultResponse;
+        count(counts, operationOf('read', path), 200);
+        return res;
       } catch (err) {
-        throw toVaultError(err, 'read', path);
+        const e = toVaultError(err, 'read', path);
+        count(counts, operationOf('read', path), e.status);
+        throw e;
       }
     },
     async write(path, body, token) {
       try {
-        return (await client.write(path, body, { headers: headers(token) })) as VaultResponse;
+        const res = (await client.write(path, body, { headers: headers(token) })) as VaultResponse;
+        count(counts, operationOf('write', path), 200);
+        return res;
       } catch (err) {
-        throw toVaultError(err, 'write', path);
+        const e = toVaultError(err, 'write', path);
+        count(counts, operationOf('write', path), e.status);
+        throw e;
       }
     },
     async health() {

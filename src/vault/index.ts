@@ -1,12 +1,12 @@
 import type { Config, IdentityConfig } from '../config/config.js';
 import { problem, type Problem } from '../errors/catalog.js';
 import { createTokenRequester } from '../kube/token-request.js';
-import { createVaultHttp, type VaultHttp } from './http.js';
+import { createVaultHttp, type RequestCounts, type VaultHttp } from './http.js';
 import { createVaultReader, type VaultReader } from './reader.js';
 import { createTokenSealer } from './token-seal.js';
 import { fileJwtSource, kubernetesTokenSource, staticTokenSource, tokenRequestJwtSource, type Identity, type TokenSource } from './token-source.js';
 
-export interface Vault { http: VaultHttp; tokens: TokenSource; reader: VaultReader }
+export interface Vault { http: VaultHttp; tokens: TokenSource; reader: VaultReader; requests: RequestCounts }
 
 /** The seed's single-tenant model is gated: a namespace may use only the roles listed for it. */
 export function allowedRolesGate(allowed: Record<string, string[]>): (id: Identity) => Problem | undefined {
@@ -21,12 +21,13 @@ function jwtSource(identity: IdentityConfig, timeoutMs: number) {
 }
 
 export function createVault(config: Pick<Config, 'vault' | 'auth' | 'syncDeadlineMs' | 'hmacKey'>): Vault {
-  const http = createVaultHttp(config.vault);
+  const requests: RequestCounts = new Map();
+  const http = createVaultHttp(config.vault, requests);
   const auth = config.auth;
   const tokens = auth.method === 'token'
     ? staticTokenSource(auth.token, http)
     : kubernetesTokenSource(http, { mount: auth.mount, jwt: jwtSource(auth.identity, config.vault.timeoutMs) });
   const authorize = auth.method === 'kubernetes' && auth.identity.model === 'controller' ? allowedRolesGate(auth.identity.allowedRoles) : undefined;
   const sealer = createTokenSealer(config.hmacKey);
-  return { http, tokens, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs, sealer, ...(authorize ? { authorize } : {}) }) };
+  return { http, tokens, requests, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs, sealer, ...(authorize ? { authorize } : {}) }) };
 }

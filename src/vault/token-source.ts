@@ -20,8 +20,10 @@ export interface TokenSource {
   describe(id: Identity): Promise<TokenInfo>;
   /** Drops a cached token after Vault refused it; true when a retry may help. */
   invalidate(id: Identity, token: string): boolean;
-  readonly stats: { logins: number; renewals: number; jwtRequests: number };
+  readonly stats: TokenStats;
 }
+
+export interface TokenStats { logins: number; renewals: number; jwtRequests: number; cacheHits: number; cacheMisses: number }
 
 export interface TokenInfo { token: string; expiresAt?: number; ttlSeconds: number }
 
@@ -43,7 +45,7 @@ export function staticTokenSource(token: string, http?: VaultHttp, now: () => nu
       return info;
     },
     invalidate: () => false,
-    stats: { logins: 0, renewals: 0, jwtRequests: 0 },
+    stats: { logins: 0, renewals: 0, jwtRequests: 0, cacheHits: 0, cacheMisses: 0 },
   };
 }
 
@@ -107,7 +109,7 @@ export function kubernetesTokenSource(http: VaultHttp, options: KubernetesLoginO
   const now = options.now ?? Date.now;
   const cache = new Map<string, CachedToken>();
   const flights = new SingleFlight<string>();
-  const counts = { logins: 0, renewals: 0 };
+  const counts = { logins: 0, renewals: 0, cacheHits: 0, cacheMisses: 0 };
   const key = (id: Identity): string => `${options.mount}|${options.jwt.key(id)}|${id.role}`;
 
   const fresh = (c: CachedToken, fraction: number): boolean =>
@@ -125,7 +127,11 @@ export function kubernetesTokenSource(http: VaultHttp, options: KubernetesLoginO
 
   function token(id: Identity): Promise<string> {
     const cached = cache.get(key(id));
-    if (cached && fresh(cached, 2 / 3)) return Promise.resolve(cached.token);
+    if (cached && fresh(cached, 2 / 3)) {
+      counts.cacheHits++;
+      return Promise.resolve(cached.token);
+    }
+    counts.cacheMisses++;
     return flights.run(key(id), () => (cached ? renewOrLogin(id, cached) : login(id)));
   }
 
@@ -151,6 +157,8 @@ export function kubernetesTokenSource(http: VaultHttp, options: KubernetesLoginO
     stats: {
       get logins() { return counts.logins; },
       get renewals() { return counts.renewals; },
+      get cacheHits() { return counts.cacheHits; },
+      get cacheMisses() { return counts.cacheMisses; },
       get jwtRequests() { return options.jwt.requests; },
     },
     token,

@@ -7,9 +7,16 @@ import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import type { HookConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { VaultReader } from '../../vault/reader.js';
+import type { SyncObserver } from '../../metrics/metrics.js';
 import { send } from '../yaml.js';
 
-interface HookRouteOptions { reader: VaultReader; hookConfig: HookConfig; now: () => Date }
+interface HookRouteOptions { reader: VaultReader; hookConfig: HookConfig; now: () => Date; observer?: SyncObserver }
+
+/** ready / not_ready from the Ready condition; finalized / finalizing for finalize answers. */
+function outcomeOf(res: SyncResponse): string {
+  if (res.finalized !== undefined) return res.finalized ? 'finalized' : 'finalizing';
+  return res.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'ready' : 'not_ready';
+}
 
 interface RawRequest { parent: { metadata: { name: string; namespace: string } }; finalizing?: boolean; children: SyncRequest['children'] }
 
@@ -33,6 +40,26 @@ function summary(res: SyncResponse): Record<string, unknown> {
 export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts) => {
   const schema = { body: HookRequestSchema };
 
+  if (opts.observer) {
+    const observer = opts.observer;
+    app.addHook('onRequest', async (req) => {
+      (req as { endSync?: (o: string) => void }).endSync = observer.start();
+    });
+    app.addHook('onSend', async (req, reply, payload) => {
+      const end = (req as { endSync?: (o: string) => void }).endSync;
+      if (!end) return payload;
+      const res = (req as { syncResponse?: SyncResponse }).syncResponse;
+      if (res) {
+        for (const c of res.status.conditions ?? []) if (c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'MonitoringReady') observer.error(c.reason);
+        end(outcomeOf(res));
+      } else {
+        observer.error(`http_${reply.statusCode}`);
+        end('rejected');
+      }
+      return payload;
+    });
+  }
+
   async function runFinalize(request: SyncRequest): Promise<SyncResponse> {
     const now = opts.now();
     const alive = leasesToRevoke(request, now);
@@ -45,12 +72,14 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
     const log = req.log.child({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}` });
     if (request.finalizing) {
       const res = await runFinalize(request);
+      (req as { syncResponse?: SyncResponse }).syncResponse = res;
       log.info(summary(res), 'finalized');
       return send(req, reply, res);
     }
     const now = opts.now();
     const material = await opts.reader.material(request.parent, planVaultWork(request, now));
     const res = sync(request, material, now, opts.hookConfig);
+    (req as { syncResponse?: SyncResponse }).syncResponse = res;
     log.info(summary(res), 'synced');
     return send(req, reply, res);
   });
@@ -58,6 +87,7 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
   app.post('/finalize', { schema }, async (req, reply) => {
     const request = parseRequest(req);
     const res = await runFinalize(request);
+    (req as { syncResponse?: SyncResponse }).syncResponse = res;
     req.log.info({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}`, ...summary(res) }, 'finalized');
     return send(req, reply, res);
   });
