@@ -44,6 +44,7 @@ export function hookAuthentication(credentials: HookCredentials): onRequestHookH
       const token = BEARER.exec(header)?.[1];
       if (token === undefined || !credentials.tokenAccepted(token)) return refuse(req, reply, 'FORBIDDEN', 'the credentials in the Authorization header are not accepted');
     }
+    req.log.trace({ bearerToken: credentials.bearerRequired, clientCertificate: credentials.clientCertRequired }, 'hook caller authenticated');
   };
 }
 

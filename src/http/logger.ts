@@ -5,8 +5,9 @@
 //  2. pino's redact on every field name that can carry Secret data, a Vault
 //     response, a token, a JWT or an Authorization header, at any depth up to
 //     REDACT_DEPTH;
-//  3. a last pass over each written line that censors what looks like a
-//     credential whatever field it hides in: JWTs, Vault tokens, bearer values.
+//  3. a last pass over each written line: the same field names censored at any
+//     depth (pino's wildcards stop at REDACT_DEPTH), then whatever looks like a
+//     credential wherever it hides, in a message too: JWTs, Vault tokens, bearer values.
 // Values that look like nothing in particular (a database password) are kept out
 // by 1 and 2 alone: nothing logs Secret data or Vault material on purpose.
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
@@ -41,8 +42,25 @@ const CREDENTIAL_PATTERNS: [RegExp, string][] = [
   [/(Bearer|Basic)(\s|\\u0020|%20)+[^\s"\\]+/gi, '$1 [redacted]'],
 ];
 
+const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
+
+function censorDeep(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object' || depth > 64) return value;
+  if (Array.isArray(value)) return value.map((v) => censorDeep(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SENSITIVE.has(k.toLowerCase()) && v !== CENSOR ? CENSOR : censorDeep(v, depth + 1);
+  return out;
+}
+
 export function scrubCredentials(line: string): string {
   let out = line;
+  if (out.startsWith('{')) {
+    try {
+      out = `${JSON.stringify(censorDeep(JSON.parse(out), 0))}${line.endsWith('\n') ? '\n' : ''}`;
+    } catch {
+      // not one JSON object: the patterns below still apply
+    }
+  }
   for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
