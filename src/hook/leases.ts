@@ -75,10 +75,13 @@ function hardLimit(r: LeaseRecord): number {
 // (at least 10 s): the old one stays valid while pods move to the new one.
 const rotateAt = (r: LeaseRecord): number => hardLimit(r) - Math.max(10_000, (r.duration * 1000) / 3);
 
+// From the token's expiry rather than from when the record was written: a
+// token shared by several leases was renewed at its own times.
+const tokenRenewAt = (r: LeaseRecord): number => (tokenExtendable(r) && r.tokenExpiresAt ? ms(r.tokenExpiresAt) - (r.tokenTtl! * 1000) / 3 : Infinity);
+
 function renewAt(r: LeaseRecord): number {
   const lease = leaseExtendable(r) ? ms(r.renewedAt) + (r.ttl * 1000 * 2) / 3 : Infinity;
-  const token = tokenExtendable(r) && r.tokenExpiresAt ? ms(r.tokenRenewedAt) + (r.tokenTtl! * 1000 * 2) / 3 : Infinity;
-  return Math.min(lease, token);
+  return Math.min(lease, tokenRenewAt(r));
 }
 
 /** Which renewals are due now: the lease's, the creating token's, or both. */
@@ -86,7 +89,7 @@ export function renewalsDue(r: LeaseRecord, now: Date): { lease: boolean; token:
   const t = now.getTime();
   return {
     lease: leaseExtendable(r) && t >= ms(r.renewedAt) + (r.ttl * 1000 * 2) / 3,
-    token: tokenExtendable(r) && !!r.tokenExpiresAt && t >= ms(r.tokenRenewedAt) + (r.tokenTtl! * 1000 * 2) / 3,
+    token: t >= tokenRenewAt(r),
   };
 }
 
