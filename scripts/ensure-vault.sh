@@ -22,7 +22,7 @@ exec 9>"$bindir/.ensure-vault.lock"
 flock 9
 
 if ! runs; then
-  echo "ensure-vault: building vault $version from $mod (about 10 minutes on a cold cache)" >&2
+  echo "ensure-vault: building vault $version from $mod (15-20 minutes on a cold cache)" >&2
   start=$SECONDS
   tmp="$(mktemp "$out.tmp.XXXXXX")"
   trap 'rm -f "$tmp"' EXIT

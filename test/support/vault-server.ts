@@ -1,7 +1,7 @@
 // A real Vault dev server for tests. The binary is built once per machine from the
 // pinned module in tools/vault-server (see scripts/ensure-vault.sh), or taken from
 // VAULTAPP_VAULT_BIN.
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -60,17 +60,16 @@ function vaultBinary(): Promise<string> {
   // Memoised so that several servers in one test file build/check only once; the script
   // itself takes a lock against other test processes building at the same time.
   binary ??= new Promise((resolve, reject) => {
-    const child = execFile(
-      'bash',
-      [join(repoRoot, 'scripts/ensure-vault.sh')],
-      { maxBuffer: 1 << 20 },
-      (err, stdout) => {
-        const path = stdout.trim().split('\n').pop() ?? '';
-        if (err || !path) reject(new Error(`scripts/ensure-vault.sh failed: ${err?.message ?? 'no path printed'}`));
-        else resolve(path);
-      },
-    );
-    child.stderr?.pipe(process.stderr);
+    // Build progress goes straight to our stderr; stdout carries only the path.
+    const child = spawn('bash', [join(repoRoot, 'scripts/ensure-vault.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const path = stdout.trim().split('\n').pop() ?? '';
+      if (code === 0 && path) resolve(path);
+      else reject(new Error(`scripts/ensure-vault.sh failed (exit code ${code}); see its output above`));
+    });
   });
   return binary;
 }
@@ -91,14 +90,17 @@ function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
   // 'exit' handlers must be synchronous: SIGKILL needs no waiting.
-  process.on('exit', () => {
+  const cleanup = () => {
     for (const child of running) child.kill('SIGKILL');
     for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  });
-  // A signal's default action skips 'exit', so kill the servers first and then re-raise.
+  };
+  process.on('exit', cleanup);
+  // A signal's default action skips 'exit', so clean up first, then re-raise it unless
+  // someone else handles it (a dev server's graceful shutdown). Servers die either way:
+  // a live child would keep a gracefully closing process from ever exiting.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(sig, () => {
-      for (const child of running) child.kill('SIGKILL');
+      cleanup();
       if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
     });
   }
