@@ -21,7 +21,7 @@ const config = loadConfig({
   VAULTAPP_HMAC_KEY: process.env.VAULTAPP_HMAC_KEY ?? 'dev-only-hmac-key-not-for-clusters',
 });
 const v = createVault(config);
-const metrics = createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats });
+const metrics = createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue });
 const app = await buildApp({ config, reader: v.reader, vaultHealth: () => v.http.health(), metrics });
 const shutdown = async (): Promise<void> => {
   await app.close();

@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const problem = hookSecurityProblem(config);
   if (problem) fail(problem);
   const vault = createVault(config);
-  const metrics = createMetrics({ requests: vault.requests, tokens: vault.tokens.stats, reader: vault.reader.stats });
+  const metrics = createMetrics({ requests: vault.requests, tokens: vault.tokens.stats, reader: vault.reader.stats, queue: vault.queue });
   const app = await buildApp({ config, reader: vault.reader, vaultHealth: () => vault.http.health(), metrics });
   if (config.hmacKeyEphemeral) app.log.warn('no VAULTAPP_HMAC_KEY: using a key for this process only; Deployments will roll after a restart');
   if (config.hookSecurity.mode === 'none') app.log.warn('VAULTAPP_HOOK_AUTH=none: /sync and /finalize accept any caller; only a NetworkPolicy keeps others out');

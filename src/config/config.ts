@@ -39,6 +39,8 @@ export const EnvSchema = Type.Object({
   VAULTAPP_VAULT_TIMEOUT_MS: int(4000, 100, 60000, 'Timeout of one Vault request.'),
   VAULTAPP_SYNC_DEADLINE_MS: int(7000, 100, 60000, 'Upper bound on the Vault work of one sync; keep it under the hook timeout (10 s).'),
   VAULTAPP_BODY_LIMIT_BYTES: int(8 * 1024 * 1024, 1024, 64 * 1024 * 1024, 'Largest accepted request body.'),
+  VAULTAPP_VAULT_CONCURRENCY: int(64, 1, 4096, 'Syncs doing Vault work at once.'),
+  VAULTAPP_VAULT_QUEUE: int(1024, 0, 100000, 'Syncs that may wait for those slots; beyond, the hook answers 429 with Retry-After.'),
   VAULTAPP_HOOK_AUTH: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('none')], { description: 'Authentication of calls to /sync and /finalize: required (the default with kubernetes auth) or none (rely on a NetworkPolicy alone).' })),
   VAULTAPP_AUTH_TOKEN_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File with the bearer token(s) Metacontroller must send (one per line; re-read when it changes).' })),
   VAULTAPP_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) the hook serves HTTPS with; re-read when it changes.' })),
@@ -61,6 +63,8 @@ export interface Config {
   errorBackoffMinSeconds: number;
   syncDeadlineMs: number;
   bodyLimit: number;
+  /** Bounded queue in front of Vault: beyond concurrency + queue, syncs get 429. */
+  vaultQueue: { concurrency: number; queue: number };
   /** How callers of /sync and /finalize are authenticated, and TLS. */
   hookSecurity: HookSecurityConfig;
 }
@@ -136,6 +140,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, home = homed
     errorBackoffMinSeconds: Math.min(env.VAULTAPP_ERROR_BACKOFF_SECONDS, env.VAULTAPP_RESYNC_SECONDS),
     syncDeadlineMs: env.VAULTAPP_SYNC_DEADLINE_MS,
     bodyLimit: env.VAULTAPP_BODY_LIMIT_BYTES,
+    vaultQueue: { concurrency: env.VAULTAPP_VAULT_CONCURRENCY, queue: env.VAULTAPP_VAULT_QUEUE },
     hookSecurity: hookSecurityConfig(env),
   };
 }

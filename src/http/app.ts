@@ -1,5 +1,6 @@
 // The hook as a Fastify application; src/server.ts only listens and shuts down.
 import type { Server as TlsServer } from 'node:tls';
+import etag from '@fastify/etag';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config, HookSecurityConfig } from '../config/config.js';
 import { HookError } from '../errors/catalog.js';
@@ -73,6 +74,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.metrics) await app.register(metricsRoute, { registry: deps.metrics.registry });
   await app.register(async (hooks) => {
     if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials));
+    // Metacontroller's webhook etag: an unchanged answer is sent as 304 and reused from its cache.
+    await hooks.register(etag, { algorithm: 'fnv1a' });
     await hooks.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()), ...(deps.metrics ? { observer: deps.metrics } : {}) });
   });
   return app;

@@ -1,11 +1,12 @@
 // Prometheus metrics (prefix vaultapp_). The Vault layer keeps plain counts
 // (src/vault knows nothing of prom-client); they are read at scrape time.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { BoundedQueue } from '../vault/bounded-queue.js';
 import type { RequestCounts } from '../vault/http.js';
 import type { ReaderStats } from '../vault/reader.js';
 import type { TokenStats } from '../vault/token-source.js';
 
-export interface VaultCounts { requests: RequestCounts; tokens: TokenStats; reader: ReaderStats }
+export interface VaultCounts { requests: RequestCounts; tokens: TokenStats; reader: ReaderStats; queue?: BoundedQueue }
 
 /** What the HTTP layer reports about syncs. */
 export interface SyncObserver {
@@ -49,6 +50,11 @@ export function createMetrics(vault: VaultCounts | undefined): Metrics {
       name: 'vaultapp_token_cache_total', help: 'Vault token cache lookups, by result.', labelNames: ['result'], registers: [registry],
       collect() { this.reset(); this.inc({ result: 'hit' }, vault.tokens.cacheHits); this.inc({ result: 'miss' }, vault.tokens.cacheMisses); },
     });
+    const queue = vault.queue;
+    if (queue) {
+      new Gauge({ name: 'vaultapp_vault_queue_depth', help: 'Syncs waiting for a slot in the queue in front of Vault.', registers: [registry], collect() { this.set(queue.depth); } });
+      mirror('vaultapp_vault_queue_rejected_total', 'Syncs answered 429 because the queue in front of Vault was full.', () => queue.rejected);
+    }
     mirror('vaultapp_vault_reads_shared_total', 'Reads answered by another sync\'s in-flight read of the same path.', () => vault.reader.sharedReads);
     new Counter({
       name: 'vaultapp_leases_total', help: 'Dynamic-secret leases, by event.', labelNames: ['event'], registers: [registry],

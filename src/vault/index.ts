@@ -4,9 +4,10 @@ import { createTokenRequester } from '../kube/token-request.js';
 import { createVaultHttp, type RequestCounts, type VaultHttp } from './http.js';
 import { createVaultReader, type VaultReader } from './reader.js';
 import { createTokenSealer } from './token-seal.js';
+import { BoundedQueue } from './bounded-queue.js';
 import { fileJwtSource, kubernetesTokenSource, staticTokenSource, tokenRequestJwtSource, type Identity, type TokenSource } from './token-source.js';
 
-export interface Vault { http: VaultHttp; tokens: TokenSource; reader: VaultReader; requests: RequestCounts }
+export interface Vault { http: VaultHttp; tokens: TokenSource; reader: VaultReader; requests: RequestCounts; queue: BoundedQueue }
 
 /** The seed's single-tenant model is gated: a namespace may use only the roles listed for it. */
 export function allowedRolesGate(allowed: Record<string, string[]>): (id: Identity) => Problem | undefined {
@@ -20,7 +21,7 @@ function jwtSource(identity: IdentityConfig, timeoutMs: number) {
   return tokenRequestJwtSource(createTokenRequester({ ...identity.kube, timeoutMs }), { audience: identity.audience, expirationSeconds: identity.expirationSeconds });
 }
 
-export function createVault(config: Pick<Config, 'vault' | 'auth' | 'syncDeadlineMs' | 'hmacKey'>): Vault {
+export function createVault(config: Pick<Config, 'vault' | 'auth' | 'syncDeadlineMs' | 'hmacKey'> & Partial<Pick<Config, 'vaultQueue'>>): Vault {
   const requests: RequestCounts = new Map();
   const http = createVaultHttp(config.vault, requests);
   const auth = config.auth;
@@ -29,5 +30,6 @@ export function createVault(config: Pick<Config, 'vault' | 'auth' | 'syncDeadlin
     : kubernetesTokenSource(http, { mount: auth.mount, jwt: jwtSource(auth.identity, config.vault.timeoutMs) });
   const authorize = auth.method === 'kubernetes' && auth.identity.model === 'controller' ? allowedRolesGate(auth.identity.allowedRoles) : undefined;
   const sealer = createTokenSealer(config.hmacKey);
-  return { http, tokens, requests, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs, sealer, ...(authorize ? { authorize } : {}) }) };
+  const queue = new BoundedQueue(config.vaultQueue?.concurrency ?? 64, config.vaultQueue?.queue ?? 1024);
+  return { http, tokens, requests, queue, reader: createVaultReader(http, tokens, { deadlineMs: config.syncDeadlineMs, sealer, queue, ...(authorize ? { authorize } : {}) }) };
 }

@@ -8,6 +8,7 @@ import type { LeaseRecord } from '../hook/leases.js';
 import type { PathRead, VaultMaterial } from '../hook/material.js';
 import type { PathPlan, VaultPlan } from '../hook/plan.js';
 import { createLeaseOps } from './lease-ops.js';
+import type { BoundedQueue } from './bounded-queue.js';
 import type { TokenSealer } from './token-seal.js';
 import { KubeRequestError } from '../kube/token-request.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
@@ -76,6 +77,8 @@ export interface ReaderOptions {
   authorize?: (id: Identity) => Problem | undefined;
   /** Seals the tokens that create leases, for the lease records on the Secret. */
   sealer: TokenSealer;
+  /** Bounded queue every sync's Vault work goes through; full → QueueFullError. */
+  queue?: BoundedQueue;
 }
 
 /** A VaultApp logs in as its pods' service account in its own namespace, with its role. */
@@ -142,39 +145,47 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
 
   return {
     stats,
-    async revoke(app, records) {
-      const id = identityOf(app);
-      return Promise.all(records.map(async (record): Promise<RevokeOutcome> => {
-        try {
-          const r = await withDeadline(leaseOps.revoke(record, () => tokens.token(id)), options.deadlineMs, `revoking the lease of path "${record.path}"`);
-          if (r.ok) stats.leasesRevoked++;
-          return { record, ...r };
-        } catch (err) {
-          return { record, ok: false, message: problemFor(err, `path "${record.path}"`).message };
-        }
-      }));
+    revoke(app, records) {
+      return options.queue ? options.queue.run(() => revoke(app, records)) : revoke(app, records);
     },
-    async material(app, plan = {}) {
-      const id = identityOf(app);
-      const uid = app.metadata.uid ?? `${app.metadata.namespace}/${app.metadata.name}`;
-      const refused = options.authorize?.(id);
-      if (refused) return { auth: { ok: false, problem: refused }, reads: {} };
-      try {
-        await withDeadline(tokens.token(id), options.deadlineMs, 'logging in to Vault');
-      } catch (err) {
-        return { auth: { ok: false, problem: authProblem(err, tokens.who(id)) }, reads: {} };
-      }
-      const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
-      const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
-        try {
-          return [path, await withDeadline(readPath(path, id, uid, plan[path] ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
-        } catch (err) {
-          return [path, { ok: false, problem: problemFor(err, `path "${path}"`) }];
-        }
-      }));
-      return { auth: { ok: true }, reads: Object.fromEntries(results) };
+    material(app, plan = {}) {
+      return options.queue ? options.queue.run(() => material(app, plan)) : material(app, plan);
     },
   };
+
+  async function revoke(app: VaultApp, records: LeaseRecord[]): Promise<RevokeOutcome[]> {
+    const id = identityOf(app);
+    return Promise.all(records.map(async (record): Promise<RevokeOutcome> => {
+      try {
+        const r = await withDeadline(leaseOps.revoke(record, () => tokens.token(id)), options.deadlineMs, `revoking the lease of path "${record.path}"`);
+        if (r.ok) stats.leasesRevoked++;
+        return { record, ...r };
+      } catch (err) {
+        return { record, ok: false, message: problemFor(err, `path "${record.path}"`).message };
+      }
+    }));
+  }
+
+  async function material(app: VaultApp, plan: VaultPlan): Promise<VaultMaterial> {
+    const id = identityOf(app);
+    const uid = app.metadata.uid ?? `${app.metadata.namespace}/${app.metadata.name}`;
+    const refused = options.authorize?.(id);
+    if (refused) return { auth: { ok: false, problem: refused }, reads: {} };
+    try {
+      await withDeadline(tokens.token(id), options.deadlineMs, 'logging in to Vault');
+    } catch (err) {
+      return { auth: { ok: false, problem: authProblem(err, tokens.who(id)) }, reads: {} };
+    }
+    const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
+    const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
+      try {
+        return [path, await withDeadline(readPath(path, id, uid, plan[path] ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
+      } catch (err) {
+        return [path, { ok: false, problem: problemFor(err, `path "${path}"`) }];
+      }
+    }));
+    return { auth: { ok: true }, reads: Object.fromEntries(results) };
+  }
 }
 
 function authProblem(err: unknown, who: string): Problem {

@@ -95,3 +95,20 @@ describe('health', () => {
     assert.deepStrictEqual((await app.inject('/readyz')).json(), { status: 'ready' });
   });
 });
+
+describe('ETag (Metacontroller webhook etag)', () => {
+  it('answers 304 to If-None-Match when the answer is unchanged, 200 with a new ETag when it changed', async (t) => {
+    const app = await build(t, recordedReader(material));
+    const first = await app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });
+    const tag = first.headers.etag as string;
+    assert.ok(tag);
+    const again = await app.inject({ method: 'POST', url: '/sync', headers: { 'if-none-match': tag }, payload: request(loadExample()) });
+    assert.equal(again.statusCode, 304);
+    assert.equal(again.body, '');
+    const changed = structuredClone(loadExample());
+    changed.spec.deploymentSpec.replicas = 5;
+    const other = await app.inject({ method: 'POST', url: '/sync', headers: { 'if-none-match': tag }, payload: request(changed) });
+    assert.equal(other.statusCode, 200);
+    assert.notEqual(other.headers.etag, tag);
+  });
+});

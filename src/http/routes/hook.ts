@@ -6,6 +6,7 @@ import { finalize, leasesToRevoke } from '../../hook/finalize.js';
 import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import type { HookConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
+import { QueueFullError } from '../../vault/bounded-queue.js';
 import type { VaultReader } from '../../vault/reader.js';
 import type { SyncObserver } from '../../metrics/metrics.js';
 import { send } from '../yaml.js';
@@ -66,6 +67,15 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
     const revocations = alive.length > 0 ? await opts.reader.revoke(request.parent, alive) : [];
     return finalize(request, revocations, opts.now(), opts.hookConfig);
   }
+
+  // A full queue in front of Vault: ask Metacontroller to come back later.
+  app.setErrorHandler((err, req, reply) => {
+    if (err instanceof QueueFullError) {
+      req.log.warn({ retryAfterSeconds: err.retryAfterSeconds }, 'queue in front of Vault is full');
+      return reply.code(429).header('retry-after', String(err.retryAfterSeconds)).send({ code: 'OVERLOADED', message: `${err.message}; retry after ${err.retryAfterSeconds} s` });
+    }
+    throw err;
+  });
 
   app.post('/sync', { schema }, async (req, reply) => {
     const request = parseRequest(req);
