@@ -1,0 +1,61 @@
+// Types and the recorded reader shared by bench/run.ts and bench/server.ts (kept
+// apart from server.ts, whose import starts a server).
+import type { VaultApp } from '../src/api/vaultapp-schema.js';
+import type { PathRead, VaultMaterial } from '../src/hook/material.js';
+import type { ReaderStats, VaultReader } from '../src/vault/reader.js';
+
+export type ServerMode = 'hook-k8s' | 'hook-token' | 'hook-recorded' | 'seed' | 'bare';
+
+export interface ServerConfig {
+  mode: ServerMode;
+  vaultAddr?: string;
+  vaultToken?: string;
+  jwtPath?: string;
+  allowedRoles?: Record<string, string[]>;
+  /** hook-recorded: spec path -> data. */
+  recordedFile?: string;
+  /** bare: file holding the canned answer. */
+  bareBodyFile?: string;
+  logLevel: string;
+  hmacKey: string;
+  resyncSeconds: number;
+}
+
+export interface ServerStats {
+  reader?: ReaderStats;
+  tokens?: { logins: number; renewals: number; jwtRequests: number };
+  seed?: { logins: number; reads: number; clients: number };
+  /** Vault requests as the server's client counted them. */
+  vaultRequests?: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  maxRssKB: number;
+  /** maxRSS once listening, before any sync. */
+  startRssKB: number;
+  rssBytes: number;
+  heapUsedBytes: number;
+  /** Largest V8 heap (total) and external memory seen by a 20 ms sampler. */
+  peakHeapTotalBytes: number;
+  peakExternalBytes: number;
+}
+
+/** Answers from recorded values: what the real reader would hand over for KV v2, without Vault. */
+export function recordedFleetReader(values: Record<string, Record<string, unknown>>): VaultReader & { calls: number } {
+  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 };
+  const reader = {
+    calls: 0,
+    stats,
+    async revoke() { return []; },
+    async material(app: VaultApp): Promise<VaultMaterial> {
+      reader.calls++;
+      const reads: Record<string, PathRead> = {};
+      for (const s of app.spec.vault.secrets) {
+        if (reads[s.path]) continue;
+        const data = values[s.path];
+        reads[s.path] = data ? { ok: true, engine: 'kv2', data, version: 1 } : { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: `cannot read path "${s.path}": nothing stored there (404)` } };
+      }
+      return { auth: { ok: true }, reads };
+    },
+  };
+  return reader;
+}
