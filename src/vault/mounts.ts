@@ -14,22 +14,28 @@ export class MountResolver {
   async resolve(path: string, token: string): Promise<MountInfo | undefined> {
     const known = this.#known.find((m) => path.startsWith(m.path));
     if (known) return known;
-    return this.#flights.run(path, async () => {
-      try {
-        const res = await this.http.read(`sys/internal/ui/mounts/${path}`, token);
-        const d = res.data as { path?: string; type?: string; options?: { version?: string } | null } | undefined;
-        if (!d?.path || !d.type) return undefined;
-        const info: MountInfo = { path: d.path, type: d.type };
-        if (d.type === 'kv' || d.type === 'generic') info.kvVersion = d.options?.version === '2' ? 2 : 1;
-        this.#known.push(info);
-        return info;
-      } catch (err) {
-        // 404: no mount at that path, or an older server without the endpoint;
-        // the read itself will say what is wrong. Anything else is the read's problem too.
-        if (err instanceof VaultRequestError && err.kind === 'unreachable') throw err;
-        return undefined;
-      }
-    });
+    // Concurrent first reads under one top-level segment share one lookup: that
+    // is nearly always one mount. A nested mount under it gets its own lookup.
+    const shared = await this.#flights.run(path.split('/')[0]!, () => this.#lookup(path, token));
+    if (shared && path.startsWith(shared.path)) return shared;
+    return this.#known.find((m) => path.startsWith(m.path)) ?? this.#lookup(path, token);
+  }
+
+  async #lookup(path: string, token: string): Promise<MountInfo | undefined> {
+    try {
+      const res = await this.http.read(`sys/internal/ui/mounts/${path}`, token);
+      const d = res.data as { path?: string; type?: string; options?: { version?: string } | null } | undefined;
+      if (!d?.path || !d.type) return undefined;
+      const info: MountInfo = { path: d.path, type: d.type };
+      if (d.type === 'kv' || d.type === 'generic') info.kvVersion = d.options?.version === '2' ? 2 : 1;
+      if (!this.#known.some((m) => m.path === info.path)) this.#known.push(info);
+      return info;
+    } catch (err) {
+      // 404: no mount at that path, or an older server without the endpoint;
+      // the read itself will say what is wrong. Anything else is the read's problem too.
+      if (err instanceof VaultRequestError && err.kind === 'unreachable') throw err;
+      return undefined;
+    }
   }
 }
 
