@@ -7,6 +7,7 @@ import { HookError } from '../errors/catalog.js';
 import type { HookConfig } from '../hook/types.js';
 import type { VaultReader } from '../vault/reader.js';
 import { hookAuthentication } from './auth.js';
+import { refuseDeepBodies } from './body-guard.js';
 import { HookCredentials } from './credentials.js';
 import { loggerOptions } from './logger.js';
 import type { Metrics } from '../metrics/metrics.js';
@@ -42,6 +43,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions(deps.config.logLevel) }),
     bodyLimit: deps.config.bodyLimit,
+    // Fastify's default Ajv coerces types ("1" → true, [true] → true): a mistyped
+    // `finalizing` would then be answered as a finalize, with no children at all.
+    ajv: { customOptions: { coerceTypes: false } },
     // Metacontroller sends one request at a time per parent; a slow Vault must not pile up sockets forever.
     requestTimeout: 30_000,
     ...(tls ? {
@@ -74,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   if (deps.metrics) await app.register(metricsRoute, { registry: deps.metrics.registry });
   await app.register(async (hooks) => {
     if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials));
+    hooks.addHook('preValidation', refuseDeepBodies);
     // Metacontroller's webhook etag: an unchanged answer is sent as 304 and reused from its cache.
     await hooks.register(etag, { algorithm: 'fnv1a' });
     await hooks.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()), ...(deps.metrics ? { observer: deps.metrics } : {}) });
