@@ -96,6 +96,7 @@ describe('src/server.ts in a cluster (VAULTAPP_AUTH=kubernetes)', () => {
   it('starts with a bearer token file', async () => {
     const { output } = await runServer({ ...cluster(), VAULTAPP_AUTH_TOKEN_FILE: tokenFile }, /Server listening/);
     assert.match(output, /"bearerToken":true/);
+    assert.match(output, /"vaultAuth":"kubernetes"/, 'the start-up line is not censored by the redaction of `auth`');
   });
 
   it('starts with VAULTAPP_HOOK_AUTH=none, and warns that only a NetworkPolicy protects it', async () => {
