@@ -80,7 +80,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials));
     hooks.addHook('preValidation', refuseDeepBodies);
     // Metacontroller's webhook etag: an unchanged answer is sent as 304 and reused from its cache.
-    await hooks.register(etag, { algorithm: 'fnv1a' });
+    await hooks.register(etag);
     await hooks.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()), ...(deps.metrics ? { observer: deps.metrics } : {}) });
   });
   return app;
