@@ -75,12 +75,24 @@ export const MonitoringSpecSchema = Type.Object({
 // The embedded DeploymentSpec is checked for its shape here and in full by the
 // API server when Metacontroller applies the Deployment; embedding the whole
 // apps/v1 schema would make the CRD several hundred kilobytes.
+// The lists the hook reads or extends are typed here, so that a VaultApp with,
+// say, `ports: "http"` is refused at admission instead of failing every sync.
+const listOfObjects = (description?: string) => Type.Array(Type.Object({}, preserve), description ? { description } : {});
+const ContainerSchema = Type.Object({
+  name: Type.String({ minLength: 1 }),
+  ports: Type.Optional(listOfObjects()),
+  volumeMounts: Type.Optional(listOfObjects()),
+  envFrom: Type.Optional(listOfObjects()),
+}, preserve);
+
 const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
   selector: Type.Object({}, { ...preserve, description: 'Label selector of the pods (apps/v1).' }),
   template: Type.Object({
     metadata: Type.Optional(Type.Object({}, preserve)),
     spec: Type.Object({
-      containers: Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, preserve), { minItems: 1 }),
+      containers: Type.Array(ContainerSchema, { minItems: 1 }),
+      initContainers: Type.Optional(Type.Array(ContainerSchema)),
+      volumes: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, preserve))),
     }, preserve),
   }, preserve),
 }, { ...preserve, description: 'An apps/v1 DeploymentSpec for the application.' }));

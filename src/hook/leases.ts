@@ -35,9 +35,16 @@ export interface LeaseRecord {
 export type LeaseAction = 'reuse' | 'renew' | 'issue';
 
 const ms = (iso: string | undefined): number => (iso ? Date.parse(iso) : NaN);
+// Seconds no lease or token outlives (ten years): anything beyond is not a record of ours.
+const MAX_SECONDS = 10 * 365 * 24 * 3600;
+const seconds = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_SECONDS;
 const isRecord = (x: unknown): x is LeaseRecord => {
   const r = x as LeaseRecord;
-  return typeof r?.path === 'string' && typeof r.leaseId === 'string' && typeof r.renewedAt === 'string' && Number.isFinite(ms(r.renewedAt)) && typeof r.ttl === 'number' && typeof r.duration === 'number' && typeof r.renewable === 'boolean';
+  return typeof r?.path === 'string' && typeof r.leaseId === 'string' && typeof r.renewedAt === 'string' && Number.isFinite(ms(r.renewedAt))
+    && seconds(r.ttl) && seconds(r.duration) && typeof r.renewable === 'boolean'
+    && (r.tokenExpiresAt === undefined || (typeof r.tokenExpiresAt === 'string' && Number.isFinite(ms(r.tokenExpiresAt))))
+    && (r.tokenTtl === undefined || seconds(r.tokenTtl))
+    && (r.tokenRenewedAt === undefined || (typeof r.tokenRenewedAt === 'string' && Number.isFinite(ms(r.tokenRenewedAt))));
 };
 
 /** Lease records from the observed Secret; anything unreadable counts as no record. */

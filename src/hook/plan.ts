@@ -4,6 +4,7 @@
 import { leaseAction, observedLeases, renewalsDue, type LeaseRecord } from './leases.js';
 import { secretName } from './names.js';
 import { observedChild } from './observed.js';
+import { ownSet } from './own.js';
 import type { SyncRequest } from './types.js';
 
 export type PathPlan =
@@ -18,14 +19,14 @@ export function planVaultWork(req: SyncRequest, now: Date): VaultPlan {
   const records = observedLeases(secret);
   const plan: VaultPlan = {};
   for (const entry of req.parent.spec.vault.secrets) {
-    if (plan[entry.path]) continue;
+    if (Object.hasOwn(plan, entry.path)) continue;
     const record = records.find((r) => r.path === entry.path);
     // A key the Secret does not hold yet needs a new read: all keys of a path come from one credential.
     const complete = req.parent.spec.vault.secrets.filter((s) => s.path === entry.path).every((s) => Object.hasOwn(data, s.targetKey));
     const action = record && complete ? leaseAction(record, now) : 'issue';
-    plan[entry.path] = action === 'issue' ? { action: 'read' }
+    ownSet(plan, entry.path, action === 'issue' ? { action: 'read' }
       : action === 'reuse' ? { action, record: record! }
-      : { action, record: record!, ...renewalsDue(record!, now) };
+      : { action, record: record!, ...renewalsDue(record!, now) });
   }
   return plan;
 }

@@ -6,6 +6,7 @@ import { problem, type Problem } from '../errors/catalog.js';
 import { isoSeconds } from './conditions.js';
 import type { LeaseRecord } from './leases.js';
 import type { PathRead, Renewal, VaultMaterial } from './material.js';
+import { ownGet, ownSet } from './own.js';
 
 export interface SecretDataOutcome {
   /** base64 values by targetKey; set only when every entry resolved. */
@@ -36,7 +37,7 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
   const failedPaths = new Map<string, { problem: Problem; targetKeys: string[] }>();
 
   for (const entry of entries) {
-    const read = material.reads[entry.path];
+    const read = ownGet(material.reads, entry.path);
     if (!read) {
       problems.push(problem('INTERNAL', `path "${entry.path}" was not read (targetKey ${entry.targetKey})`));
       continue;
@@ -53,9 +54,9 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
       const record = renewed(read.kept, read, now);
       leases.set(entry.path, record);
       fallback.set(entry.path, record);
-      const value = observedData?.[entry.targetKey];
+      const value = observedData ? ownGet(observedData, entry.targetKey) : undefined;
       if (value === undefined) problems.push(problem('INTERNAL', `${where}: the lease is kept but the Secret lacks the key`));
-      else data[entry.targetKey] = value;
+      else ownSet(data, entry.targetKey, value);
       continue;
     }
     if (read.lease && !leases.has(entry.path)) {
@@ -71,12 +72,12 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
       problems.push(problem('VAULT_KEY_NOT_FOUND', `${where} not found`));
       continue;
     }
-    const value = read.data[entry.key];
+    const value = ownGet(read.data, entry.key);
     if (value === null || typeof value === 'object') {
       problems.push(problem('VAULT_VALUE_NOT_SCALAR', `${where} is ${value === null ? 'null' : Array.isArray(value) ? 'a list' : 'an object'}, not a string`));
       continue;
     }
-    data[entry.targetKey] = Buffer.from(String(value), 'utf8').toString('base64');
+    ownSet(data, entry.targetKey, Buffer.from(String(value), 'utf8').toString('base64'));
   }
 
   for (const [, { problem: p, targetKeys }] of failedPaths) {

@@ -179,7 +179,7 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
     const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
       try {
-        return [path, await withDeadline(readPath(path, id, uid, plan[path] ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
+        return [path, await withDeadline(readPath(path, id, uid, (Object.hasOwn(plan, path) ? plan[path] : undefined) ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
       } catch (err) {
         return [path, { ok: false, problem: problemFor(err, `path "${path}"`) }];
       }

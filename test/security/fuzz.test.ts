@@ -5,9 +5,8 @@
 // VAULTAPP_FUZZ_SEED replays a run; the seed is printed.
 //
 // The invariants, exactly:
-//  R1 No request crashes the hook or gets a 5xx — except the KNOWN_FINDINGS below,
-//     bugs in src/hook reported to its owner, each reproduced by a `todo` test
-//     that starts passing when it is fixed (then delete the entry here).
+//  R1 No request crashes the hook or gets a 5xx (KNOWN_FINDINGS below is empty:
+//     what the fuzzer found, K1–K6, is fixed and kept as tests).
 //  R2 A 4xx answer made no Vault call (the reader was never asked).
 //  R3 The reader is only ever asked for paths the spec's rules allow: the path
 //     pattern (no empty, "." or ".." segment, no leading "/", no escapes) and
@@ -60,16 +59,11 @@ const NOW = new Date('2026-11-27T12:00:00Z');
 const SECRET = 'billing-service-vault-secrets';
 
 /**
- * 5xx found by this fuzzer in code this test's author does not own (src/hook),
- * reported for fixing there. Matched by the first src/ frame of the logged stack.
+ * 5xx this fuzzer found in src/hook (K1–K6) are fixed, and each stays a test in
+ * "findings of the fuzzer" below; any 5xx now fails. An entry here would excuse
+ * one, matched by the first src/ frame of the logged stack.
  */
-const KNOWN_FINDINGS: { id: string; frame: RegExp; message: RegExp; what: string }[] = [
-  { id: 'K1', frame: /src\/hook\/monitoring\.ts:\d+/, message: /find is not a function|Cannot read properties of (null|undefined)/, what: 'a container\'s `ports` that is not a list of objects (monitoring enabled)' },
-  { id: 'K2', frame: /src\/hook\/deployment\.ts:\d+/, message: /is not a function|Cannot (read|create) propert/, what: '`volumes`, `initContainers`, `volumeMounts` or `envFrom` in deploymentSpec that are not lists of objects' },
-  { id: 'K3', frame: /src\/hook\/deployment-readiness\.ts:\d+/, message: /is not a function|Cannot read properties of (null|undefined)|Cannot convert object to primitive value/, what: 'an observed Deployment whose status.conditions is not a list of objects, or whose generation is an object' },
-  { id: 'K4', frame: /src\/hook\/(conditions|sync)\.ts:\d+/, message: /Invalid time value/, what: 'a lease record on the observed Secret whose ttl or dates put its end out of Date range, kept when Vault fails' },
-  { id: 'K5', frame: /src\/hook\/secret-data\.ts:\d+/, message: /Cannot read properties of undefined/, what: 'a spec path named like an Object.prototype member ("constructor", "__proto__") with no own entry in the material: the inherited member passes the "was it read" check' },
-];
+const KNOWN_FINDINGS: { id: string; frame: RegExp; message: RegExp; what: string }[] = [];
 
 // ---------------------------------------------------------------- helpers
 
@@ -365,7 +359,7 @@ function withObserved(mutate: (req: SyncRequest) => void): SyncRequest {
   return req;
 }
 
-describe('known findings (5xx in src/hook; reported, to be fixed there)', () => {
+describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
   const cases: [string, () => SyncRequest, VaultMaterial][] = [
     ['K1: a container port list that is not a list → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = 'http-metrics'; }), OK_MATERIAL],
     ['K1: a null entry in a container\'s ports → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = [null]; }), OK_MATERIAL],
@@ -381,14 +375,14 @@ describe('known findings (5xx in src/hook; reported, to be fixed there)', () => 
       r.children['Secret.v1']![SECRET]!.metadata.annotations = { [LEASES_ANNOTATION]: JSON.stringify([{ path: 'kv/data/billing/database', leaseId: 'l', renewedAt: '2026-11-27T11:00:00Z', issuedAt: '2026-11-27T11:00:00Z', duration: 60, ttl: 1e308, renewable: false, maxed: false }]) };
     }), FAILING_MATERIAL],
   ];
-  it('K5: sync() with a spec path "constructor" that the material has no entry for throws instead of reporting it (secret-data.ts)', { todo: 'reported: look up material.reads and the plan with Object.hasOwn or a Map' }, () => {
+  it('K5: sync() with a spec path "constructor" that the material has no entry for throws instead of reporting it (secret-data.ts)', () => {
     const req = baseRequest();
     req.parent.spec.vault.secrets = [{ path: 'constructor', key: 'url', targetKey: 'db_url' }];
     const res = sync(req, { auth: { ok: true }, reads: {} }, NOW, hookConfig);
     assert.equal(condition(res, 'SecretsSynced')?.reason, 'InternalError');
   });
 
-  it('K6: a targetKey "__proto__" (a valid Secret key) is missing from the Secret while SecretsSynced is True (secret-data.ts assigns into a plain object)', { todo: 'reported' }, () => {
+  it('K6: a targetKey "__proto__" (a valid Secret key) is missing from the Secret while SecretsSynced is True (secret-data.ts assigns into a plain object)', () => {
     const req = baseRequest();
     req.parent.spec.vault.secrets = [{ path: 'kv/data/billing/database', key: 'url', targetKey: '__proto__' }];
     const res = sync(req, OK_MATERIAL, NOW, hookConfig);
@@ -396,7 +390,7 @@ describe('known findings (5xx in src/hook; reported, to be fixed there)', () => 
     assert.ok(Object.hasOwn(res.children.find((c) => c.kind === 'Secret')!.data as object, '__proto__'));
   });
 
-  it('K5: planVaultWork() never plans a path named "constructor" or "__proto__" (plan.ts: inherited member is truthy), so such a lease is never reused or renewed', { todo: 'reported' }, () => {
+  it('K5: planVaultWork() never plans a path named "constructor" or "__proto__" (plan.ts: inherited member is truthy), so such a lease is never reused or renewed', () => {
     for (const path of ['constructor', '__proto__']) {
       const req = baseRequest();
       req.parent.spec.vault.secrets = [{ path, key: 'url', targetKey: 'db_url' }];
@@ -405,7 +399,7 @@ describe('known findings (5xx in src/hook; reported, to be fixed there)', () => 
   });
 
   for (const [name, make, material] of cases) {
-    it(name, { todo: 'reported: src/hook must answer a condition or a 4xx, not a 500' }, async () => {
+    it(name, async () => {
       reader.current = material;
       const res = await app.inject({ method: 'POST', url: '/sync', payload: make() as unknown as Record<string, unknown> });
       assert.ok(res.statusCode < 500, `${res.statusCode} ${res.body}`);
