@@ -58,8 +58,8 @@ function operationOf(op: 'read' | 'write', path: string): string {
   if (/^auth\/.+\/login$/.test(path)) return 'login';
   if (path === 'auth/token/renew-self') return 'token_renew';
   if (path === 'auth/token/lookup-self') return 'token_lookup';
-  if (path === 'sys/leases/renew') return 'lease_renew';
-  if (path === 'sys/leases/revoke') return 'lease_revoke';
+  if (path.startsWith('sys/leases/renew')) return 'lease_renew';
+  if (path.startsWith('sys/leases/revoke')) return 'lease_revoke';
   return op;
 }
 

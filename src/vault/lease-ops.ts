@@ -39,7 +39,8 @@ export function createLeaseOps(http: VaultHttp, sealer: TokenSealer): LeaseOps {
       }
       try {
         if (plan.lease) {
-          const res = await http.write('sys/leases/renew', { lease_id: record.leaseId, increment: record.duration }, creating ?? await currentToken());
+          // The lease id in the URL lets a policy allow renewing only its own engine's leases.
+          const res = await http.write(`sys/leases/renew/${record.leaseId}`, { increment: record.duration }, creating ?? await currentToken());
           renewal = { ttl: Number(res.lease_duration ?? 0), requested: record.duration };
         }
       } catch (err) {
@@ -50,7 +51,7 @@ export function createLeaseOps(http: VaultHttp, sealer: TokenSealer): LeaseOps {
     },
     async revoke(record, currentToken) {
       try {
-        await http.write('sys/leases/revoke', { lease_id: record.leaseId }, creatingToken(record) ?? await currentToken());
+        await http.write(`sys/leases/revoke/${record.leaseId}`, {}, creatingToken(record) ?? await currentToken());
         return { ok: true };
       } catch (err) {
         if (err instanceof VaultRequestError && err.status === 400) return { ok: true }; // unknown lease: nothing left to revoke

@@ -83,8 +83,9 @@ before(async () => {
   await enableDatabaseSecrets(vault, pg, { role: 'billing', defaultTtl: `${LEASE_TTL}s`, maxTtl: `${LEASE_MAX_TTL}s` });
   await writePolicy(vault, 'billing-db', [
     `path "${CREDS}" { capabilities = ["read"] }`,
-    'path "sys/leases/renew" { capabilities = ["update"] }',
-    'path "sys/leases/revoke" { capabilities = ["update"] }',
+    // Scoped to this engine's leases: the hook names the lease in the URL.
+    `path "sys/leases/renew/${CREDS}/*" { capabilities = ["update"] }`,
+    `path "sys/leases/revoke/${CREDS}/*" { capabilities = ["update"] }`,
   ].join('\n'));
   const signer = await enableJwtAuthAsKubernetes(vault, { role: 'billing-db', policies: ['billing-db'], ttl: TOKEN_TTL });
   writeFileSync(join(dir, 'jwt'), signer.signJwt());
