@@ -80,7 +80,10 @@ function hardLimit(r: LeaseRecord): number {
 
 // A new credential is issued with a third of the lease's original duration left
 // (at least 10 s): the old one stays valid while pods move to the new one.
-const rotateAt = (r: LeaseRecord): number => hardLimit(r) - Math.max(10_000, (r.duration * 1000) / 3);
+const margin = (r: LeaseRecord): number => Math.max(10_000, (r.duration * 1000) / 3);
+const rotateAt = (r: LeaseRecord): number => hardLimit(r) - margin(r);
+// When renewals keep failing: half the margin before the credential's end.
+const lastChance = (r: LeaseRecord): number => credentialEnd(r) - margin(r) / 2;
 
 // From the token's expiry rather than from when the record was written: a
 // token shared by several leases was renewed at its own times.
@@ -102,15 +105,14 @@ export function renewalsDue(r: LeaseRecord, now: Date): { lease: boolean; token:
 
 export function leaseAction(r: LeaseRecord, now: Date): LeaseAction {
   const t = now.getTime();
-  // Also when renewals keep failing: half the rotation margin before the end.
-  if (t >= credentialEnd(r) - Math.max(10_000, (r.duration * 1000) / 3) / 2 || t >= rotateAt(r)) return 'issue';
+  if (t >= lastChance(r) || t >= rotateAt(r)) return 'issue';
   if (t >= renewAt(r)) return 'renew';
   return 'reuse';
 }
 
 /** Seconds until the next lease needs the hook (a renewal or a new credential). */
 export function nextLeaseActionSeconds(records: LeaseRecord[], now: Date): number | undefined {
-  const times = records.flatMap((r) => [renewAt(r), rotateAt(r), credentialEnd(r) - Math.max(10_000, (r.duration * 1000) / 3) / 2]).filter(Number.isFinite);
+  const times = records.flatMap((r) => [renewAt(r), rotateAt(r), lastChance(r)]).filter(Number.isFinite);
   if (times.length === 0) return undefined;
   return Math.max(1, Math.ceil((Math.min(...times) - now.getTime()) / 1000));
 }

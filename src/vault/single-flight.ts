@@ -13,8 +13,4 @@ export class SingleFlight<T> {
   has(key: string): boolean {
     return this.#inflight.has(key);
   }
-
-  get size(): number {
-    return this.#inflight.size;
-  }
 }
