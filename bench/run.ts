@@ -6,7 +6,13 @@
 // Knobs (environment): BENCH_PARENTS (1000), BENCH_PATHS (300), BENCH_CONCURRENCY (32),
 // BENCH_ROUNDS (steady rounds, 2), BENCH_BIG_PARENTS (10000), BENCH_LOG (info),
 // BENCH_BUDGET_S (285: rounds stop early, and say so, past it), BENCH_PROFILE (a directory: CPU profiles of the servers),
-// BENCH_SERVER_FLAGS (node flags for the server processes, e.g. "--max-semi-space-size=4"), VAULTAPP_VAULT_BIN (a vault binary; else scripts/ensure-vault.sh).
+// BENCH_SERVER_FLAGS (node flags for the server processes, e.g. "--max-semi-space-size=4"), VAULTAPP_VAULT_BIN (a vault binary; else scripts/ensure-vault.sh),
+// BENCH_VAULT_TLS (1: Vault on HTTPS, -dev-tls; 0: plain HTTP), BENCH_KUBE (1: Vault's Kubernetes auth method doing a
+// TokenReview against a real kube-apiserver for each login, as in a cluster; 0: Vault's JWT method checking the token itself).
+//
+// Why TLS and TokenReview by default: they are what a login costs in a cluster, and the
+// seed's approach pays them on every sync (a new client is a new TLS connection, a login
+// a TokenReview); on plain HTTP with a locally checked JWT its cost would be understated.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, fstatSync, writeFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
@@ -22,6 +28,7 @@ import type { SyncRequest } from '../src/hook/types.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
 import { createMetrics } from '../src/metrics/metrics.js';
+import { startKubeApiServer, type KubeServer } from '../test/support/kube-apiserver.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../test/support/vault-server.js';
 import { buildFleet, HookClient, kvData, kvPath, namespaceOf, ParentState, percentile, roleOf, runRound, type FleetShape, type RoundResult } from './fleet.js';
 import { recordedFleetReader, type ServerConfig, type ServerMode, type ServerStats } from './shared.js';
@@ -37,6 +44,8 @@ const ROUNDS = num('BENCH_ROUNDS', 2);
 const BIG = num('BENCH_BIG_PARENTS', 10_000);
 const LOG_LEVEL = process.env.BENCH_LOG ?? 'info';
 const BUDGET_S = num('BENCH_BUDGET_S', 285);
+const VAULT_TLS = process.env.BENCH_VAULT_TLS !== '0';
+const KUBE = process.env.BENCH_KUBE !== '0';
 const PATHS_PER_PARENT = 3;
 const NAMESPACES = 4;
 const RESYNC_S = 60;
@@ -161,7 +170,7 @@ function vaultPid(): number | undefined {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(after[1]) === process.pid && stat.includes('(vault)')) return Number(d);
+      if (Number(after[1]) === process.pid && stat.includes('(vault')) return Number(d);
     } catch { /* gone */ }
   }
   return undefined;
@@ -191,22 +200,64 @@ interface Phase {
   clientVaultRequests: number; // Vault requests as the server's client counted them
   hookCpuMs: number;
   vaultCpuMs: number;
+  kubeCpuMs: number;
   driverCpuMs: number;
 }
 
-const newPhase = (label: string): Phase => ({ label, syncs: 0, skipped: 0, errors: 0, wallMs: 0, latencies: [], audit: zeroAudit(), readerReads: 0, sharedReads: 0, logins: 0, clientVaultRequests: 0, hookCpuMs: 0, vaultCpuMs: 0, driverCpuMs: 0 });
+const newPhase = (label: string): Phase => ({ label, syncs: 0, skipped: 0, errors: 0, wallMs: 0, latencies: [], audit: zeroAudit(), readerReads: 0, sharedReads: 0, logins: 0, clientVaultRequests: 0, hookCpuMs: 0, vaultCpuMs: 0, kubeCpuMs: 0, driverCpuMs: 0 });
 
 let audit: AuditCounter;
 let vpid: number | undefined;
+let kube: KubeServer | undefined;
+let kpid: number | undefined;
+
+/** The kube-apiserver listening on `port` (a grandchild: the harness wraps it in a watchdog shell). */
+function kubeApiServerPid(port: string): number | undefined {
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
+      if (cmd[0]?.includes('kube-apiserver') && cmd.includes(`--secure-port=${port}`)) return Number(d);
+    } catch { /* gone */ }
+  }
+  return undefined;
+}
+
+/**
+ * Vault's Kubernetes auth method against the API server, as a cluster has it: a
+ * reviewer service account with system:auth-delegator, one role per namespace bound
+ * to the hook's service account. Returns that service account's token (the JWT the
+ * seed reads from its pod and the hook in controller identity).
+ */
+async function kubernetesLoginSetup(v: VaultServer, k: KubeServer): Promise<string> {
+  const [hookNs, hookSa] = HOOK_SA.split(':').slice(2) as [string, string];
+  await k.applyYaml([hookNs, 'vault-system'].map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}`).join('\n---\n'));
+  await k.applyYaml([[hookNs, hookSa], ['vault-system', 'vault-reviewer']].map(([ns, n]) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${n}, namespace: ${ns}}`).join('\n---\n'));
+  await k.applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: vault-reviewer}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:auth-delegator}
+subjects: [{kind: ServiceAccount, name: vault-reviewer, namespace: vault-system}]`);
+  const token = async (ns: string, name: string): Promise<string> => (await k.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 7200 } })).status.token as string;
+  const ok = (what: string, r: { status: number; body: unknown }): void => { if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`); };
+  ok('enable kubernetes auth', await v.request('POST', 'sys/auth/kubernetes', { type: 'kubernetes' }));
+  ok('kubernetes auth config', await v.request('POST', 'auth/kubernetes/config', { kubernetes_host: k.url, kubernetes_ca_cert: k.caCert, token_reviewer_jwt: await token('vault-system', 'vault-reviewer'), disable_local_ca_jwt: true }));
+  for (let n = 0; n < NAMESPACES; n++) {
+    ok(`role ${roleOf(n)}`, await v.request('POST', `auth/kubernetes/role/${roleOf(n)}`, { bound_service_account_names: [hookSa], bound_service_account_namespaces: [hookNs], token_policies: ['read-fleet'], token_ttl: '20m' }));
+  }
+  return token(hookNs, hookSa);
+}
 
 async function measure(phase: Phase, server: Server, client: HookClient, fleet: ParentState[], apply: boolean): Promise<RoundResult> {
   audit.take();
   const s0 = await server.stats();
   const v0 = procCpuMs(vpid);
+  const k0 = procCpuMs(kpid);
   const d0 = process.cpuUsage();
   const r = await runRound(client, fleet, CONCURRENCY, { apply, deadline });
   const d1 = process.cpuUsage(d0);
   const v1 = procCpuMs(vpid);
+  const k1 = procCpuMs(kpid);
   const s1 = await server.stats();
   const a = audit.take();
   phase.syncs += r.syncs;
@@ -221,6 +272,7 @@ async function measure(phase: Phase, server: Server, client: HookClient, fleet: 
   phase.clientVaultRequests += (s1.vaultRequests ?? 0) - (s0.vaultRequests ?? 0);
   phase.hookCpuMs += (s1.cpuUserUs + s1.cpuSystemUs - s0.cpuUserUs - s0.cpuSystemUs) / 1000;
   phase.vaultCpuMs += v1 - v0;
+  phase.kubeCpuMs += k1 - k0;
   phase.driverCpuMs += (d1.user + d1.system) / 1000;
   return r;
 }
@@ -258,8 +310,8 @@ async function main(): Promise<void> {
   const load0 = loadavg();
   log(`starting: ${PARENTS} parents, ${PATHS} paths, concurrency ${CONCURRENCY}, ${ROUNDS} steady rounds, ${BIG} parents for the large round, log level ${LOG_LEVEL}, budget ${BUDGET_S}s`);
 
-  // --- Vault: KV v2 secrets, a read policy, JWT auth at auth/kubernetes, one role per namespace.
-  const vault: VaultServer = await startVaultServer({ auditLog: true });
+  // --- Vault: KV v2 secrets, a read policy, a login method at auth/kubernetes, one role per namespace.
+  const vault: VaultServer = await startVaultServer({ auditLog: true, tls: VAULT_TLS });
   audit = new AuditCounter(join(dirname(vault.logFile), 'audit.log'));
   vpid = vaultPid();
   const version = (await vault.request('GET', 'sys/health')).body?.version as string | undefined;
@@ -268,23 +320,32 @@ async function main(): Promise<void> {
     await Promise.all(Array.from({ length: Math.min(25, PATHS - i) }, (_, j) => writeKv(vault, 'kv', 2, `fleet/app-${String(i + j).padStart(4, '0')}`, kvData(i + j))));
   }
   await writePolicy(vault, 'read-fleet', 'path "kv/data/fleet/*" { capabilities = ["read"] }');
-  const signer = await enableJwtAuthAsKubernetes(vault, { role: roleOf(0), policies: ['read-fleet'], boundSubject: HOOK_SA, ttl: '20m' });
-  for (let n = 1; n < NAMESPACES; n++) {
-    const res = await vault.request('POST', `auth/kubernetes/role/${roleOf(n)}`, { role_type: 'jwt', user_claim: 'sub', bound_audiences: ['vault'], bound_subject: HOOK_SA, token_policies: ['read-fleet'], token_ttl: '20m' });
-    if (res.status >= 300) throw new Error(`role ${roleOf(n)}: ${res.status} ${JSON.stringify(res.body)}`);
-  }
   const tmp = mkdtempSync(join(tmpdir(), 'vaultapp-bench-'));
   process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
   const jwtPath = join(tmp, 'token');
-  writeFileSync(jwtPath, signer.signJwt({ sub: HOOK_SA }));
+  let loginMethod: string;
+  if (KUBE) {
+    kube = await startKubeApiServer();
+    kpid = kubeApiServerPid(new URL(kube.url).port);
+    writeFileSync(jwtPath, await kubernetesLoginSetup(vault, kube));
+    loginMethod = `Vault's Kubernetes auth method, a TokenReview against a real kube-apiserver ${kube.url} for each login (service-account JWT of ${HOOK_SA})`;
+  } else {
+    const signer = await enableJwtAuthAsKubernetes(vault, { role: roleOf(0), policies: ['read-fleet'], boundSubject: HOOK_SA, ttl: '20m' });
+    for (let n = 1; n < NAMESPACES; n++) {
+      const res = await vault.request('POST', `auth/kubernetes/role/${roleOf(n)}`, { role_type: 'jwt', user_claim: 'sub', bound_audiences: ['vault'], bound_subject: HOOK_SA, token_policies: ['read-fleet'], token_ttl: '20m' });
+      if (res.status >= 300) throw new Error(`role ${roleOf(n)}: ${res.status} ${JSON.stringify(res.body)}`);
+    }
+    writeFileSync(jwtPath, signer.signJwt({ sub: HOOK_SA }));
+    loginMethod = 'Vault\'s JWT auth method mounted at auth/kubernetes, the JWT checked by Vault itself (no TokenReview: BENCH_KUBE=0)';
+  }
   const created = await vault.request('POST', 'auth/token/create', { policies: ['read-fleet'], ttl: '1h', no_default_policy: false });
   const appToken = created.body?.auth?.client_token as string;
   const recordedFile = join(tmp, 'recorded.json');
   writeFileSync(recordedFile, JSON.stringify(Object.fromEntries(Array.from({ length: PATHS }, (_, i) => [kvPath(i), kvData(i)]))));
   const allowedRoles = Object.fromEntries(Array.from({ length: NAMESPACES }, (_, n) => [namespaceOf(n), [roleOf(n)]]));
-  log(`Vault ${version ?? '?'} at ${vault.addr} (pid ${vpid ?? '?'}): ${PATHS} KV v2 secrets, ${NAMESPACES} roles`);
+  log(`Vault ${version ?? '?'} at ${vault.addr} (pid ${vpid ?? '?'}): ${PATHS} KV v2 secrets, ${NAMESPACES} roles; logins: ${loginMethod}`);
 
-  const base: Omit<ServerConfig, 'mode'> = { vaultAddr: vault.addr, jwtPath, allowedRoles, logLevel: LOG_LEVEL, hmacKey: HMAC_KEY, resyncSeconds: RESYNC_S };
+  const base: Omit<ServerConfig, 'mode'> = { vaultAddr: vault.addr, ...(vault.caCert ? { vaultCaCert: vault.caCert } : {}), jwtPath, allowedRoles, logLevel: LOG_LEVEL, hmacKey: HMAC_KEY, resyncSeconds: RESYNC_S };
   const seed = await startServer({ ...base, mode: 'seed' });
   const hook = await startServer({ ...base, mode: 'hook-k8s' });
   const hookTok = await startServer({ ...base, mode: 'hook-token', vaultToken: appToken });
@@ -361,6 +422,7 @@ async function main(): Promise<void> {
   }
   const load1 = loadavg();
   await vault.stop();
+  await kube?.stop();
 
   // ---------------------------------------------------------------------------
   // Output
@@ -372,7 +434,8 @@ async function main(): Promise<void> {
   p('# VaultApp hook benchmark');
   p('');
   p(`code measured: ${codeVersion()}`);
-  p(`node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Vault ${version ?? '?'} dev server on loopback with a file audit device`);
+  p(`node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Vault ${version ?? '?'} dev server on loopback (${VAULT_TLS ? 'HTTPS, -dev-tls' : 'plain HTTP'}) with a file audit device`);
+  p(`logins: ${loginMethod}`);
   p(`load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')} — other work shares these cores; compare ratios, not absolute times`);
   p(`fleet: ${PARENTS} VaultApps from examples/billing-service.yaml (distinct names/uids, ${NAMESPACES} namespaces, one Vault role each), ${PATHS_PER_PARENT} distinct KV v2 paths per parent out of ${PATHS} written to Vault`);
   p(`       (${PATHS_PER_PARENT + 1} secret entries per parent: the first path gives two keys; each path shared by ${Math.min(...sharing.values())}–${Math.max(...sharing.values())} parents)`);
@@ -404,14 +467,14 @@ async function main(): Promise<void> {
   const detail = (ph: Phase, m: Mem | undefined): string[] => [
     ph.label, String(ph.syncs), String(ph.errors),
     f(ph.audit.kvReads / ph.syncs, 2), f(ph.readerReads / ph.syncs, 2), String(ph.sharedReads), String(ph.audit.mounts), String(ph.audit.logins), String(ph.logins),
-    f(ph.clientVaultRequests / ph.syncs, 2), f(ph.hookCpuMs / ph.syncs, 3), f(ph.vaultCpuMs / ph.syncs, 3), f(ph.driverCpuMs / ph.syncs, 3), memCell(m),
+    f(ph.clientVaultRequests / ph.syncs, 2), f(ph.hookCpuMs / ph.syncs, 3), f(ph.vaultCpuMs / ph.syncs, 3), f(ph.kubeCpuMs / ph.syncs, 3), f(ph.driverCpuMs / ph.syncs, 3), memCell(m),
   ];
-  p(table(['approach', 'syncs', 'failed', 'KV reads/sync (audit)', 'reads/sync (reader stats)', 'shared reads', 'mount lookups', 'logins (audit)', 'logins (client)', 'Vault req/sync (client)', 'server CPU ms/sync', 'Vault CPU ms/sync', 'driver CPU ms/sync', 'RSS start / peak / heap kept, MB'], [
+  p(table(['approach', 'syncs', 'failed', 'KV reads/sync (audit)', 'reads/sync (reader stats)', 'shared reads', 'mount lookups', 'logins (audit)', 'logins (client)', 'Vault req/sync (client)', 'server CPU ms/sync', 'Vault CPU ms/sync', 'API server CPU ms/sync', 'driver CPU ms/sync', 'RSS start / peak / heap kept, MB'], [
     detail(steady.bare, rss.bare), detail(steady.seed, rss.seed), detail(steady.hook, rss.hook), detail(steady.hookTok, rss.hookTok),
     detail(cold.seed, undefined), detail(cold.hook, undefined), detail(cold.hookTok, undefined),
   ]));
   p('');
-  p('"server CPU" is the server process\'s own user+system time (the bare route, the seed baseline or the hook); "Vault CPU" is the Vault process\'s, from /proc;');
+  p('"server CPU" is the server process\'s own user+system time (the bare route, the seed baseline or the hook); "Vault CPU" is the Vault process\'s, "API server CPU" the kube-apiserver\'s (TokenReviews), from /proc;');
   p('"driver CPU" is this process\'s (building requests, HTTP client, applying answers). All three share the same 2 cores with the machine\'s other work.');
   p('RSS: when listening / process.resourceUsage().maxRSS over the server process\'s whole life (cold and steady rounds) / heap used after a full GC at the end.');
   p(`correctness after the last round: seed ${correctness.seed}; hook (kubernetes) ${correctness.hook}; hook (token) ${correctness.hookTok}`);

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
   // The hook's logging as deployed (LOG_LEVEL, redaction, credential scrubbing), written to /dev/null.
   const logger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
   const hookConfig = { hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, errorBackoffMinSeconds: 5, logLevel: cfg.logLevel, bodyLimit: 8 * 1024 * 1024 };
-  const common = { vault: { address: cfg.vaultAddr ?? '', timeoutMs: 4000 }, syncDeadlineMs: 7000, hmacKey: cfg.hmacKey };
+  const common = { vault: { address: cfg.vaultAddr ?? '', ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), timeoutMs: 4000 }, syncDeadlineMs: 7000, hmacKey: cfg.hmacKey };
 
   // Wired as src/server.ts wires the hook: Prometheus metrics (the sync observer) and Vault health.
   const vaultStats = (v: Vault) => () => ({
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
       break;
     }
     case 'seed': {
-      const reader = createSeedReader({ address: cfg.vaultAddr!, mount: 'kubernetes', jwtPath: cfg.jwtPath!, timeoutMs: 4000 });
+      const reader = createSeedReader({ address: cfg.vaultAddr!, ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), mount: 'kubernetes', jwtPath: cfg.jwtPath!, timeoutMs: 4000 });
       app = await buildApp({ config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
       stats = () => ({ reader: { ...reader.stats }, seed: { ...reader.counts }, vaultRequests: reader.counts.logins + reader.counts.reads });
       break;
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
     const m = process.memoryUsage();
     peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
     peak.external = Math.max(peak.external, m.external);
-  }, 20).unref();
+  }, 100).unref();
   process.on('message', (msg: { type: string; gc?: boolean }) => {
     if (msg.type === 'stats') {
       // With --expose-gc (bench/run.ts passes it) a full collection first, so heapUsed is what is retained.

@@ -9,6 +9,8 @@ export type ServerMode = 'hook-k8s' | 'hook-token' | 'hook-recorded' | 'seed' | 
 export interface ServerConfig {
   mode: ServerMode;
   vaultAddr?: string;
+  /** PEM of the CA of Vault's certificate (BENCH_VAULT_TLS). */
+  vaultCaCert?: string;
   vaultToken?: string;
   jwtPath?: string;
   allowedRoles?: Record<string, string[]>;
@@ -34,7 +36,7 @@ export interface ServerStats {
   startRssKB: number;
   rssBytes: number;
   heapUsedBytes: number;
-  /** Largest V8 heap (total) and external memory seen by a 20 ms sampler. */
+  /** Largest V8 heap (total) and external memory seen by a 100 ms sampler. */
   peakHeapTotalBytes: number;
   peakExternalBytes: number;
 }

@@ -1,7 +1,7 @@
 // The hook as a Fastify application; src/server.ts only listens and shuts down.
 import type { Server as TlsServer } from 'node:tls';
 import etag from '@fastify/etag';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config, HookSecurityConfig } from '../config/config.js';
 import { HookError } from '../errors/catalog.js';
 import type { HookConfig } from '../hook/types.js';
@@ -43,6 +43,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions(deps.config.logLevel) }),
     bodyLimit: deps.config.bodyLimit,
+    // One line per sync at info ("synced", from the route, with what it decided), not
+    // Fastify's two per request; the request lines come back at debug (below).
+    logController: new LogController({ disableRequestLogging: true }),
     // Fastify's default Ajv coerces types ("1" → true, [true] → true): a mistyped
     // `finalizing` would then be answered as a finalize, with no children at all.
     ajv: { customOptions: { coerceTypes: false } },
@@ -55,6 +58,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     } : {}),
   }) as unknown as FastifyInstance;
   registerYaml(app);
+  app.addHook('onResponse', async (req, reply) => {
+    if ((req.log as { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.('debug') !== false) req.log.debug({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+  });
 
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, req, reply) => {
     if (err instanceof HookError) {

@@ -1,9 +1,10 @@
 // The one place that talks HTTP to Vault, through node-vault, behind a small
 // typed interface. Tokens go per call in X-Vault-Token: node-vault keeps one
 // mutable token per client, which a service serving many identities must not use.
-// Errors are rebuilt from status and Vault's own error list only: the underlying
-// axios error carries the request headers, and so the token.
+// Errors are rebuilt from status and Vault's own error list only, so that nothing
+// a transport attaches (request headers, and so the token) reaches a log.
 import nodeVault from 'node-vault';
+import { createTransport } from './transport.js';
 
 export interface VaultResponse {
   data?: unknown;
@@ -81,7 +82,8 @@ export function createVaultHttp(options: VaultHttpOptions, counts?: RequestCount
     apiVersion: 'v1',
     endpoint: options.address,
     ...(options.namespace ? { namespace: options.namespace } : {}),
-    requestOptions: { timeout: options.timeoutMs, ...(options.caCert ? { ca: options.caCert } : {}) },
+    requestOptions: { timeout: options.timeoutMs },
+    'request-promise': createTransport({ timeoutMs: options.timeoutMs, ...(options.caCert ? { caCert: options.caCert } : {}) }),
   } as nodeVault.VaultOptions);
   // node-vault falls back to $VAULT_TOKEN; every call here names its token itself.
   client.token = '';

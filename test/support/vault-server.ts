@@ -3,8 +3,10 @@
 // VAULTAPP_VAULT_BIN.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,8 +18,10 @@ export interface VaultResponse {
 }
 
 export interface VaultServer {
-  /** http://127.0.0.1:<port> */
+  /** http://127.0.0.1:<port>, or https:// when started with tls */
   addr: string;
+  /** With tls: the PEM of the CA that signed the server's certificate (Vault's -dev-tls makes both). */
+  caCert?: string;
   /** Root token. */
   token: string;
   /** Combined stdout/stderr of the server process (kept until the test process exits). */
@@ -46,6 +50,23 @@ export interface StartOptions {
   auditLog?: boolean;
   /** How long to wait for sys/health to answer 200. Default 30 s. */
   startTimeoutMs?: number;
+  /** Listen on HTTPS (-dev-tls) with a CA and certificate Vault makes at start. */
+  tls?: boolean;
+}
+
+/** One HTTP(S) exchange, trusting `ca` when given (global fetch takes no CA). */
+function exchange(url: string, init: { method: string; headers: Record<string, string>; body?: string }, ca?: string): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { method: init.method, headers: init.headers, ...(ca ? { ca } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(init.body);
+  });
 }
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -121,10 +142,13 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
   const token = opts.rootToken ?? 'root';
   const timeoutMs = opts.startTimeoutMs ?? 30_000;
   const port = await freePort();
-  const addr = `http://127.0.0.1:${port}`;
+  const addr = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   installCleanup();
   const dir = mkdtempSync(join(tmpdir(), 'vaultapp-vault-'));
   tempDirs.add(dir);
+  // -dev-tls writes vault-ca.pem (and the server's pair) here at each start.
+  const tlsDir = join(dir, 'tls');
+  let caCert: string | undefined;
   const logFile = join(dir, 'server.log');
   const auditFile = join(dir, 'audit.log');
   let child: ChildProcess | undefined;
@@ -138,12 +162,12 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
     const headers: Record<string, string> = {};
     if (tok !== null) headers['X-Vault-Token'] = tok;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await fetch(`${addr}/v1/${path.replace(/^\/+/, '')}`, {
+    const res = await exchange(`${addr}/v1/${path.replace(/^\/+/, '')}`, {
       method,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    }, caCert);
+    const text = res.text;
     let parsed: any = null;
     if (text) {
       try {
@@ -156,6 +180,7 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
   };
 
   async function launch(): Promise<void> {
+    if (opts.tls) mkdirSync(tlsDir, { recursive: true });
     const fd = openSync(logFile, 'a');
     const proc = spawn(
       bin,
@@ -165,6 +190,7 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
         `-dev-root-token-id=${token}`,
         `-dev-listen-address=127.0.0.1:${port}`,
         '-dev-no-store-token',
+        ...(opts.tls ? ['-dev-tls', `-dev-tls-cert-dir=${tlsDir}`] : []),
       ],
       { stdio: ['ignore', fd, fd], env },
     );
@@ -185,8 +211,8 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
     for (;;) {
       if (exited) throw new Error(`Vault server ${exited} before becoming healthy\n--- ${logFile} ---\n${logTail(logFile)}`);
       try {
-        const res = await fetch(`${addr}/v1/sys/health`);
-        await res.arrayBuffer();
+        if (opts.tls && caCert === undefined) caCert = readFileSync(join(tlsDir, 'vault-ca.pem'), 'utf8');
+        const res = await exchange(`${addr}/v1/sys/health`, { method: 'GET', headers: {} }, caCert);
         if (res.status === 200) break;
       } catch {
         // not listening yet
@@ -205,6 +231,9 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
   }
 
   async function stop(): Promise<void> {
+    // A restart makes a new CA: the old one must not be read in its place.
+    caCert = undefined;
+    rmSync(tlsDir, { recursive: true, force: true });
     const proc = child;
     if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
@@ -221,6 +250,7 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
 
   return {
     addr,
+    get caCert() { return caCert; },
     token,
     logFile,
     request,
