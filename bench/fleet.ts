@@ -87,6 +87,8 @@ export class ParentState {
   parent: VaultApp;
   readonly observed = new Map<string, Map<string, KubeObject>>(CHILD_TYPES.map((t) => [t, new Map()]));
   last?: SyncResponse;
+  /** With ETags on: the last 200 answer and its ETag, reused on a 304 as Metacontroller's cache does. */
+  etag?: { tag: string; text: string };
   constructor(parent: VaultApp) { this.parent = structuredClone(parent); }
 
   body(): string {
@@ -131,6 +133,10 @@ export class ParentState {
 
 export interface RoundResult {
   syncs: number;
+  /** Answers 304 Not Modified (only with etag). */
+  notModified: number;
+  /** Answer bytes received (bodies only). */
+  bytesIn: number;
   errors: number;
   wallMs: number;
   latenciesMs: number[];
@@ -145,15 +151,16 @@ export class HookClient {
     this.agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   }
 
-  post(path: string, body: string): Promise<{ status: number; text: string }> {
+  post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; etag?: string }> {
     return new Promise((resolve, reject) => {
       const req = httpRequest({
         agent: this.agent, host: '127.0.0.1', port: this.port, method: 'POST', path,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
       }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+        const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(etag ? { etag } : {}) }));
         res.on('error', reject);
       });
       req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
@@ -170,8 +177,10 @@ export class HookClient {
  * latency is from sending the request to the last byte of the answer; building the
  * body and applying the answer are outside it.
  */
-export async function runRound(client: HookClient, fleet: ParentState[], concurrency: number, opts: { apply: boolean; deadline: number }): Promise<RoundResult> {
+export async function runRound(client: HookClient, fleet: ParentState[], concurrency: number, opts: { apply: boolean; deadline: number; etag?: boolean }): Promise<RoundResult> {
   const latencies: number[] = [];
+  let notModified = 0;
+  let bytesIn = 0;
   let next = 0;
   let errors = 0;
   let skipped = 0;
@@ -186,15 +195,22 @@ export async function runRound(client: HookClient, fleet: ParentState[], concurr
       const state = fleet[i]!;
       const body = state.body();
       const t0 = performance.now();
-      let res: { status: number; text: string };
+      let res: { status: number; text: string; etag?: string };
       try {
-        res = await client.post('/sync', body);
+        res = await client.post('/sync', body, opts.etag && state.etag ? { 'if-none-match': state.etag.tag } : {});
       } catch (err) {
         errors++;
         firstError ??= (err as Error).message;
         continue;
       }
       latencies.push(performance.now() - t0);
+      bytesIn += Buffer.byteLength(res.text);
+      if (opts.etag && res.status === 304 && state.etag) {
+        notModified++;
+        res = { status: 200, text: state.etag.text };
+      } else if (opts.etag && res.status === 200 && res.etag) {
+        state.etag = { tag: res.etag, text: res.text };
+      }
       if (res.status !== 200) {
         errors++;
         firstError ??= `HTTP ${res.status}: ${res.text.slice(0, 300)}`;
@@ -207,7 +223,7 @@ export async function runRound(client: HookClient, fleet: ParentState[], concurr
   const wallMs = performance.now() - start;
   if (firstError) process.stderr.write(`  (round had ${errors} failed syncs; first: ${firstError})\n`);
   if (skipped) process.stderr.write(`  (round cut short by the time budget: ${skipped} of ${fleet.length} parents not synced)\n`);
-  return { syncs: fleet.length - errors - skipped, errors, wallMs, latenciesMs: latencies, skipped };
+  return { syncs: fleet.length - errors - skipped, notModified, bytesIn, errors, wallMs, latenciesMs: latencies, skipped };
 }
 
 export function percentile(sorted: number[], p: number): number {
