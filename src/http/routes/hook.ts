@@ -1,10 +1,12 @@
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { HookRequestSchema } from '../../api/hook-request-schema.js';
 import { describeFieldErrors, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
 import { finalize, leasesToRevoke } from '../../hook/finalize.js';
 import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
+import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
+import type { LeaseRecord } from '../../hook/leases.js';
 import type { HookConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
 import { QueueFullError } from '../../vault/bounded-queue.js';
 import type { VaultReader } from '../../vault/reader.js';
@@ -68,6 +70,20 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
     return finalize(request, revocations, opts.now(), opts.hookConfig);
   }
 
+  // Best effort: the answer goes out whatever happens here; what is not revoked expires with its TTL.
+  async function revokeUnrecorded(request: SyncRequest, records: LeaseRecord[], log: FastifyBaseLogger): Promise<void> {
+    if (records.length === 0) return;
+    const paths = records.map((r) => r.path);
+    try {
+      const outcomes = await opts.reader.revoke(request.parent, records);
+      const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.message]));
+      if (failures.length > 0) log.warn({ paths, failures }, 'credentials issued in a failed sync could not all be revoked; they expire with their TTL');
+      else log.info({ paths }, 'revoked credentials issued in a sync that could not record them');
+    } catch (err) {
+      log.warn({ paths, err }, 'credentials issued in a failed sync could not be revoked; they expire with their TTL');
+    }
+  }
+
   // A full queue in front of Vault: ask Metacontroller to come back later.
   app.setErrorHandler((err, req, reply) => {
     if (err instanceof QueueFullError) {
@@ -89,6 +105,7 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
     const now = opts.now();
     const material = await opts.reader.material(request.parent, planVaultWork(request, now));
     const res = sync(request, material, now, opts.hookConfig);
+    await revokeUnrecorded(request, unrecordedLeases(material, res, now), log);
     (req as { syncResponse?: SyncResponse }).syncResponse = res;
     log.info(summary(res), 'synced');
     return send(req, reply, res);

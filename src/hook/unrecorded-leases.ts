@@ -1,0 +1,26 @@
+// Leases issued in a sync whose answer does not record them. A sync that fails for
+// one path keeps the Secret as it was, so a credential just issued for another path
+// goes nowhere: nothing would ever renew or revoke it, and a failing VaultApp would
+// leave one more database user behind at every retry. The hook revokes these before
+// answering (src/http/routes/hook.ts); this only finds them.
+import { isoSeconds } from './conditions.js';
+import { observedLeases, type LeaseRecord } from './leases.js';
+import type { VaultMaterial } from './material.js';
+import type { KubeObject } from './types.js';
+
+export function unrecordedLeases(material: VaultMaterial, answer: { children: KubeObject[] }, now: Date): LeaseRecord[] {
+  const secret = answer.children.find((c) => c.kind === 'Secret' && c.apiVersion === 'v1');
+  const recorded = new Set(observedLeases(secret).map((r) => r.leaseId));
+  const out: LeaseRecord[] = [];
+  for (const [path, read] of Object.entries(material.reads)) {
+    if (!read.ok || !('lease' in read) || !read.lease || recorded.has(read.lease.id)) continue;
+    const l = read.lease;
+    out.push({
+      path, leaseId: l.id, issuedAt: isoSeconds(now), renewedAt: isoSeconds(now),
+      duration: l.durationSeconds, ttl: l.durationSeconds, renewable: l.renewable, maxed: false,
+      // Revoked with the token that created it, as a recorded lease would be.
+      ...(l.sealedToken ? { token: l.sealedToken } : {}),
+    });
+  }
+  return out;
+}
