@@ -31,10 +31,13 @@ const shutdown = async (): Promise<void> => {
 process.once('SIGINT', shutdown);
 process.once('SIGTERM', shutdown);
 await app.listen({ port: config.port, host: '127.0.0.1' });
+// With VAULTAPP_TLS_CERT_FILE/KEY_FILE set the hook serves HTTPS, and curl needs the CA (--cacert).
+const hookUrl = `${config.hookSecurity.tls ? 'https' : 'http'}://127.0.0.1:${config.port}`;
+const bearer = config.hookSecurity.tokenFile ? ` -H "Authorization: Bearer $(cat ${config.hookSecurity.tokenFile})"` : '';
 console.log(`
-VaultApp hook on http://127.0.0.1:${config.port}, Vault dev server on ${vault.addr}
+VaultApp hook on ${hookUrl}, Vault dev server on ${vault.addr}
   export VAULT_ADDR=${vault.addr} VAULT_TOKEN=${vault.token}
 Try it:
-  curl -s -H 'Content-Type: application/yaml' -H 'Accept: application/yaml' \\
-       --data-binary @examples/sync-request.yaml http://127.0.0.1:${config.port}/sync
+  curl -s -H 'Content-Type: application/yaml' -H 'Accept: application/yaml'${bearer} \\
+       --data-binary @examples/sync-request.yaml ${hookUrl}/sync
 Ctrl-C stops both.`);

@@ -10,6 +10,8 @@ export const errorCatalog = {
   INVALID_PARENT: { reason: 'InvalidSpec', httpStatus: 422, summary: 'the VaultApp does not match its schema' },
   UNSUPPORTED_MEDIA_TYPE: { reason: 'UnsupportedMediaType', httpStatus: 415, summary: 'the body is neither JSON nor YAML' },
   BODY_TOO_LARGE: { reason: 'BodyTooLarge', httpStatus: 413, summary: 'the request body is larger than the limit' },
+  UNAUTHENTICATED: { reason: 'Unauthenticated', httpStatus: 401, summary: 'the call to a hook route carries no credentials' },
+  FORBIDDEN: { reason: 'Forbidden', httpStatus: 403, summary: 'the call to a hook route carries credentials the hook does not accept' },
   OVERLOADED: { reason: 'Overloaded', httpStatus: 429, summary: 'the queue in front of Vault is full; Metacontroller retries after Retry-After' },
   INTERNAL: { reason: 'InternalError', httpStatus: 500, summary: 'an unexpected error in the hook' },
   VAULT_UNREACHABLE: { reason: 'VaultUnreachable', summary: 'Vault did not answer' },

@@ -10,20 +10,17 @@
 import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config, HookSecurityConfig } from '../config/config.js';
+import { errorCatalog } from '../errors/catalog.js';
 import type { HookCredentials } from './credentials.js';
 
-export const HOOK_AUTH_ERRORS = {
-  UNAUTHENTICATED: { httpStatus: 401, summary: 'the call to a hook route carries no credentials' },
-  FORBIDDEN: { httpStatus: 403, summary: 'the call to a hook route carries credentials the hook does not accept' },
-} as const;
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
-function refuse(req: FastifyRequest, reply: FastifyReply, code: keyof typeof HOOK_AUTH_ERRORS, message: string): FastifyReply {
+function refuse(req: FastifyRequest, reply: FastifyReply, code: 'UNAUTHENTICATED' | 'FORBIDDEN', message: string): FastifyReply {
   // Never the header's value: a near-miss token is still most of a token.
   req.log.warn({ code, route: req.routeOptions.url, remoteAddress: req.ip }, `refused hook call: ${message}`);
   if (code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="vaultapp-hook"');
-  return reply.code(HOOK_AUTH_ERRORS[code].httpStatus).send({ code, message });
+  return reply.code(errorCatalog[code].httpStatus).send({ code, message });
 }
 
 export function hookAuthentication(credentials: HookCredentials): onRequestHookHandler {
