@@ -31,7 +31,7 @@ import { createMetrics } from '../src/metrics/metrics.js';
 import { startKubeApiServer, type KubeServer } from '../test/support/kube-apiserver.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../test/support/vault-server.js';
 import { buildFleet, HookClient, kvData, kvPath, namespaceOf, ParentState, percentile, roleOf, runRound, type FleetShape, type RoundResult } from './fleet.js';
-import { recordedFleetReader, type ServerConfig, type ServerMode, type ServerStats } from './shared.js';
+import { productionNodeFlags, recordedFleetReader, type ServerConfig, type ServerMode, type ServerStats } from './shared.js';
 
 const num = (name: string, def: number): number => {
   const v = Number(process.env[name]);
@@ -90,10 +90,16 @@ async function serverScript(): Promise<{ file: string; execArgv: string[]; how: 
   return serverEntry;
 }
 
+/** Node flags of the servers: BENCH_SERVER_FLAGS, else the ones the container image runs the hook with. */
+function serverFlags(): string[] {
+  if (process.env.BENCH_SERVER_FLAGS !== undefined) return process.env.BENCH_SERVER_FLAGS.split(' ').filter(Boolean);
+  return productionNodeFlags();
+}
+
 async function startServer(cfg: ServerConfig): Promise<Server> {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_')));
   const entry = await serverScript();
-  const flags = (process.env.BENCH_SERVER_FLAGS ?? '').split(' ').filter(Boolean);
+  const flags = serverFlags();
   const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${cfg.mode}-${Date.now()}.cpuprofile`] : [];
   const proc = fork(entry.file, [], { execArgv: [...entry.execArgv, '--expose-gc', ...flags, ...profile], env: { ...env, BENCH_SERVER: JSON.stringify(cfg) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   children.add(proc);
@@ -448,7 +454,7 @@ async function main(): Promise<void> {
   p(`fleet: ${PARENTS} VaultApps from examples/billing-service.yaml (distinct names/uids, ${NAMESPACES} namespaces, one Vault role each), ${PATHS_PER_PARENT} distinct KV v2 paths per parent out of ${PATHS} written to Vault`);
   p(`       (${PATHS_PER_PARENT + 1} secret entries per parent: the first path gives two keys; each path shared by ${Math.min(...sharing.values())}–${Math.max(...sharing.values())} parents)`);
   p(`driver: real HTTP on loopback (node:http keep-alive), ${CONCURRENCY} syncs in flight, Metacontroller's loop played (answers become the next request's observed children and parent status)`);
-  p(`servers: each in its own process, ${serverEntry?.how}${process.env.BENCH_SERVER_FLAGS ? `, node flags ${process.env.BENCH_SERVER_FLAGS}` : ''}; hook logging at "${LOG_LEVEL}" (redaction and scrubbing as deployed) to /dev/null; resyncAfterSeconds ${RESYNC_S}`);
+  p(`servers: each in its own process, ${serverEntry?.how}, node flags "${serverFlags().join(' ')}" (${process.env.BENCH_SERVER_FLAGS !== undefined ? 'BENCH_SERVER_FLAGS' : 'the Dockerfile\'s CMD'}); hook logging at "${LOG_LEVEL}" (redaction and scrubbing as deployed) to /dev/null; resyncAfterSeconds ${RESYNC_S}`);
   p(`rounds: 1 cold round per approach, then ${ROUNDS} steady rounds, interleaved (bare, seed, hook k8s, hook token in each), so that the machine's other load falls on all alike`);
   p('');
   p('## Fleet of ' + PARENTS + ' (steady state unless marked cold)');

@@ -1,5 +1,6 @@
 // Types and the recorded reader shared by bench/run.ts and bench/server.ts (kept
 // apart from server.ts, whose import starts a server).
+import { readFileSync } from 'node:fs';
 import type { VaultApp } from '../src/api/vaultapp-schema.js';
 import type { PathRead, VaultMaterial } from '../src/hook/material.js';
 import type { ReaderStats, VaultReader } from '../src/vault/reader.js';
@@ -60,4 +61,11 @@ export function recordedFleetReader(values: Record<string, Record<string, unknow
     },
   };
   return reader;
+}
+
+/** The node flags of the container image's CMD (the Dockerfile's exec-form CMD line). */
+export function productionNodeFlags(dockerfile = new URL('../Dockerfile', import.meta.url)): string[] {
+  const cmd = readFileSync(dockerfile, 'utf8').split('\n').find((l) => l.startsWith('CMD '));
+  const argv = cmd ? (JSON.parse(cmd.slice(4)) as string[]) : [];
+  return argv.slice(1).filter((a) => a.startsWith('--'));
 }
