@@ -14,6 +14,8 @@
 //                  sync, one read per entry)
 //   bare           the HTTP ceiling: a bare Fastify route that parses the JSON body and
 //                  answers a canned body of the hook's answer size
+//   overhead       not a server: times the hook's pipeline and app (bench/overhead.ts) on
+//                  recorded values, sends {type:'overhead', result} and exits
 import { readFileSync } from 'node:fs';
 import Fastify from 'fastify';
 import pino from 'pino';
@@ -21,11 +23,21 @@ import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createVault, type Vault } from '../src/vault/index.js';
+import { measureOverhead } from './overhead.js';
 import { createSeedReader } from './seed-reader.js';
 import { recordedFleetReader, type ServerConfig, type ServerStats } from './shared.js';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerConfig;
+  if (cfg.mode === 'overhead') {
+    const result = await measureOverhead({
+      bodies: JSON.parse(readFileSync(cfg.overheadBodiesFile!, 'utf8')) as string[],
+      values: JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as Record<string, Record<string, unknown>>,
+      hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, logLevel: cfg.logLevel,
+    });
+    process.send!({ type: 'overhead', result }, () => process.exit(0));
+    return;
+  }
   // The hook's logging as deployed (LOG_LEVEL, redaction, credential scrubbing), written to /dev/null.
   const logger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
   const hookConfig = { hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, errorBackoffMinSeconds: 5, logLevel: cfg.logLevel, bodyLimit: 8 * 1024 * 1024 };
@@ -72,6 +84,11 @@ async function main(): Promise<void> {
     default:
       throw new Error(`unknown mode ${String(cfg.mode)}`);
   }
+  // Server-side time of each answered /sync (Fastify's elapsedTime: request received →
+  // answer sent), taken by {type:'timings'}: with one sync at a time it is the hook's
+  // own time, the driver's HTTP client and GC excluded.
+  const timings: number[] = [];
+  app.addHook('onResponse', async (req, reply) => { if (req.url === '/sync' && timings.length < 1_000_000) timings.push(reply.elapsedTime); });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
 
@@ -91,6 +108,8 @@ async function main(): Promise<void> {
       const mem = process.memoryUsage();
       const out: ServerStats = { ...stats(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system, maxRssKB: process.resourceUsage().maxRSS, startRssKB, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, peakHeapTotalBytes: peak.heapTotal, peakExternalBytes: peak.external };
       process.send!({ type: 'stats', stats: out });
+    } else if (msg.type === 'timings') {
+      process.send!({ type: 'timings', timings: timings.splice(0) });
     } else if (msg.type === 'stop') {
       void app.close().finally(() => process.exit(0));
     }

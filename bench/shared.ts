@@ -5,7 +5,7 @@ import type { VaultApp } from '../src/api/vaultapp-schema.js';
 import type { PathRead, VaultMaterial } from '../src/hook/material.js';
 import type { ReaderStats, VaultReader } from '../src/vault/reader.js';
 
-export type ServerMode = 'hook-k8s' | 'hook-token' | 'hook-recorded' | 'seed' | 'bare';
+export type ServerMode = 'hook-k8s' | 'hook-token' | 'hook-recorded' | 'seed' | 'bare' | 'overhead';
 
 export interface ServerConfig {
   mode: ServerMode;
@@ -19,6 +19,8 @@ export interface ServerConfig {
   recordedFile?: string;
   /** bare: file holding the canned answer. */
   bareBodyFile?: string;
+  /** overhead: JSON file of the steady-state request bodies to time. */
+  overheadBodiesFile?: string;
   logLevel: string;
   hmacKey: string;
   resyncSeconds: number;
