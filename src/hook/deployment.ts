@@ -1,13 +1,15 @@
 // The Deployment child: the user's deploymentSpec, kept whole, plus the secret
 // volume, a read-only mount in every container and the secret-version annotation.
 // Where the user already has something at our volume name or mount path, theirs
-// wins and the collision is reported instead of silently overwritten. Resource
-// quantities are written as the API server stores them (./quantity.ts).
+// wins and the collision is reported instead of silently overwritten. The pod spec
+// is written as the API server stores it (resource quantities, ./quantity.ts; empty
+// lists, ./empty-lists.ts) so that no sync finds the Deployment changed.
 import type { Container, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
 import { childLabels, SECRET_MOUNT_PATH, SECRET_VOLUME, secretName, VERSION_ANNOTATION } from './names.js';
+import { dropEmptyLists } from './empty-lists.js';
 import { canonicalPodQuantities } from './quantity.js';
 import type { KubeObject } from './types.js';
 import { isDeepStrictEqual } from 'node:util';
@@ -22,6 +24,7 @@ export function desiredDeployment(app: VaultApp, version: string): DeploymentOut
   template.metadata = { ...template.metadata, annotations: { ...template.metadata?.annotations, [VERSION_ANNOTATION]: version } };
   const podSpec = template.spec!;
   canonicalPodQuantities(podSpec);
+  dropEmptyLists(podSpec);
 
   const volume: Volume = { name: SECRET_VOLUME, secret: { secretName: secretName(name) } };
   const volumes = podSpec.volumes ?? [];

@@ -9,7 +9,7 @@
 // anything else is written in canonical form (exact value, the suffix kind of the
 // input, no fractional digits, the largest exponent); values finer than nano are
 // rounded up to nano, and in resource lists (requests, limits, overhead) finer than
-// milli up to milli, and magnitudes are capped at the largest int64. test/integration/kube-quantities.test.ts checks this against a
+// milli up to milli, and magnitudes are capped at the largest int64. test/integration/kube-stored-forms.test.ts checks this against a
 // real API server over hundreds of generated quantities. What it cannot parse with
 // certainty it leaves as it is.
 

@@ -1,5 +1,5 @@
 // The canonical form of resource quantities (src/hook/quantity.ts). The rules are
-// checked against a real API server in test/integration/kube-quantities.test.ts; these
+// checked against a real API server in test/integration/kube-stored-forms.test.ts; these
 // cases name the ones a reader would look for.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';

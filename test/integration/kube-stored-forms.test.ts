@@ -8,7 +8,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { desiredDeployment } from '../../src/hook/deployment.js';
 import { storedQuantity } from '../../src/hook/quantity.js';
+import { loadExample } from '../fixtures/requests.js';
 import { startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 
 let kube: KubeServer;
@@ -66,3 +68,41 @@ describe('resource quantities: the hook\'s canonical form is the API server\'s',
     assert.ok(compared >= 380, `${compared} of ${samples.length} compared`);
   });
 });
+
+describe('empty lists: the hook drops the ones the API server drops', () => {
+  it('a pod template full of empty lists: the stored Deployment has none of them, and the hook\'s desired pod spec equals the stored one', async () => {
+    const app = loadExample();
+    const pod = app.spec.deploymentSpec.template.spec! as unknown as Record<string, unknown>;
+    const container = (pod.containers as Array<Record<string, unknown>>)[0]!;
+    Object.assign(container, {
+      command: [], args: [], env: [], envFrom: [], ports: [], volumeMounts: [], volumeDevices: [],
+      securityContext: { capabilities: { add: [], drop: [] } },
+      readinessProbe: { exec: { command: ['true'] } },
+      livenessProbe: { httpGet: { path: '/healthz', port: 8080, httpHeaders: [] } },
+    });
+    Object.assign(pod, {
+      initContainers: [], imagePullSecrets: [], tolerations: [], hostAliases: [], topologySpreadConstraints: [], readinessGates: [],
+      affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [] } },
+      volumes: [{ name: 'scratch', emptyDir: {} }, { name: 'cfg', configMap: { name: 'cfg', items: [] } }],
+    });
+    const desired = desiredDeployment(app, 'v1').deployment;
+    const stored = await kube.request<{ spec: { template: { spec: unknown } } }>('POST', '/apis/apps/v1/namespaces/default/deployments?dryRun=All&fieldValidation=Strict', { ...desired, metadata: { ...desired.metadata, namespace: 'default' } });
+    const want = (desired.spec as { template: { spec: unknown } }).template.spec;
+    // Every field the hook sets is stored as it is (the API server adds its defaults around them).
+    assert.deepEqual(subsetDiffs(want, stored.spec.template.spec), []);
+    assert.deepEqual((want as { volumes: unknown[] }).volumes[0], { name: 'scratch', emptyDir: {} }, 'empty maps stay');
+  });
+});
+
+/** Paths where `want` is not found as such in `got` (got may hold more: defaults). */
+function subsetDiffs(want: unknown, got: unknown, path = ''): string[] {
+  if (Array.isArray(want)) {
+    if (!Array.isArray(got) || got.length !== want.length) return [`${path}: want ${JSON.stringify(want)}, stored ${JSON.stringify(got)}`];
+    return want.flatMap((w, i) => subsetDiffs(w, got[i], `${path}[${i}]`));
+  }
+  if (want !== null && typeof want === 'object') {
+    if (got === null || typeof got !== 'object' || Array.isArray(got)) return [`${path}: want an object, stored ${JSON.stringify(got)}`];
+    return Object.entries(want).flatMap(([k, w]) => subsetDiffs(w, (got as Record<string, unknown>)[k], `${path}.${k}`));
+  }
+  return want === got ? [] : [`${path}: want ${JSON.stringify(want)}, stored ${JSON.stringify(got)}`];
+}
