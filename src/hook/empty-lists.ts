@@ -3,8 +3,7 @@
 // list makes every sync find the Deployment changed and send an update. Empty maps are
 // another matter (`emptyDir: {}` is kept and means something), so only lists go.
 // test/integration/kube-stored-forms.test.ts checks this against a real API server.
-
-const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+import { isRecord } from './own.js';
 
 /** Deletes, in place, every empty list below `value` except `containers` (required, never omitted). */
 export function dropEmptyLists(value: unknown, depth = 0): void {
@@ -13,7 +12,7 @@ export function dropEmptyLists(value: unknown, depth = 0): void {
     for (const item of value) dropEmptyLists(item, depth + 1);
     return;
   }
-  if (!isMap(value)) return;
+  if (!isRecord(value)) return;
   for (const key of Object.keys(value)) {
     const v = value[key];
     if (Array.isArray(v) && v.length === 0 && key !== 'containers') delete value[key];

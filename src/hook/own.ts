@@ -6,3 +6,6 @@ export const ownGet = <T>(obj: Record<string, T>, key: string): T | undefined =>
 export function ownSet<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
+
+/** A JSON object (not null, not a list): the shapes of the user's pod spec are checked, not assumed. */
+export const isRecord = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);

@@ -9,9 +9,12 @@
 // anything else is written in canonical form (exact value, the suffix kind of the
 // input, no fractional digits, the largest exponent); values finer than nano are
 // rounded up to nano, and in resource lists (requests, limits, overhead) finer than
-// milli up to milli, and magnitudes are capped at the largest int64. test/integration/kube-stored-forms.test.ts checks this against a
-// real API server over hundreds of generated quantities. What it cannot parse with
-// certainty it leaves as it is.
+// milli up to milli, and magnitudes are capped at the largest int64.
+// test/integration/kube-stored-forms.test.ts checks this against a real API server
+// over hundreds of generated quantities. What it cannot parse with certainty it
+// leaves as it is.
+
+import { isRecord, ownSet } from './own.js';
 
 const DECIMAL_SI: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 const DECIMAL_SUFFIX: Record<number, string> = Object.fromEntries(Object.entries(DECIMAL_SI).map(([s, e]) => [e, s]));
@@ -125,20 +128,18 @@ function stripTens(mantissa: bigint, scale: number): [bigint, number] {
   return [m, s];
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-
 /** Each quantity of a resource list ({cpu: 0.5, memory: '1Gi'}) as the API server stores it, in place. */
 function canonicalList(list: unknown): void {
-  if (!isMap(list)) return;
+  if (!isRecord(list)) return;
   for (const key of Object.keys(list)) {
     const v = list[key];
     const c = typeof v === 'string' || typeof v === 'number' ? storedQuantity(v, { resourceList: true }) : undefined;
-    if (c !== undefined) list[key] = c;
+    if (c !== undefined) ownSet(list, key, c); // a resource may be named "__proto__"
   }
 }
 
 function canonicalRequirements(resources: unknown): void {
-  if (!isMap(resources)) return;
+  if (!isRecord(resources)) return;
   canonicalList(resources.limits);
   canonicalList(resources.requests);
 }
@@ -150,23 +151,23 @@ function canonicalRequirements(resources: unknown): void {
  * not type (the pod spec is the user's) are checked, not assumed.
  */
 export function canonicalPodQuantities(podSpec: unknown): void {
-  if (!isMap(podSpec)) return;
+  if (!isRecord(podSpec)) return;
   for (const field of ['containers', 'initContainers', 'ephemeralContainers']) {
     const list = podSpec[field];
-    if (Array.isArray(list)) for (const c of list) if (isMap(c)) canonicalRequirements(c.resources);
+    if (Array.isArray(list)) for (const c of list) if (isRecord(c)) canonicalRequirements(c.resources);
   }
   canonicalRequirements(podSpec.resources);
   canonicalList(podSpec.overhead);
   if (Array.isArray(podSpec.volumes)) {
     for (const v of podSpec.volumes) {
-      if (!isMap(v)) continue;
-      if (isMap(v.emptyDir)) {
+      if (!isRecord(v)) continue;
+      if (isRecord(v.emptyDir)) {
         const size = v.emptyDir.sizeLimit;
         const c = typeof size === 'string' || typeof size === 'number' ? storedQuantity(size) : undefined;
         if (c !== undefined) v.emptyDir.sizeLimit = c;
       }
-      const claim = isMap(v.ephemeral) && isMap(v.ephemeral.volumeClaimTemplate) ? v.ephemeral.volumeClaimTemplate.spec : undefined;
-      if (isMap(claim)) canonicalRequirements(claim.resources);
+      const claim = isRecord(v.ephemeral) && isRecord(v.ephemeral.volumeClaimTemplate) ? v.ephemeral.volumeClaimTemplate.spec : undefined;
+      if (isRecord(claim)) canonicalRequirements(claim.resources);
     }
   }
 }

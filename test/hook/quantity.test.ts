@@ -47,6 +47,15 @@ describe('the desired Deployment writes resource quantities as the API server st
     assert.equal(out.volumes![0]!.emptyDir!.sizeLimit, '1536Mi');
   });
 
+  it('a resource named "__proto__" is rewritten as its own property, the prototype untouched', () => {
+    const app = loadExample();
+    app.spec.deploymentSpec.template.spec!.containers[0]!.resources = JSON.parse('{"requests":{"__proto__":"0.5","cpu":"1"}}');
+    const spec = desiredDeployment(app, 'v1').deployment.spec as { template: { spec: { containers: Array<{ resources: { requests: Record<string, unknown> } }> } } };
+    const requests = spec.template.spec.containers[0]!.resources.requests;
+    assert.deepEqual(Object.getOwnPropertyDescriptor(requests, '__proto__')?.value, '500m');
+    assert.equal(Object.getPrototypeOf(requests), Object.prototype);
+  });
+
   it('odd shapes in the user\'s pod spec are left alone', () => {
     const app = loadExample();
     const pod = app.spec.deploymentSpec.template.spec! as unknown as Record<string, unknown>;
