@@ -64,6 +64,9 @@ kind: ClusterRoleBinding
 metadata: {name: vault-reviewer}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:auth-delegator}
 subjects: [{kind: ServiceAccount, name: vault-reviewer, namespace: vault-system}]`);
+  // RBAC just written reaches the authorizer a moment later.
+  await kube.waitForAccess('system:serviceaccount:vaultapp-system:vaultapp-hook', { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'team-a' });
+  await kube.waitForAccess('system:serviceaccount:vault-system:vault-reviewer', { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' });
   writeFileSync(hookTokenPath, await saToken('vaultapp-system', 'vaultapp-hook'));
 
   // Vault side: Kubernetes auth against this API server, one role per tenant.

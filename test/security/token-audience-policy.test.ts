@@ -33,8 +33,9 @@ before(async () => {
   await kube.applyYaml('apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: app-a, namespace: team-a}');
   await kube.applyYaml(readFileSync(new URL('rbac.yaml', base), 'utf8'));
   // Before the policy: the RBAC alone lets the hook mint a token the API server accepts.
+  await kube.waitForAccess(HOOK, { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'team-a' });
   const unguarded = await requestToken({ expirationSeconds: 600 }, asHook);
-  assert.equal(unguarded.status, 'issued', 'without the policy the hook gets an API-server token: the risk is real');
+  assert.equal(unguarded.status, 'issued', `without the policy the hook gets an API-server token: the risk is real${unguarded.status === 'refused' ? ` (refused: ${unguarded.message})` : ''}`);
   await kube.applyYaml(readFileSync(new URL('token-audience-policy.yaml', base), 'utf8'));
   // Policies take effect once the API server has compiled them: wait until the refusal shows.
   for (let i = 0; ; i++) {

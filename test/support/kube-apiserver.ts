@@ -30,6 +30,11 @@ export interface KubeServer {
   request<T = any>(method: string, path: string, body?: unknown, opts?: RequestOptions): Promise<T>;
   /** Server-side applies (creating if absent) each document; returns the stored objects. */
   applyYaml(text: string, opts?: { namespace?: string; fieldManager?: string }): Promise<any[]>;
+  /**
+   * Waits until the authorizer allows `user` the access (a SubjectAccessReview): RBAC
+   * objects just written reach the authorizer's cache a moment later. Throws after 20 s.
+   */
+  waitForAccess(user: string, access: { verb: string; resource: string; subresource?: string; namespace?: string; group?: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -145,7 +150,16 @@ export async function startKubeApiServer(opts: { readyTimeoutMs?: number } = {})
       ),
     );
 
-    return { url, token, caCert, request, applyYaml: (text, o) => applyYaml(request, text, o), stop };
+    const waitForAccess: KubeServer['waitForAccess'] = async (user, access) => {
+      const review = { apiVersion: 'authorization.k8s.io/v1', kind: 'SubjectAccessReview', spec: { user, resourceAttributes: { ...access } } };
+      for (let i = 0; ; i++) {
+        const res = await request('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', review);
+        if (res?.status?.allowed === true) return;
+        if (i >= 100) throw new Error(`${user} is still not allowed ${JSON.stringify(access)} after 20 s: ${res?.status?.reason ?? 'no reason given'}`);
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    };
+    return { url, token, caCert, request, applyYaml: (text, o) => applyYaml(request, text, o), waitForAccess, stop };
   } catch (err) {
     const logs = procs.map((p) => `--- ${p.name} (${p.log}), last lines:\n${tail(p.log)}`).join('\n');
     await stop().catch(() => {});
