@@ -7,12 +7,12 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { loadExample } from '../fixtures/requests.js';
+import { freePort } from '../support/local.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import { enableJwtAuthAsKubernetes, startVaultServer, writePolicy, type VaultServer } from '../support/vault-server.js';
@@ -30,15 +30,6 @@ let hook: ChildProcess | undefined;
 let port: number;
 const dir = mkdtempSync(join(tmpdir(), 'vaultapp-dynamic-'));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 async function startHook(): Promise<void> {
   hook = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {

@@ -6,12 +6,12 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { productionNodeFlags } from '../../bench/shared.js';
+import { freePort, runEnsureScript } from '../support/local.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
 
 const run = promisify(execFile);
@@ -25,24 +25,16 @@ let hook: ChildProcess | undefined;
 let base: string;
 let output = '';
 
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as { port: number };
-  await new Promise<void>((resolve) => srv.close(() => resolve()));
-  return port;
-}
-
 before(async () => {
   const [ensured, v] = await Promise.all([
-    run('bash', [`${repo}scripts/ensure-node-lts.sh`], { encoding: 'utf8' }),
+    runEnsureScript('ensure-node-lts.sh'),
     startVaultServer(),
     (async () => {
       rmSync(outDir, { recursive: true, force: true });
       await run(process.execPath, [`${repo}node_modules/typescript/bin/tsc`, '-p', `${repo}tsconfig.build.json`, '--outDir', outDir], { cwd: repo });
     })(),
   ]);
-  node = ensured.stdout.trim();
+  node = ensured[ensured.length - 1]!;
   vault = v;
   await enableKv(vault, 'kv', 2);
   await writeKv(vault, 'kv', 2, 'billing/database', { url: 'postgres://billing:lts-secret@db:5432/billing' });

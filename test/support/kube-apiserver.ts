@@ -9,8 +9,8 @@ import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments } from 'yaml';
+import { runEnsureScript } from './local.js';
 
 export interface RequestOptions {
   /** Defaults to application/json; e.g. application/merge-patch+json or application/apply-patch+yaml. */
@@ -51,7 +51,6 @@ export class KubeApiError extends Error {
 
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
-const ENSURE_SCRIPT = fileURLToPath(new URL('../../scripts/ensure-kube.sh', import.meta.url));
 
 // The wrapper holds our end of a stdin pipe; when this process goes away for any reason
 // (even SIGKILL) the pipe closes, `cat` returns, the server is killed and the temp dir
@@ -168,19 +167,10 @@ export async function startKubeApiServer(opts: { readyTimeoutMs?: number } = {})
   }
 }
 
-function ensureBinaries(): Promise<[string, string]> {
-  return new Promise((resolve, reject) => {
-    // stderr passes through: a cold build takes minutes and should show progress.
-    const child = spawn('bash', [ENSURE_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const [apiserver, etcd] = out.trim().split('\n');
-      if (code === 0 && apiserver && etcd) resolve([apiserver, etcd]);
-      else reject(new Error(`scripts/ensure-kube.sh exited ${code}; stdout: ${out}`));
-    });
-  });
+async function ensureBinaries(): Promise<[string, string]> {
+  const [apiserver, etcd] = await runEnsureScript('ensure-kube.sh');
+  if (!apiserver || !etcd) throw new Error('scripts/ensure-kube.sh printed fewer than two paths (kube-apiserver, etcd)');
+  return [apiserver, etcd];
 }
 
 function launch(name: string, bin: string, dir: string, args: string[]): Proc {

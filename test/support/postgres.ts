@@ -10,8 +10,8 @@ import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, read
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort, runEnsureScript } from './local.js';
 import type { VaultServer } from './vault-server.js';
 
 export interface PgServer {
@@ -52,7 +52,6 @@ export interface StartPostgresOptions {
 const HOST = '127.0.0.1';
 const SUPERUSER = 'postgres';
 const DATABASE = 'app';
-const ENSURE_SCRIPT = fileURLToPath(new URL('../../scripts/ensure-postgres.sh', import.meta.url));
 
 // The shell holds our end of a stdin pipe; when this process goes away for any reason
 // (even SIGKILL) the pipe closes, `cat` returns, and the server gets SIGQUIT (PostgreSQL's
@@ -69,18 +68,7 @@ let bindir: Promise<string> | undefined;
 
 /** Memoised: the script runs once per test process (it locks against other processes itself). */
 function ensurePostgres(): Promise<string> {
-  bindir ??= new Promise<string>((resolve, reject) => {
-    // stderr passes through: a cold install shows apt's progress.
-    const child = spawn('bash', [ENSURE_SCRIPT], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const dir = out.trim().split('\n').pop();
-      if (code === 0 && dir) resolve(dir);
-      else reject(new Error(`scripts/ensure-postgres.sh exited ${code}; stdout: ${out}`));
-    });
-  }).catch((err: unknown) => {
+  bindir ??= runEnsureScript('ensure-postgres.sh').then((lines) => lines[lines.length - 1]!).catch((err: unknown) => {
     bindir = undefined; // let a later call try again
     throw err;
   });
@@ -327,18 +315,6 @@ function launch(who: Identity, bin: string, dir: string, logFile: string, env: N
     },
   };
   return launched;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, HOST, () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function readText(file: string): string {

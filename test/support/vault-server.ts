@@ -7,10 +7,9 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } fro
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { freePort, runEnsureScript } from './local.js';
 
 export interface VaultResponse {
   status: number;
@@ -69,7 +68,6 @@ function exchange(url: string, init: { method: string; headers: Record<string, s
   });
 }
 
-const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 let binary: Promise<string> | undefined;
@@ -80,31 +78,8 @@ function vaultBinary(): Promise<string> {
   if (fromEnv) return Promise.resolve(fromEnv);
   // Memoised so that several servers in one test file build/check only once; the script
   // itself takes a lock against other test processes building at the same time.
-  binary ??= new Promise((resolve, reject) => {
-    // Build progress goes straight to our stderr; stdout carries only the path.
-    const child = spawn('bash', [join(repoRoot, 'scripts/ensure-vault.sh')], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const path = stdout.trim().split('\n').pop() ?? '';
-      if (code === 0 && path) resolve(path);
-      else reject(new Error(`scripts/ensure-vault.sh failed (exit code ${code}); see its output above`));
-    });
-  });
+  binary ??= runEnsureScript('ensure-vault.sh').then((lines) => lines[lines.length - 1]!);
   return binary;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 function installCleanup(): void {
