@@ -25,15 +25,48 @@ const SENSITIVE_KEYS = [
 ];
 const CENSOR = '[redacted]';
 
-// JWTs (service-account tokens), Vault service/batch/recovery tokens and legacy
-// s./b. tokens, and whatever follows "Bearer".
+// Every pattern here is linear in the line's length: scrubbing runs on every line
+// written, and a request path is the caller's to choose (a 15 KB "eyJeyJ…" path once
+// took 764 ms with a JWT pattern that rescanned the same run from each "eyJ").
+// Vault service/batch/recovery tokens and legacy s./b. tokens: a bounded or
+// unambiguous run after a literal prefix, tried once per prefix.
+// "Bearer"/"Basic": the separators and the value are disjoint character classes,
+// so the only backtracking is back over the separators, once per keyword.
 const CREDENTIAL_PATTERNS: [RegExp, string][] = [
-  [/eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*/g, '[redacted-jwt]'],
   [/\bhv[sbr]\.[A-Za-z0-9_-]{16,}/g, '[redacted-vault-token]'],
   [/\b[sb]\.[A-Za-z0-9]{24}\b/g, '[redacted-vault-token]'],
   [/(Bearer|Basic)(\s|\\u0020|%20)+[^\s"\\]+/gi, '$1 [redacted]'],
 ];
 
+// JWTs (service-account tokens): "eyJ" and at least 8 more characters, a dot, at
+// least 8, a dot, then the signature; the "eyJ" may start anywhere in its run (an
+// escaped "\\n" or a URL-encoded "=" may precede it). Matched in two steps so each
+// run of token characters is read a bounded number of times: a chain of dotted runs
+// is found from the start of its first run (the lookbehind), then walked segment by
+// segment in plain code.
+const DOTTED_RUNS = /(?<![A-Za-z0-9_-])[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)+/g;
+const JWT_CENSOR = '[redacted-jwt]';
+
+/** A chain of dotted runs with its JWTs censored, as /eyJ[..]{8,}\.[..]{8,}\.[..]*\/g would. */
+function censorJwts(chain: string): string {
+  const segments = chain.split('.');
+  const out: string[] = [];
+  let i = 0;
+  while (i < segments.length) {
+    const seg = segments[i]!;
+    const at = seg.indexOf('eyJ');
+    // The first "eyJ" of a segment has the most characters after it: if it is too
+    // close to the end, so is every later one.
+    if (at >= 0 && seg.length - at - 3 >= 8 && i + 2 < segments.length && segments[i + 1]!.length >= 8) {
+      out.push(seg.slice(0, at) + JWT_CENSOR);
+      i += 3;
+    } else {
+      out.push(seg);
+      i += 1;
+    }
+  }
+  return out.join('.');
+}
 const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
 
 function censorDeep(value: unknown, depth: number): unknown {
@@ -45,7 +78,7 @@ function censorDeep(value: unknown, depth: number): unknown {
 }
 
 export function scrubCredentials(line: string): string {
-  let out = line;
+  let out = line.includes('eyJ') ? line.replace(DOTTED_RUNS, (chain) => (chain.includes('eyJ') ? censorJwts(chain) : chain)) : line;
   for (const [pattern, replacement] of CREDENTIAL_PATTERNS) out = out.replace(pattern, replacement);
   return out;
 }
