@@ -83,7 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(healthRoutes, { vaultHealth: deps.vaultHealth });
   if (deps.metrics) await app.register(metricsRoute, { registry: deps.metrics.registry });
   await app.register(async (hooks) => {
-    if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials));
+    if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials, deps.metrics));
     hooks.addHook('preValidation', refuseDeepBodies);
     // Metacontroller's webhook etag: an unchanged answer is sent as 304 and reused from its cache.
     await hooks.register(etag);

@@ -11,19 +11,22 @@ import type { TLSSocket } from 'node:tls';
 import type { FastifyReply, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Config, HookSecurityConfig } from '../config/config.js';
 import { errorCatalog } from '../errors/catalog.js';
+import type { AuthObserver, AuthRefusal } from '../metrics/metrics.js';
 import type { HookCredentials } from './credentials.js';
 
 
 const BEARER = /^Bearer +(\S+) *$/i;
 
-function refuse(req: FastifyRequest, reply: FastifyReply, code: 'UNAUTHENTICATED' | 'FORBIDDEN', message: string): FastifyReply {
+function refuseWith(req: FastifyRequest, reply: FastifyReply, code: AuthRefusal, message: string, observer?: AuthObserver): FastifyReply {
+  observer?.authRefused(code);
   // Never the header's value: a near-miss token is still most of a token.
   req.log.warn({ code, route: req.routeOptions.url, remoteAddress: req.ip }, `refused hook call: ${message}`);
   if (code === 'UNAUTHENTICATED') reply.header('www-authenticate', 'Bearer realm="vaultapp-hook"');
   return reply.code(errorCatalog[code].httpStatus).send({ code, message });
 }
 
-export function hookAuthentication(credentials: HookCredentials): onRequestHookHandler {
+export function hookAuthentication(credentials: HookCredentials, observer?: AuthObserver): onRequestHookHandler {
+  const refuse = (req: FastifyRequest, reply: FastifyReply, code: AuthRefusal, message: string): FastifyReply => refuseWith(req, reply, code, message, observer);
   return async function authenticate(req, reply) {
     if (credentials.clientCertRequired) {
       // requestCert without rejectUnauthorized at the TLS layer (the probes must get

@@ -16,7 +16,15 @@ export interface SyncObserver {
   error(reason: string): void;
 }
 
-export interface Metrics extends SyncObserver {
+/** Why a call to /sync or /finalize was refused before its body was read (the catalog's codes). */
+export type AuthRefusal = 'UNAUTHENTICATED' | 'FORBIDDEN';
+
+/** What the HTTP layer reports about refused callers. */
+export interface AuthObserver {
+  authRefused(code: AuthRefusal): void;
+}
+
+export interface Metrics extends SyncObserver, AuthObserver {
   registry: Registry;
 }
 
@@ -30,6 +38,14 @@ export function createMetrics(vault: VaultCounts | undefined): Metrics {
   });
   const inFlight = new Gauge({ name: 'vaultapp_syncs_in_flight', help: 'Sync requests being answered.', registers: [registry] });
   const errors = new Counter({ name: 'vaultapp_sync_errors_total', help: 'Syncs that were not healthy, by reason.', labelNames: ['reason'], registers: [registry] });
+  // Refused calls are not syncs (no duration, no outcome): a counter of their own makes
+  // brute force against the bearer token visible. Both series exist from the start, so
+  // rate() and alerts see the first refusal.
+  const refused = new Counter({
+    name: 'vaultapp_hook_auth_refused_total', help: 'Calls to /sync or /finalize refused for missing (UNAUTHENTICATED) or wrong (FORBIDDEN) credentials.',
+    labelNames: ['code'], registers: [registry],
+  });
+  for (const code of ['UNAUTHENTICATED', 'FORBIDDEN'] satisfies AuthRefusal[]) refused.inc({ code }, 0);
 
   // Counters mirrored from the Vault layer's own counts when scraped.
   const mirror = (name: string, help: string, read: () => number) => new Counter({
@@ -79,6 +95,9 @@ export function createMetrics(vault: VaultCounts | undefined): Metrics {
     },
     error(reason) {
       errors.inc({ reason });
+    },
+    authRefused(code) {
+      refused.inc({ code });
     },
   };
 }

@@ -13,6 +13,7 @@ import { buildApp } from '../../src/http/app.js';
 import { hookSecurityProblem } from '../../src/http/auth.js';
 import { HookCredentials } from '../../src/http/credentials.js';
 import { createLogger } from '../../src/http/logger.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { hookConfig, recordedReader } from '../support/build-app.js';
 import { tempDir } from '../security/tls-certs.js';
@@ -141,6 +142,26 @@ describe('bearer-token authentication of the hook routes', () => {
     assert.match(all, /refused hook call/);
     assert.ok(!all.includes(presented));
     assert.ok(!all.includes(TOKEN));
+  });
+
+  it('refused calls are counted by code in vaultapp_hook_auth_refused_total (brute force shows); accepted ones are not', async (t) => {
+    const metrics = createMetrics(undefined);
+    const app = await buildApp({
+      config: { ...hookConfig, hookSecurity: { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 } },
+      reader: recordedReader(material), logger: false, metrics,
+    });
+    t.after(() => app.close());
+    const refused = async (): Promise<Record<string, number | undefined>> => {
+      const text = (await app.inject('/metrics')).body;
+      const count = (code: string) => new RegExp(`^vaultapp_hook_auth_refused_total\\{code="${code}"\\} (\\d+)$`, 'm').exec(text)?.[1];
+      return { UNAUTHENTICATED: Number(count('UNAUTHENTICATED')), FORBIDDEN: Number(count('FORBIDDEN')) };
+    };
+    assert.deepStrictEqual(await refused(), { UNAUTHENTICATED: 0, FORBIDDEN: 0 }, 'both series exist before the first refusal');
+    await sync(app);
+    for (let i = 0; i < 3; i++) assert.equal((await sync(app, `Bearer guess-${i}-0123456789abcdef`)).statusCode, 403);
+    assert.equal((await sync(app, `Bearer ${TOKEN}`)).statusCode, 200);
+    assert.equal((await sync(app, undefined, '/finalize')).statusCode, 401);
+    assert.deepStrictEqual(await refused(), { UNAUTHENTICATED: 2, FORBIDDEN: 3 });
   });
 
   it('without a token file in the security config, no credentials are asked for (npm run dev, tests)', async (t) => {
