@@ -2,7 +2,12 @@
 // The API server enforces the CEL at admission; the hook enforces these on what
 // reaches it anyway (an older CRD, a direct curl). A test checks every rule in
 // the schema has a twin here.
-import { MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS } from './vaultapp-schema.js';
+import {
+  MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS, SYSTEM_PATH_PATTERN,
+} from './vaultapp-schema.js';
+
+// CEL's matches() is an unanchored RE2 search, as RegExp.test is; the pattern uses nothing the two read differently.
+const SYSTEM_PATH = new RegExp(SYSTEM_PATH_PATTERN);
 
 export type CelTwin = (self: unknown) => boolean;
 
@@ -16,10 +21,7 @@ export const celTwins: Record<string, CelTwin> = {
     const m = self as { enabled?: unknown; port?: unknown };
     return m?.enabled !== true || (typeof m.port === 'string' && m.port !== '');
   },
-  [RULE_NO_SYSTEM_PATH]: (self) => {
-    if (typeof self !== 'string') return true;
-    return !['sys/', 'auth/', 'identity/'].some((p) => self.startsWith(p)) && !['sys', 'auth', 'identity'].includes(self);
-  },
+  [RULE_NO_SYSTEM_PATH]: (self) => typeof self !== 'string' || !SYSTEM_PATH.test(self),
   [RULE_NAME_LENGTH]: (self) => {
     const name = (self as { metadata?: { name?: unknown } })?.metadata?.name;
     return typeof name !== 'string' || name.length <= MAX_NAME_LENGTH;

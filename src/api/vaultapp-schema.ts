@@ -19,7 +19,16 @@ export const DURATION_PATTERN = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]
 
 export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, self.exists_one(y, y.targetKey == x.targetKey))';
 export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
-export const RULE_NO_SYSTEM_PATH = "!self.startsWith('sys/') && !self.startsWith('auth/') && !self.startsWith('identity/') && self != 'sys' && self != 'auth' && self != 'identity'";
+// Vault's system backends: sys/, auth/ and identity/ at the root, and the same under a
+// Vault Enterprise namespace (ns1/sys/policy is ns1's own sys/); cubbyhole/ is the
+// calling token's private storage, which in token mode every tenant would share.
+// Refused as the first segment, and as any segment followed by another; as the last
+// segment of a deeper path (kv/app/auth) it is an ordinary secret name. One RE2 pattern,
+// used by the CEL rule and by its JavaScript twin (./cel-rules.ts).
+export const SYSTEM_PATH_PATTERN = '^(sys|auth|identity|cubbyhole)(/|$)|/(sys|auth|identity|cubbyhole)/';
+export const RULE_NO_SYSTEM_PATH = `!self.matches('${SYSTEM_PATH_PATTERN}')`;
+export const SYSTEM_PATH_MESSAGE = 'path must not reach Vault\'s system backends: sys/, auth/, identity/ or cubbyhole/ may not appear as a path '
+  + 'segment (on Vault Enterprise <namespace>/sys/... is the namespace\'s system backend)';
 // The Secret is named <name>-vault-secrets, and object names stop at 253 characters.
 export const MAX_NAME_LENGTH = 253 - '-vault-secrets'.length;
 export const RULE_NAME_LENGTH = `self.metadata.name.size() <= ${MAX_NAME_LENGTH}`;
@@ -30,8 +39,8 @@ const preserve = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 export const VaultSecretSchema = Type.Object({
   path: Type.String({
     minLength: 1, maxLength: 512, pattern: VAULT_PATH_PATTERN,
-    description: 'Vault API path of the secret, e.g. kv/data/billing/database (KV v2), kv1/billing (KV v1) or database/creds/app (leased). On a KV v2 mount, a path without data/ is read through data/ like `vault kv get` does.',
-    'x-kubernetes-validations': [{ rule: RULE_NO_SYSTEM_PATH, message: 'path must not address sys/, auth/ or identity/' }],
+    description: 'Vault API path of the secret, e.g. kv/data/billing/database (KV v2), kv1/billing (KV v1) or database/creds/app (leased). On a KV v2 mount, a path without data/ is read through data/ like `vault kv get` does. Paths through sys/, auth/, identity/ or cubbyhole/ (also under a namespace) are refused.',
+    'x-kubernetes-validations': [{ rule: RULE_NO_SYSTEM_PATH, message: SYSTEM_PATH_MESSAGE }],
   }),
   key: Type.String({ minLength: 1, maxLength: 256, description: 'Key inside the secret data at path.' }),
   targetKey: Type.String({

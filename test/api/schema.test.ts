@@ -52,10 +52,27 @@ describe('the VaultApp schema', () => {
     ['a targetKey of ".."', (a) => (a.spec.vault.secrets[0].targetKey = '..'), 'spec.vault.secrets[0].targetKey: must match pattern'],
     ['a path with ..', (a) => (a.spec.vault.secrets[0].path = 'kv/data/../sys/x'), 'spec.vault.secrets[0].path: must match pattern'],
     ['a path with a leading /', (a) => (a.spec.vault.secrets[0].path = '/kv/data/x'), 'spec.vault.secrets[0].path: must match pattern'],
-    ['a path under sys/', (a) => (a.spec.vault.secrets[0].path = 'sys/policies/acl/root'), 'spec.vault.secrets[0].path: path must not address sys/, auth/ or identity/'],
+    ['a path under sys/', (a) => (a.spec.vault.secrets[0].path = 'sys/policies/acl/root'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends: sys/, auth/, identity/ or cubbyhole/ may not appear as a path segment (on Vault Enterprise <namespace>/sys/... is the namespace\'s system backend)'],
+    ['a path under cubbyhole/', (a) => (a.spec.vault.secrets[0].path = 'cubbyhole/app'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
+    ['the path "cubbyhole"', (a) => (a.spec.vault.secrets[0].path = 'cubbyhole'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
+    ['a Vault Enterprise namespace\'s sys/', (a) => (a.spec.vault.secrets[0].path = 'ns1/sys/policy'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
+    ['a namespace\'s token endpoint', (a) => (a.spec.vault.secrets[0].path = 'ns1/auth/token/lookup-self'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
+    ['a nested namespace\'s identity/', (a) => (a.spec.vault.secrets[0].path = 'ns1/ns2/identity/entity/name/x'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
+    ['a namespace\'s cubbyhole/', (a) => (a.spec.vault.secrets[0].path = 'ns1/cubbyhole/x'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
+    ['a reserved word in the middle of a deeper path', (a) => (a.spec.vault.secrets[0].path = 'kv/data/sys/x'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
     ['no containers', (a) => (a.spec.deploymentSpec.template.spec.containers = []), 'spec.deploymentSpec.template.spec.containers: must NOT have fewer than 1 items'],
     ['no deploymentSpec', (a) => delete a.spec.deploymentSpec, 'spec.deploymentSpec: must have required property'],
   ];
+  // A reserved word as the last segment of a deeper path is an ordinary secret name, and a word that only starts like one is no reserved word.
+  for (const path of ['kv/data/app/auth', 'kv/app/sys', 'ns1/kv/cubbyhole', 'sysx/foo', 'kv/authority/x', 'kv/my-sys/x', 'kv/identity.json', 'Sys/policy']) {
+    it(`accepts the path ${JSON.stringify(path)}`, () => {
+      const app = structuredClone(loadExample());
+      app.spec.vault.secrets[0]!.path = path;
+      const r = validateVaultApp(app);
+      assert.equal(r.ok, true, JSON.stringify(r));
+    });
+  }
+
   for (const [name, mutate, expected] of invalid) {
     it(`rejects ${name}, naming the field`, () => {
       const app = structuredClone(loadExample());

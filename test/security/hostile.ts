@@ -24,6 +24,9 @@ export const HOSTILE_PATHS = [
   'auth/token/lookup-self', 'auth/token/create', 'auth/kubernetes/role/x', 'identity', 'identity/entity/id', 'kv/data/%2e%2e/sys',
   'kv/data/x?list=true', 'kv/data/x#y', 'kv/data/x y', 'kv\\data\\x', 'kv/data/\u0000', 'kv/data/\u202ex', 'kv/data/\u2025', '',
   'kv/data/..', 'kv/data/.', 'kv/..', 'kv/data/x/..',
+  // Vault Enterprise namespaces' own system backends, and the (shared, in token mode) token's cubbyhole.
+  'ns1/sys/policy', 'ns1/auth/token/lookup-self', 'ns1/ns2/identity/entity/id', 'cubbyhole', 'cubbyhole/x', 'ns1/cubbyhole/x',
+  'kv/data/sys/x',
 ];
 
 export type Path = (string | number)[];
