@@ -86,12 +86,16 @@ export const MonitoringSpecSchema = Type.Object({
 // apps/v1 schema would make the CRD several hundred kilobytes.
 // The lists the hook reads or extends are typed here, so that a VaultApp with,
 // say, `ports: "http"` is refused at admission instead of failing every sync.
-const listOfObjects = (description?: string) => Type.Array(Type.Object({}, preserve), description ? { description } : {});
+// Kubernetes sets no maximum on these lists; the ones here are far above what a pod
+// uses (a handful of containers, a few dozen mounts) and bound what one VaultApp makes
+// the hook and the API server walk.
+export const LIST_LIMITS = { containers: 128, volumes: 1024, ports: 1024, volumeMounts: 1024, envFrom: 256 } as const;
+const listOfObjects = (maxItems: number) => Type.Array(Type.Object({}, preserve), { maxItems });
 const ContainerSchema = Type.Object({
   name: Type.String({ minLength: 1 }),
-  ports: Type.Optional(listOfObjects()),
-  volumeMounts: Type.Optional(listOfObjects()),
-  envFrom: Type.Optional(listOfObjects()),
+  ports: Type.Optional(listOfObjects(LIST_LIMITS.ports)),
+  volumeMounts: Type.Optional(listOfObjects(LIST_LIMITS.volumeMounts)),
+  envFrom: Type.Optional(listOfObjects(LIST_LIMITS.envFrom)),
 }, preserve);
 
 const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
@@ -99,9 +103,9 @@ const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
   template: Type.Object({
     metadata: Type.Optional(Type.Object({}, preserve)),
     spec: Type.Object({
-      containers: Type.Array(ContainerSchema, { minItems: 1 }),
-      initContainers: Type.Optional(Type.Array(ContainerSchema)),
-      volumes: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, preserve))),
+      containers: Type.Array(ContainerSchema, { minItems: 1, maxItems: LIST_LIMITS.containers }),
+      initContainers: Type.Optional(Type.Array(ContainerSchema, { maxItems: LIST_LIMITS.containers })),
+      volumes: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, preserve), { maxItems: LIST_LIMITS.volumes })),
     }, preserve),
   }, preserve),
 }, { ...preserve, description: 'An apps/v1 DeploymentSpec for the application.' }));

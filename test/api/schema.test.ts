@@ -4,8 +4,8 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { celTwins } from '../../src/api/cel-rules.js';
 import { renderCrdYaml } from '../../src/api/crd-yaml.js';
-import { validateVaultApp } from '../../src/api/validate.js';
-import { VaultAppSchema } from '../../src/api/vaultapp-schema.js';
+import { describeFieldErrors, FULL_REPORT_MAX_VALUES, holdsMoreValuesThan, MAX_REPORTED_ERRORS, validateVaultApp } from '../../src/api/validate.js';
+import { LIST_LIMITS, VaultAppSchema } from '../../src/api/vaultapp-schema.js';
 import { loadExample } from '../fixtures/requests.js';
 
 function celRules(schema: unknown, out: string[] = []): string[] {
@@ -83,4 +83,79 @@ describe('the VaultApp schema', () => {
       assert.ok(text.includes(expected), `expected "${expected}" in:\n${text}`);
     });
   }
+
+  describe('typed lists have a maximum (Kubernetes has none; these are far above what pods use)', () => {
+    const spec = (a: any) => a.spec.deploymentSpec.template.spec;
+    const container = (i: number) => ({ name: `c${i}`, image: 'busybox' });
+    const lists: [string, number, (a: any, n: number) => void][] = [
+      ['containers', LIST_LIMITS.containers, (a, n) => (spec(a).containers = Array.from({ length: n }, (_, i) => container(i)))],
+      ['initContainers', LIST_LIMITS.containers, (a, n) => (spec(a).initContainers = Array.from({ length: n }, (_, i) => container(i)))],
+      ['volumes', LIST_LIMITS.volumes, (a, n) => (spec(a).volumes = Array.from({ length: n }, (_, i) => ({ name: `v${i}`, emptyDir: {} })))],
+      ['containers[0].ports', LIST_LIMITS.ports, (a, n) => (spec(a).containers[0].ports = Array.from({ length: n }, (_, i) => ({ containerPort: 1000 + i })))],
+      ['containers[0].volumeMounts', LIST_LIMITS.volumeMounts, (a, n) => (spec(a).containers[0].volumeMounts = Array.from({ length: n }, (_, i) => ({ name: 'v', mountPath: `/m/${i}` })))],
+      ['containers[0].envFrom', LIST_LIMITS.envFrom, (a, n) => (spec(a).containers[0].envFrom = Array.from({ length: n }, (_, i) => ({ configMapRef: { name: `c${i}` } })))],
+    ];
+    for (const [list, max, fill] of lists) {
+      it(`${list}: ${max} entries pass, ${max + 1} are refused naming the list`, () => {
+        const ok = structuredClone(loadExample());
+        fill(ok, max);
+        assert.equal(validateVaultApp(ok).ok, true);
+        const over = structuredClone(loadExample());
+        fill(over, max + 1);
+        const r = validateVaultApp(over);
+        assert.equal(r.ok, false);
+        assert.match(describeFieldErrors(r.ok ? [] : r.errors), new RegExp(`template\\.spec\\.${list.replace(/[.[\]]/g, '\\$&')}: must NOT have more than ${max} items`));
+      });
+    }
+  });
+
+  describe('errors do not amplify', () => {
+    it(`a message lists the first ${MAX_REPORTED_ERRORS} errors and counts the rest`, () => {
+      const app = structuredClone(loadExample()) as any;
+      app.spec.deploymentSpec.template.spec.containers = Array.from({ length: 30 }, () => ({}));
+      const r = validateVaultApp(app);
+      assert.equal(r.ok, false);
+      const errors = r.ok ? [] : r.errors;
+      assert.equal(errors.length, 30, 'all errors are found in a VaultApp of ordinary size');
+      const text = describeFieldErrors(errors);
+      assert.equal(text.split('; ').length, MAX_REPORTED_ERRORS + 1);
+      assert.match(text, /containers\[19\]\.name: must have required property 'name'; and 10 more$/);
+      assert.ok(!text.includes('containers[20]'));
+    });
+
+    it('300 000 nameless containers (0.86 MiB) give one error naming the list, not 300 000', () => {
+      const app = structuredClone(loadExample()) as any;
+      app.spec.deploymentSpec.template.spec.containers = Array.from({ length: 300_000 }, () => ({}));
+      const r = validateVaultApp(app);
+      assert.equal(r.ok, false);
+      const errors = r.ok ? [] : r.errors;
+      assert.equal(errors.length, 1);
+      const text = describeFieldErrors(errors);
+      assert.ok(text.length < 400, text);
+      assert.match(text, /^spec\.deploymentSpec\.template\.spec\.containers(\[0\]\.name)?: must .* \(the first error found; a VaultApp of more than 5000 values is checked up to its first error\)$/);
+    });
+
+    it(`just under ${FULL_REPORT_MAX_VALUES} values every error is still found; just over, the first`, () => {
+      const app = structuredClone(loadExample()) as any;
+      const c = app.spec.deploymentSpec.template.spec.containers[0];
+      c.ports = [];
+      c.env = [];
+      c.volumeMounts = [1, 2];
+      while (!holdsMoreValuesThan(app, FULL_REPORT_MAX_VALUES - 1)) c.env.push(0);
+      c.env.pop();
+      let r = validateVaultApp(app);
+      assert.equal(r.ok ? 0 : r.errors.length, 2);
+      c.env.push(0, 0);
+      r = validateVaultApp(app);
+      assert.equal(r.ok ? 0 : r.errors.length, 1);
+    });
+
+    it('holdsMoreValuesThan counts objects, lists and scalars, iteratively', () => {
+      assert.equal(holdsMoreValuesThan({ a: [1, 2], b: { c: null } }, 6), false);
+      assert.equal(holdsMoreValuesThan({ a: [1, 2], b: { c: null } }, 5), true);
+      let deep: unknown = 0;
+      for (let i = 0; i < 100_000; i++) deep = [deep];
+      assert.equal(holdsMoreValuesThan(deep, 200_000), false);
+    });
+  });
 });

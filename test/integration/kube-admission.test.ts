@@ -169,6 +169,11 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: 'no containers', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers = []) },
   { name: 'a container without a name', ok: false, mutate: (a) => delete a.spec.deploymentSpec.template.spec.containers[0].name },
   { name: 'no selector', ok: false, mutate: (a) => delete a.spec.deploymentSpec.selector },
+  { name: '128 containers', ok: true, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers = Array.from({ length: 128 }, (_, i) => ({ name: `c${i}`, image: 'x' }))) },
+  { name: '129 containers', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers = Array.from({ length: 129 }, (_, i) => ({ name: `c${i}`, image: 'x' }))) },
+  { name: '1024 ports in a container', ok: true, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers[0].ports = Array.from({ length: 1024 }, (_, i) => ({ containerPort: 1000 + i }))) },
+  { name: '1025 ports in a container', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers[0].ports = Array.from({ length: 1025 }, (_, i) => ({ containerPort: 1000 + i }))) },
+  { name: '257 envFrom entries', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers[0].envFrom = Array.from({ length: 257 }, (_, i) => ({ configMapRef: { name: `c${i}` } }))) },
   { name: 'an unknown spec field (pruned by the API server)', ok: true, mutate: (a) => (a.spec.extra = true) },
 ];
 

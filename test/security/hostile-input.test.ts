@@ -171,6 +171,36 @@ describe('hostile input through POST /sync', () => {
       assert.equal(reader.calls, 0);
     });
 
+    it('300 000 nameless containers (0.86 MiB) → 422 with one short error, not 300 000 (27 MiB before)', async (t) => {
+      const body = withSpec((p) => { p.spec.deploymentSpec.template.spec!.containers = Array.from({ length: 300_000 }, () => ({})) as never; });
+      const { res, reader } = await post(t, body, { bodyLimit: 8 * 1024 * 1024 });
+      assert.equal(res.statusCode, 422);
+      assert.ok(res.body.length < 1024, `${res.body.length} bytes`);
+      assert.match(res.json().message, /spec\.deploymentSpec\.template\.spec\.containers.*: must /);
+      assert.equal(reader.calls, 0);
+    });
+
+    it('a VaultApp with 4 000 bad entries within the limits → 422 listing 20 errors and counting the rest', async (t) => {
+      const body = withSpec((p) => {
+        p.spec.deploymentSpec.template.spec!.containers = Array.from({ length: 100 }, (_, i) => ({ name: `c${i}`, ports: Array(40).fill(1) })) as never;
+      });
+      const { res, reader } = await post(t, body);
+      assert.equal(res.statusCode, 422);
+      assert.match(res.json().message, /containers\[0\]\.ports\[19\]: must be object; and 3980 more$/);
+      assert.ok(res.body.length < 4096, `${res.body.length} bytes`);
+      assert.equal(reader.calls, 0);
+    });
+
+    it('10 000 malformed observed children → 400 naming one, not 10 000 (the request schema reports its first error)', async (t) => {
+      const req = request(loadExample());
+      req.children['Secret.v1'] = Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`s${i}`, { kind: 5 }])) as never;
+      const { res, reader } = await post(t, req);
+      assert.equal(res.statusCode, 400);
+      assert.ok(res.body.length < 1024, `${res.body.length} bytes: ${res.body.slice(0, 300)}`);
+      assert.match(res.json().message, /^not a Metacontroller hook request: body\/children\/Secret\.v1\/s0/);
+      assert.equal(reader.calls, 0);
+    });
+
     it('a very long string where anything goes (an annotation, 1 MB less a little) is carried, not refused', async (t) => {
       const { res } = await post(t, withSpec((p) => { p.spec.deploymentSpec.template.metadata = { annotations: { note: 'x'.repeat(900_000) } }; }));
       assert.equal(res.statusCode, 200);
