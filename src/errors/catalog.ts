@@ -27,6 +27,7 @@ export const errorCatalog = {
   VAULT_UNEXPECTED_RESPONSE: { reason: 'UnexpectedResponse', summary: 'Vault answered with a shape the hook does not understand' },
   VAULT_ERROR: { reason: 'VaultError', summary: 'Vault answered with an error' },
   LEASE_RENEWAL_FAILED: { reason: 'LeaseRenewalFailed', summary: 'a dynamic credential\'s lease (or the token behind it) could not be renewed' },
+  UNTRUSTED_STATE: { reason: 'UntrustedState', summary: 'state on the managed Secret (a lease record) was not written by the hook for this VaultApp: it is ignored, never acted on' },
   LEASE_REVOCATION_FAILED: { reason: 'LeaseRevocationFailed', summary: 'a dynamic credential\'s lease could not be revoked at deletion' },
   VOLUME_CONFLICT: { reason: 'VolumeConflict', summary: 'deploymentSpec already has a volume or mount where the secret volume goes' },
   PORT_NOT_FOUND: { reason: 'PortNotFound', summary: 'no container declares the named metrics port' },

@@ -4,17 +4,21 @@
 // itself; until then the Secret (and its lease records) is kept and the call retried.
 import type { Condition } from '../api/vaultapp-schema.js';
 import { isoSeconds } from './conditions.js';
-import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases, type LeaseRecord } from './leases.js';
+import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases, type LeaseRecord, type UnsignedLeaseRecord } from './leases.js';
 import { secretName } from './names.js';
 import { observedChild } from './observed.js';
 import type { HookConfig, SyncRequest, SyncResponse } from './types.js';
 
-export type Revocation = { record: LeaseRecord; ok: true } | { record: LeaseRecord; ok: false; message: string };
+/** The outcome of revoking one lease (by the Vault edge). */
+export type Revocation<R extends UnsignedLeaseRecord = LeaseRecord> = { record: R; ok: true } | { record: R; ok: false; message: string };
 
-/** The recorded leases still alive, which finalize must revoke. */
-export function leasesToRevoke(req: SyncRequest, now: Date): LeaseRecord[] {
+/**
+ * The recorded leases still alive, which finalize must revoke: only records the
+ * hook wrote for this VaultApp, for paths of its spec, so at most one per path.
+ */
+export function leasesToRevoke(req: SyncRequest, now: Date, hmacKey: string): LeaseRecord[] {
   const secret = observedChild(req, 'secret', secretName(req.parent.metadata.name));
-  return observedLeases(secret).filter((r) => credentialEnd(r) > now.getTime());
+  return observedLeases(secret, req.parent, hmacKey).trusted.filter((r) => credentialEnd(r) > now.getTime());
 }
 
 export function finalize(req: SyncRequest, revocations: Revocation[], now: Date, config: HookConfig): SyncResponse {

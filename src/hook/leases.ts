@@ -7,6 +7,10 @@
 // lease is renewed at two thirds of its TTL, the creating token likewise, and a
 // new credential is issued only when neither can be extended far enough — never
 // because of a restart or a resync.
+import type { VaultApp } from '../api/vaultapp-schema.js';
+import { bindingOf, stateMac, stateMacMatches, type StateBinding } from './carried-state.js';
+import { isoSeconds } from './conditions.js';
+import type { IssuedLease } from './material.js';
 import type { KubeObject } from './types.js';
 
 export const LEASES_ANNOTATION = 'vaultapp.techweaver.io/leases';
@@ -30,7 +34,11 @@ export interface LeaseRecord {
   tokenRenewedAt?: string;
   tokenTtl?: number;
   tokenMaxed?: boolean;
+  /** MAC of the other fields under the hook's key, bound to the VaultApp (./carried-state.ts). */
+  mac: string;
 }
+
+export type UnsignedLeaseRecord = Omit<LeaseRecord, 'mac'>;
 
 export type LeaseAction = 'reuse' | 'renew' | 'issue';
 
@@ -38,25 +46,106 @@ const ms = (iso: string | undefined): number => (iso ? Date.parse(iso) : NaN);
 // Seconds no lease or token outlives (ten years): anything beyond is not a record of ours.
 const MAX_SECONDS = 10 * 365 * 24 * 3600;
 const seconds = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_SECONDS;
-const isRecord = (x: unknown): x is LeaseRecord => {
+const time = (v: unknown): boolean => typeof v === 'string' && Number.isFinite(ms(v));
+const optional = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
+const isLeaseRecordShape = (x: unknown): x is LeaseRecord => {
   const r = x as LeaseRecord;
-  return typeof r?.path === 'string' && typeof r.leaseId === 'string' && typeof r.renewedAt === 'string' && Number.isFinite(ms(r.renewedAt))
-    && seconds(r.ttl) && seconds(r.duration) && typeof r.renewable === 'boolean'
-    && (r.tokenExpiresAt === undefined || (typeof r.tokenExpiresAt === 'string' && Number.isFinite(ms(r.tokenExpiresAt))))
-    && (r.tokenTtl === undefined || seconds(r.tokenTtl))
-    && (r.tokenRenewedAt === undefined || (typeof r.tokenRenewedAt === 'string' && Number.isFinite(ms(r.tokenRenewedAt))));
+  return typeof r?.path === 'string' && typeof r.leaseId === 'string' && time(r.issuedAt) && time(r.renewedAt)
+    && seconds(r.ttl) && seconds(r.duration) && typeof r.renewable === 'boolean' && typeof r.maxed === 'boolean'
+    && optional(r.token, (t) => typeof t === 'string') && optional(r.tokenExpiresAt, time) && optional(r.tokenTtl, seconds)
+    && optional(r.tokenRenewedAt, time) && optional(r.tokenMaxed, (t) => typeof t === 'boolean') && typeof r.mac === 'string';
 };
 
-/** Lease records from the observed Secret; anything unreadable counts as no record. */
-export function observedLeases(secret: KubeObject | undefined): LeaseRecord[] {
-  const text = secret?.metadata.annotations?.[LEASES_ANNOTATION];
-  if (!text) return [];
+// A lease id is used in a Vault URL (sys/leases/renew/<id>): Vault's ids are the
+// path the credential was read from plus one generated segment, so anything else
+// (a "..", a query string, another engine's path) is not an id the hook was given.
+const UNSAFE_IN_LEASE_ID = /[%?#\\\u0000-\u001f\u007f]/;
+export function leaseIdWithin(path: string, leaseId: string): boolean {
+  if (!leaseId.startsWith(`${path}/`) || leaseId.length > path.length + 256 || UNSAFE_IN_LEASE_ID.test(leaseId)) return false;
+  return leaseId.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+}
+
+const MAC_PURPOSE = 'lease-record';
+// Every field but the MAC, in a fixed order: the MAC does not depend on key order.
+const macFields = (r: LeaseRecord): unknown[] => [r.path, r.leaseId, r.issuedAt, r.renewedAt, r.duration, r.ttl, r.renewable, r.maxed,
+  r.token ?? null, r.tokenExpiresAt ?? null, r.tokenRenewedAt ?? null, r.tokenTtl ?? null, r.tokenMaxed ?? null];
+
+/** The record with its MAC, bound to the VaultApp: the only form in which the hook writes one. */
+export function signLease(record: UnsignedLeaseRecord, binding: StateBinding, hmacKey: string): LeaseRecord {
+  const { mac: _old, ...fields } = record as LeaseRecord;
+  return { ...fields, mac: stateMac(hmacKey, MAC_PURPOSE, binding, macFields(fields as LeaseRecord)) };
+}
+
+/** Why a record on the observed Secret is not acted on. */
+export type RejectedLease = 'not a lease record' | 'not written by the hook for this VaultApp' | 'a lease id outside its path'
+  | 'a second record for one path' | 'too many records';
+
+export interface ObservedLeases {
+  /** Records the hook wrote for this VaultApp, for paths of its spec, one per path. */
+  trusted: LeaseRecord[];
+  rejected: RejectedLease[];
+}
+
+// A VaultApp has at most 64 paths; a larger annotation is not one the hook wrote.
+const MAX_RECORDS = 64;
+const MAX_ANNOTATION_LENGTH = 256 * 1024;
+
+/**
+ * The lease records of the observed Secret that the hook may act on. A record
+ * counts only if its MAC verifies for this VaultApp, its lease id lies under its
+ * path, and its path is in the spec; anything else is rejected (and reported by
+ * the caller), or, for a genuine record of a path the spec no longer has, dropped.
+ */
+export function observedLeases(secret: KubeObject | undefined, parent: VaultApp, hmacKey: string): ObservedLeases {
+  const text = secret?.metadata?.annotations?.[LEASES_ANNOTATION];
+  if (text === undefined || text === '') return { trusted: [], rejected: [] };
+  let parsed: unknown;
   try {
-    const parsed: unknown = JSON.parse(text);
-    return Array.isArray(parsed) ? parsed.filter(isRecord) : [];
+    parsed = typeof text === 'string' && text.length <= MAX_ANNOTATION_LENGTH ? JSON.parse(text) : undefined;
   } catch {
-    return [];
+    parsed = undefined;
   }
+  if (!Array.isArray(parsed)) return { trusted: [], rejected: ['not a lease record'] };
+  if (parsed.length > MAX_RECORDS) return { trusted: [], rejected: ['too many records'] };
+  const binding = bindingOf(parent);
+  const paths = new Set(parent.spec.vault.secrets.map((s) => s.path));
+  const trusted: LeaseRecord[] = [];
+  const rejected: RejectedLease[] = [];
+  for (const r of parsed) {
+    if (!isLeaseRecordShape(r)) rejected.push('not a lease record');
+    else if (!stateMacMatches(hmacKey, MAC_PURPOSE, binding, macFields(r), r.mac)) rejected.push('not written by the hook for this VaultApp');
+    else if (!leaseIdWithin(r.path, r.leaseId)) rejected.push('a lease id outside its path');
+    else if (!paths.has(r.path)) continue; // genuine, but the spec no longer reads this path: not renewed, not revoked
+    else if (trusted.some((t) => t.path === r.path)) rejected.push('a second record for one path');
+    else trusted.push(pick(r));
+  }
+  return { trusted, rejected };
+}
+
+// Only the fields the hook knows: whatever else a JSON object carries stays behind.
+function pick(r: LeaseRecord): LeaseRecord {
+  const keys = ['path', 'leaseId', 'issuedAt', 'renewedAt', 'duration', 'ttl', 'renewable', 'maxed', 'token',
+    'tokenExpiresAt', 'tokenRenewedAt', 'tokenTtl', 'tokenMaxed', 'mac'] as const;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (r[k] !== undefined) out[k] = r[k];
+  return out as unknown as LeaseRecord;
+}
+
+/** The record of a lease just issued, before it is signed. */
+export function issuedRecord(path: string, l: IssuedLease, now: Date): UnsignedLeaseRecord {
+  return {
+    path, leaseId: l.id, issuedAt: isoSeconds(now), renewedAt: isoSeconds(now),
+    duration: l.durationSeconds, ttl: l.durationSeconds, renewable: l.renewable, maxed: false,
+    ...(l.sealedToken ? { token: l.sealedToken } : {}),
+    ...(l.tokenExpiresAt ? { tokenExpiresAt: l.tokenExpiresAt, tokenRenewedAt: isoSeconds(now), tokenTtl: l.tokenTtl ?? 0, tokenMaxed: false } : {}),
+  };
+}
+
+/** The lease ids an answer records: the hook's own output, so no check is needed. */
+export function recordedLeaseIds(secret: KubeObject | undefined): Set<string> {
+  const text = secret?.metadata.annotations?.[LEASES_ANNOTATION];
+  if (!text) return new Set();
+  return new Set((JSON.parse(text) as LeaseRecord[]).map((r) => r.leaseId));
 }
 
 export function serializeLeases(records: LeaseRecord[]): string {

@@ -13,10 +13,11 @@ export type PathPlan =
   | { action: 'renew'; record: LeaseRecord; lease: boolean; token: boolean };
 export type VaultPlan = Record<string, PathPlan>;
 
-export function planVaultWork(req: SyncRequest, now: Date): VaultPlan {
+/** Only records that pass observedLeases' checks are planned on: a rejected one never skips a read. */
+export function planVaultWork(req: SyncRequest, now: Date, hmacKey: string): VaultPlan {
   const secret = observedChild(req, 'secret', secretName(req.parent.metadata.name));
   const data = (secret?.data ?? {}) as Record<string, string>;
-  const records = observedLeases(secret);
+  const records = observedLeases(secret, req.parent, hmacKey).trusted;
   const plan: VaultPlan = {};
   for (const entry of req.parent.spec.vault.secrets) {
     if (Object.hasOwn(plan, entry.path)) continue;

@@ -4,7 +4,7 @@
 import type { VaultSecret } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
 import { isoSeconds } from './conditions.js';
-import type { LeaseRecord } from './leases.js';
+import { issuedRecord, type LeaseRecord, type UnsignedLeaseRecord } from './leases.js';
 import type { PathRead, Renewal, VaultMaterial } from './material.js';
 import { ownGet, ownSet } from './own.js';
 
@@ -20,15 +20,19 @@ export interface SecretDataOutcome {
 
 const maxedBy = (r: Renewal): boolean => r.ttl + 1 < r.requested;
 
-function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecord }>, now: Date): LeaseRecord {
-  const next = { ...record };
+/** Signs a record for the VaultApp being synced (./leases.ts signLease). */
+export type SignLease = (record: UnsignedLeaseRecord) => LeaseRecord;
+
+function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecord }>, now: Date, sign: SignLease): LeaseRecord {
+  if (!read.renewal && !('tokenRenewal' in read && read.tokenRenewal)) return record;
+  const next: UnsignedLeaseRecord = { ...record };
   if (read.renewal) Object.assign(next, { renewedAt: isoSeconds(now), ttl: read.renewal.ttl, maxed: maxedBy(read.renewal) });
   const t = 'tokenRenewal' in read ? read.tokenRenewal : undefined;
   if (t) Object.assign(next, { tokenRenewedAt: isoSeconds(now), tokenTtl: t.ttl, tokenMaxed: maxedBy(t), tokenExpiresAt: isoSeconds(new Date(now.getTime() + t.ttl * 1000)) });
-  return next;
+  return sign(next);
 }
 
-export function secretDataFromVault(entries: VaultSecret[], material: VaultMaterial, observedData: Record<string, string> | undefined, now: Date): SecretDataOutcome {
+export function secretDataFromVault(entries: VaultSecret[], material: VaultMaterial, observedData: Record<string, string> | undefined, now: Date, sign: SignLease): SecretDataOutcome {
   if (!material.auth.ok) return { problems: [material.auth.problem], leases: [], fallbackLeases: [] };
   const problems: Problem[] = [];
   const data: Record<string, string> = {};
@@ -51,7 +55,7 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
     }
     const where = `key "${entry.key}" at path "${entry.path}" (targetKey ${entry.targetKey})`;
     if ('kept' in read) {
-      const record = renewed(read.kept, read, now);
+      const record = renewed(read.kept, read, now, sign);
       leases.set(entry.path, record);
       fallback.set(entry.path, record);
       const value = observedData ? ownGet(observedData, entry.targetKey) : undefined;
@@ -59,15 +63,7 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
       else ownSet(data, entry.targetKey, value);
       continue;
     }
-    if (read.lease && !leases.has(entry.path)) {
-      const l = read.lease;
-      leases.set(entry.path, {
-        path: entry.path, leaseId: l.id, issuedAt: isoSeconds(now), renewedAt: isoSeconds(now),
-        duration: l.durationSeconds, ttl: l.durationSeconds, renewable: l.renewable, maxed: false,
-        ...(l.sealedToken ? { token: l.sealedToken } : {}),
-        ...(l.tokenExpiresAt ? { tokenExpiresAt: l.tokenExpiresAt, tokenRenewedAt: isoSeconds(now), tokenTtl: l.tokenTtl ?? 0, tokenMaxed: false } : {}),
-      });
-    }
+    if (read.lease && !leases.has(entry.path)) leases.set(entry.path, sign(issuedRecord(entry.path, read.lease, now)));
     if (!Object.hasOwn(read.data, entry.key)) {
       problems.push(problem('VAULT_KEY_NOT_FOUND', `${where} not found`));
       continue;

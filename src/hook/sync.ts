@@ -4,14 +4,15 @@
 // Never lose data: a child left out of the response is deleted by
 // Metacontroller, so when Vault fails the observed Secret's data is returned as
 // it is and the Deployment is kept; only the user's own spec change removes data.
-import { errorCatalog, type Problem } from '../errors/catalog.js';
+import { errorCatalog, problem, type Problem } from '../errors/catalog.js';
 import type { VaultAppStatus } from '../api/vaultapp-schema.js';
 import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
 import { desiredDeployment } from './deployment.js';
 import { deploymentReadiness } from './deployment-readiness.js';
 import type { VaultMaterial } from './material.js';
 import { desiredMonitoring } from './monitoring.js';
-import { credentialEnd, LEASES_ANNOTATION, nextLeaseActionSeconds, observedLeases, serializeLeases, type LeaseRecord } from './leases.js';
+import { bindingOf } from './carried-state.js';
+import { credentialEnd, LEASES_ANNOTATION, nextLeaseActionSeconds, observedLeases, serializeLeases, signLease, type LeaseRecord, type RejectedLease } from './leases.js';
 import { childLabels, secretName, VERSION_ANNOTATION } from './names.js';
 import { childTypeManaged, observedChild, observedSecretData } from './observed.js';
 import { secretDataFromVault } from './secret-data.js';
@@ -33,13 +34,22 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   const sName = secretName(name);
   const observedSecret = observedChild(req, 'secret', sName);
   const observedData = observedSecretData(req, sName);
-  const fromVault = secretDataFromVault(app.spec.vault.secrets, material, observedData, now);
-  const data = fromVault.data ?? observedData;
-  const leases = fromVault.data ? fromVault.leases : keptLeases(observedLeases(observedSecret), fromVault.fallbackLeases, app.spec.vault.secrets.map((s) => s.path));
+  const records = observedLeases(observedSecret, app, config.hmacKey);
+  const binding = bindingOf(app);
+  const fromVault = secretDataFromVault(app.spec.vault.secrets, material, observedData, now, (r) => signLease(r, binding, config.hmacKey));
+  // Records the hook did not write for this VaultApp are never acted on (./leases.ts); the
+  // sync reports them and keeps the Secret's data, as for any other problem.
+  const problems = records.rejected.length > 0 ? [untrustedRecords(records.rejected, sName), ...fromVault.problems] : fromVault.problems;
+  const synced = fromVault.data !== undefined && problems.length === 0 ? fromVault.data : undefined;
+  const data = synced ?? observedData;
+  const leases = synced ? fromVault.leases : keptLeases(records.trusted, fromVault.fallbackLeases);
+  // Written even when empty after a rejection: Metacontroller's apply leaves alone an
+  // annotation the hook never set, so only setting it replaces what a tenant wrote.
+  const writeLeases = leases.length > 0 || records.rejected.length > 0;
   if (data !== undefined) {
     children.push({
       apiVersion: 'v1', kind: 'Secret',
-      metadata: { name: sName, namespace, labels: childLabels(name), ...(leases.length > 0 ? { annotations: { [LEASES_ANNOTATION]: serializeLeases(leases) } } : {}) },
+      metadata: { name: sName, namespace, labels: childLabels(name), ...(writeLeases ? { annotations: { [LEASES_ANNOTATION]: serializeLeases(leases) } } : {}) },
       type: 'Opaque',
       // An empty map would be normalised away by the API server: a perpetual diff.
       ...(Object.keys(data).length > 0 ? { data } : {}),
@@ -48,10 +58,10 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   conditions.push(material.auth.ok
     ? { type: 'VaultAuthenticated', status: 'True', reason: 'Authenticated', message: `logged in to Vault with role ${app.spec.vault.role}` }
     : { type: 'VaultAuthenticated', status: 'False', reason: reasonOf([material.auth.problem]), message: material.auth.problem.message });
-  const secretsOk = fromVault.data !== undefined;
+  const secretsOk = synced !== undefined;
   conditions.push(secretsOk
-    ? { type: 'SecretsSynced', status: 'True', reason: 'Synced', message: `${Object.keys(fromVault.data!).length} keys from ${new Set(app.spec.vault.secrets.map((s) => s.path)).size} Vault paths in Secret ${sName}` }
-    : { type: 'SecretsSynced', status: 'False', reason: reasonOf(fromVault.problems), message: `${describe(fromVault.problems)}${observedData !== undefined ? `; Secret ${sName} keeps its current data` : `; Secret ${sName} not created yet`}` });
+    ? { type: 'SecretsSynced', status: 'True', reason: 'Synced', message: `${Object.keys(synced).length} keys from ${new Set(app.spec.vault.secrets.map((s) => s.path)).size} Vault paths in Secret ${sName}` }
+    : { type: 'SecretsSynced', status: 'False', reason: reasonOf(problems), message: `${describe(problems)}${observedData !== undefined ? `; Secret ${sName} keeps its current data` : `; Secret ${sName} not created yet`}` });
 
   // Deployment: versioned by the observed Secret once it exists, so pods roll only
   // after the new data is in the cluster; on the first sync, by the data created.
@@ -76,7 +86,7 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
     : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') });
 
   const finalConditions = withTransitionTimes(conditions, previous?.conditions, now, app.metadata.generation);
-  const dataChanged = fromVault.data !== undefined && (observedData === undefined || !sameData(fromVault.data, observedData));
+  const dataChanged = synced !== undefined && (observedData === undefined || !sameData(synced, observedData));
   const lastSecretUpdateTime = dataChanged ? isoSeconds(now) : previous?.lastSecretUpdateTime;
   const status: VaultAppStatus = {
     conditions: finalConditions,
@@ -113,9 +123,15 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 }
 
 // When the observed data is kept, so are the lease records that describe it,
-// updated where a renewal succeeded; records of paths no longer in the spec go.
-function keptLeases(observed: LeaseRecord[], updated: LeaseRecord[], paths: string[]): LeaseRecord[] {
-  return observed.filter((r) => paths.includes(r.path)).map((r) => updated.find((u) => u.path === r.path && u.leaseId === r.leaseId) ?? r);
+// updated where a renewal succeeded (observedLeases already dropped the paths the spec no longer has).
+function keptLeases(observed: LeaseRecord[], updated: LeaseRecord[]): LeaseRecord[] {
+  return observed.map((r) => updated.find((u) => u.path === r.path && u.leaseId === r.leaseId) ?? r);
+}
+
+// Names what was wrong, never what the records said: their content is the tenant's.
+function untrustedRecords(rejected: RejectedLease[], secret: string): Problem {
+  const why = [...new Set(rejected)].join(', ');
+  return problem('UNTRUSTED_STATE', `${rejected.length} lease record${rejected.length === 1 ? '' : 's'} in annotation ${LEASES_ANNOTATION} of Secret ${secret} ignored (${why}): the hook acts only on records it wrote for this VaultApp, and rewrites the annotation`);
 }
 
 // Stateless backoff: the longer SecretsSynced has been False, the longer the wait,

@@ -3,24 +3,18 @@
 // goes nowhere: nothing would ever renew or revoke it, and a failing VaultApp would
 // leave one more database user behind at every retry. The hook revokes these before
 // answering (src/http/routes/hook.ts); this only finds them.
-import { isoSeconds } from './conditions.js';
-import { observedLeases, type LeaseRecord } from './leases.js';
+import { issuedRecord, recordedLeaseIds, type UnsignedLeaseRecord } from './leases.js';
 import type { VaultMaterial } from './material.js';
 import type { KubeObject } from './types.js';
 
-export function unrecordedLeases(material: VaultMaterial, answer: { children: KubeObject[] }, now: Date): LeaseRecord[] {
+export function unrecordedLeases(material: VaultMaterial, answer: { children: KubeObject[] }, now: Date): UnsignedLeaseRecord[] {
   const secret = answer.children.find((c) => c.kind === 'Secret' && c.apiVersion === 'v1');
-  const recorded = new Set(observedLeases(secret).map((r) => r.leaseId));
-  const out: LeaseRecord[] = [];
+  const recorded = recordedLeaseIds(secret);
+  const out: UnsignedLeaseRecord[] = [];
   for (const [path, read] of Object.entries(material.reads)) {
     if (!read.ok || !('lease' in read) || !read.lease || recorded.has(read.lease.id)) continue;
-    const l = read.lease;
-    out.push({
-      path, leaseId: l.id, issuedAt: isoSeconds(now), renewedAt: isoSeconds(now),
-      duration: l.durationSeconds, ttl: l.durationSeconds, renewable: l.renewable, maxed: false,
-      // Revoked with the token that created it, as a recorded lease would be.
-      ...(l.sealedToken ? { token: l.sealedToken } : {}),
-    });
+    // Revoked with the token that created it (sealed in the record), as a recorded lease would be.
+    out.push(issuedRecord(path, read.lease, now));
   }
   return out;
 }

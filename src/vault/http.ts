@@ -29,6 +29,19 @@ export class VaultRequestError extends Error {
   }
 }
 
+/**
+ * What went wrong with a Vault request, for a status condition: the status code,
+ * Vault's own error list only where asked for (answers of the endpoints the hook
+ * meant to call), and never the text of an exception, which may say anything.
+ */
+export function describeVaultFailure(err: unknown, opts: { vaultErrors?: boolean } = {}): string {
+  if (!(err instanceof VaultRequestError)) return 'an unexpected error in the hook (see its log)';
+  const detail = err.vaultErrors.length > 0 ? ` (${err.vaultErrors.join('; ').slice(0, 500)})` : '';
+  // An unreachable Vault's "errors" are the hook's own words (a deadline, a refused connection).
+  if (err.kind === 'unreachable') return `Vault is unreachable${detail}`;
+  return `Vault answered ${err.status}${opts.vaultErrors ? detail : ''}`;
+}
+
 export interface VaultHttp {
   read(path: string, token: string): Promise<VaultResponse>;
   write(path: string, body: Record<string, unknown>, token?: string): Promise<VaultResponse>;

@@ -4,16 +4,19 @@
 // two parents sharing one dynamic credential would share its revocation too.
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type ErrorCode, type Problem } from '../errors/catalog.js';
-import type { LeaseRecord } from '../hook/leases.js';
+import { bindingOf, sealedTokenContext, type StateBinding } from '../hook/carried-state.js';
+import type { Revocation } from '../hook/finalize.js';
+import type { UnsignedLeaseRecord } from '../hook/leases.js';
 import type { PathRead, VaultMaterial } from '../hook/material.js';
 import type { PathPlan, VaultPlan } from '../hook/plan.js';
 import { createLeaseOps } from './lease-ops.js';
 import type { BoundedQueue } from './bounded-queue.js';
 import type { TokenSealer } from './token-seal.js';
 import { KubeRequestError } from '../kube/token-request.js';
-import { VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
+import { describeVaultFailure, VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
 import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
+import { isoSeconds } from '../hook/conditions.js';
 import type { Identity, TokenSource } from './token-source.js';
 
 export interface ReaderStats { reads: number; sharedReads: number; leasesIssued: number; leasesRenewed: number; leasesRevoked: number }
@@ -21,28 +24,27 @@ export interface ReaderStats { reads: number; sharedReads: number; leasesIssued:
 export interface VaultReader {
   /** Reads what `plan` says (by default every path); leases planned 'reuse' or 'renew' are not read again. */
   material(app: VaultApp, plan?: VaultPlan): Promise<VaultMaterial>;
-  /** Revokes recorded leases (finalize); one outcome per record. */
-  revoke(app: VaultApp, records: LeaseRecord[]): Promise<RevokeOutcome[]>;
+  /** Revokes recorded leases (finalize, and leases a failed sync could not record); one outcome per record. */
+  revoke<R extends UnsignedLeaseRecord>(app: VaultApp, records: R[]): Promise<Revocation<R>[]>;
   readonly stats: ReaderStats;
 }
 
-export type RevokeOutcome = { record: LeaseRecord; ok: true } | { record: LeaseRecord; ok: false; message: string };
-
-function problemFor(err: unknown, where: string): Problem {
+function problemFor(err: unknown, where: string, log?: (err: unknown, where: string) => void): Problem {
   if (err instanceof VaultRequestError) {
     const code: ErrorCode = err.kind === 'unreachable' ? 'VAULT_UNREACHABLE'
       : err.status === 403 ? 'VAULT_PERMISSION_DENIED'
       : err.status === 404 ? 'VAULT_PATH_NOT_FOUND'
       : err.status === 503 ? 'VAULT_SEALED'
       : 'VAULT_ERROR';
-    const what = code === 'VAULT_UNREACHABLE' ? `Vault is unreachable${err.vaultErrors.length ? ` (${err.vaultErrors.join('; ')})` : ''}`
-      : code === 'VAULT_PERMISSION_DENIED' ? 'permission denied (403)'
+    const what = code === 'VAULT_PERMISSION_DENIED' ? 'permission denied (403)'
       : code === 'VAULT_PATH_NOT_FOUND' ? 'nothing stored there (404)'
       : code === 'VAULT_SEALED' ? 'Vault is sealed or unavailable (503)'
-      : `Vault answered ${err.status}${err.vaultErrors.length ? `: ${err.vaultErrors.join('; ')}` : ''}`;
+      // Vault's own words only from a read of the spec's path, the endpoint the hook meant to call.
+      : describeVaultFailure(err, { vaultErrors: true });
     return problem(code, `cannot read ${where}: ${what}`);
   }
-  return problem('VAULT_ERROR', `cannot read ${where}: ${err instanceof Error ? err.message : String(err)}`);
+  log?.(err, where);
+  return problem('INTERNAL', `cannot read ${where}: ${describeVaultFailure(err)}`);
 }
 
 // When the mount could not be looked up (no capability on sys/internal/ui/mounts,
@@ -79,6 +81,8 @@ export interface ReaderOptions {
   sealer: TokenSealer;
   /** Bounded queue every sync's Vault work goes through; full → QueueFullError. */
   queue?: BoundedQueue;
+  /** Where an unexpected error goes: a status condition only says there was one. */
+  logUnexpected?: (err: unknown, where: string) => void;
 }
 
 /** A VaultApp logs in as its pods' service account in its own namespace, with its role. */
@@ -97,25 +101,26 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
   const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 };
   const leaseOps = createLeaseOps(http, options.sealer);
 
-  // A new lease carries its creating token, sealed, and that token's expiry.
-  async function withTokenInfo(read: PathRead, id: Identity): Promise<PathRead> {
+  // A new lease carries its creating token, sealed for this VaultApp, path and lease, and that token's expiry.
+  async function withTokenInfo(read: PathRead, path: string, id: Identity, binding: StateBinding): Promise<PathRead> {
     if (!read.ok || !('lease' in read) || !read.lease) return read;
     stats.leasesIssued++;
     const info = await tokens.describe(id);
     if (info.expiresAt === undefined) return read;
-    return { ...read, lease: { ...read.lease, sealedToken: options.sealer.seal(info.token), tokenExpiresAt: new Date(info.expiresAt).toISOString().replace(/\.\d{3}Z$/, 'Z'), tokenTtl: info.ttlSeconds } };
+    const sealedToken = options.sealer.seal(info.token, sealedTokenContext(binding, path, read.lease.id));
+    return { ...read, lease: { ...read.lease, sealedToken, tokenExpiresAt: isoSeconds(new Date(info.expiresAt)), tokenTtl: info.ttlSeconds } };
   }
 
-  async function readPath(path: string, id: Identity, uid: string, plan: PathPlan): Promise<PathRead> {
+  async function readPath(path: string, id: Identity, binding: StateBinding, plan: PathPlan): Promise<PathRead> {
     if (plan.action === 'reuse') return { ok: true, engine: 'leased', kept: plan.record };
     if (plan.action === 'renew') {
-      const renewed = await leaseOps.renew(path, plan, () => tokens.token(id));
+      const renewed = await leaseOps.renew(path, plan, binding, () => tokens.token(id));
       if (renewed) {
         if (renewed.ok) stats.leasesRenewed++;
         return renewed;
       }
     }
-    return withTokenInfo(await readOnce(path, id, uid), id);
+    return withTokenInfo(await readOnce(path, id, binding.uid || `${binding.namespace}/${binding.name}`), path, id, binding);
   }
 
   async function readOnce(path: string, id: Identity, parentUid: string): Promise<PathRead> {
@@ -137,7 +142,7 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
             const next = await tokens.token(id);
             if (next !== token) { token = next; continue; }
           }
-          return { ok: false, problem: problemFor(err, where) };
+          return { ok: false, problem: problemFor(err, where, options.logUnexpected) };
         }
       }
     });
@@ -153,50 +158,53 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     },
   };
 
-  async function revoke(app: VaultApp, records: LeaseRecord[]): Promise<RevokeOutcome[]> {
+  async function revoke<R extends UnsignedLeaseRecord>(app: VaultApp, records: R[]): Promise<Revocation<R>[]> {
     const id = identityOf(app);
-    return Promise.all(records.map(async (record): Promise<RevokeOutcome> => {
+    const binding = bindingOf(app);
+    return Promise.all(records.map(async (record): Promise<Revocation<R>> => {
       try {
-        const r = await withDeadline(leaseOps.revoke(record, () => tokens.token(id)), options.deadlineMs, `revoking the lease of path "${record.path}"`);
+        const r = await withDeadline(leaseOps.revoke(record, binding, () => tokens.token(id)), options.deadlineMs, `revoking the lease of path "${record.path}"`);
         if (r.ok) stats.leasesRevoked++;
         return { record, ...r };
       } catch (err) {
-        return { record, ok: false, message: problemFor(err, `path "${record.path}"`).message };
+        if (!(err instanceof VaultRequestError)) options.logUnexpected?.(err, `revoking the lease of path "${record.path}"`);
+        return { record, ok: false, message: `cannot revoke the lease of path "${record.path}": ${describeVaultFailure(err)}` };
       }
     }));
   }
 
   async function material(app: VaultApp, plan: VaultPlan): Promise<VaultMaterial> {
     const id = identityOf(app);
-    const uid = app.metadata.uid ?? `${app.metadata.namespace}/${app.metadata.name}`;
+    const binding = bindingOf(app);
     const refused = options.authorize?.(id);
     if (refused) return { auth: { ok: false, problem: refused }, reads: {} };
     try {
       await withDeadline(tokens.token(id), options.deadlineMs, 'logging in to Vault');
     } catch (err) {
-      return { auth: { ok: false, problem: authProblem(err, tokens.who(id)) }, reads: {} };
+      return { auth: { ok: false, problem: authProblem(err, tokens.who(id), options.logUnexpected) }, reads: {} };
     }
     const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
     const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
       try {
-        return [path, await withDeadline(readPath(path, id, uid, (Object.hasOwn(plan, path) ? plan[path] : undefined) ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
+        return [path, await withDeadline(readPath(path, id, binding, (Object.hasOwn(plan, path) ? plan[path] : undefined) ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
       } catch (err) {
-        return [path, { ok: false, problem: problemFor(err, `path "${path}"`) }];
+        return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
       }
     }));
     return { auth: { ok: true }, reads: Object.fromEntries(results) };
   }
 }
 
-function authProblem(err: unknown, who: string): Problem {
+function authProblem(err: unknown, who: string, log?: (err: unknown, where: string) => void): Problem {
   if (err instanceof KubeRequestError) return problem('SERVICE_ACCOUNT_TOKEN_FAILED', err.message);
   if (err instanceof VaultRequestError) {
-    if (err.kind === 'unreachable') return problem('VAULT_UNREACHABLE', `cannot log in to Vault with ${who}: Vault is unreachable`);
-    return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: Vault answered ${err.status}${err.vaultErrors.length ? ` (${err.vaultErrors.join('; ')})` : ''}`);
+    // The login endpoint is one the hook meant to call: Vault's words say why it refused.
+    return problem(err.kind === 'unreachable' ? 'VAULT_UNREACHABLE' : 'VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: ${describeVaultFailure(err, { vaultErrors: true })}`);
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT') return problem('VAULT_NO_CREDENTIALS', `cannot log in to Vault with ${who}: no service-account token at ${e.path}`);
-  return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: ${e instanceof Error ? e.message : String(e)}`);
+  log?.(err, `logging in to Vault with ${who}`);
+  return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: ${describeVaultFailure(err)}`);
 }
 
 class DeadlineError extends VaultRequestError {}

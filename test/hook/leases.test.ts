@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { finalize, leasesToRevoke } from '../../src/hook/finalize.js';
-import { LEASES_ANNOTATION, leaseAction, nextLeaseActionSeconds, observedLeases, type LeaseRecord } from '../../src/hook/leases.js';
+import { bindingOf } from '../../src/hook/carried-state.js';
+import { LEASES_ANNOTATION, leaseAction, nextLeaseActionSeconds, observedLeases, signLease, type LeaseRecord, type UnsignedLeaseRecord } from '../../src/hook/leases.js';
 import type { VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
@@ -16,11 +17,12 @@ const at = (s: number) => new Date(T0 + s * 1000);
 const iso = (s: number) => at(s).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const PATH = 'database/creds/billing';
 
-function record(over: Partial<LeaseRecord> = {}): LeaseRecord {
-  return {
+/** A record as the hook writes it for dbApp(): signed for that VaultApp. */
+function record(over: Partial<UnsignedLeaseRecord> = {}): LeaseRecord {
+  return signLease({
     path: PATH, leaseId: `${PATH}/l1`, issuedAt: iso(0), renewedAt: iso(0), duration: 60, ttl: 60, renewable: true, maxed: false,
-    token: 'v1.sealed', tokenExpiresAt: iso(45), tokenRenewedAt: iso(0), tokenTtl: 45, tokenMaxed: false, ...over,
-  };
+    token: 'v2.sealed', tokenExpiresAt: iso(45), tokenRenewedAt: iso(0), tokenTtl: 45, tokenMaxed: false, ...over,
+  }, bindingOf(dbApp()), config.hmacKey);
 }
 
 function dbApp(over: Partial<VaultApp['spec']['vault']> = {}): VaultApp {
@@ -65,24 +67,24 @@ describe('planVaultWork', () => {
     const app = dbApp();
     app.spec.vault.secrets.push({ path: 'kv/data/billing/database', key: 'url', targetKey: 'db_url' });
     const r = record();
-    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(10)), {
+    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(10), config.hmacKey), {
       [PATH]: { action: 'reuse', record: r },
       'kv/data/billing/database': { action: 'read' },
     });
-    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(31))[PATH], { action: 'renew', record: r, lease: false, token: true });
-    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r], { db_user: b64('u1') } as never)]), at(10))[PATH], { action: 'read' });
+    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(31), config.hmacKey)[PATH], { action: 'renew', record: r, lease: false, token: true });
+    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r], { db_user: b64('u1') } as never)]), at(10), config.hmacKey)[PATH], { action: 'read' });
   });
 
   it('damaged lease annotations count as no record: the path is read', () => {
     const s = observedSecret([]);
     s.metadata.annotations![LEASES_ANNOTATION] = '{not json';
-    assert.deepStrictEqual(observedLeases(s), []);
-    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0)), { [PATH]: { action: 'read' } });
+    assert.deepStrictEqual(observedLeases(s, dbApp(), config.hmacKey), { trusted: [], rejected: ['not a lease record'] });
+    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0), config.hmacKey), { [PATH]: { action: 'read' } });
   });
 });
 
 describe('sync with leases', () => {
-  const issued: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: true, engine: 'leased', data: { username: 'u1', password: 'p1' }, lease: { id: `${PATH}/l1`, durationSeconds: 60, renewable: true, sealedToken: 'v1.sealed', tokenExpiresAt: iso(45), tokenTtl: 45 } } } };
+  const issued: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: true, engine: 'leased', data: { username: 'u1', password: 'p1' }, lease: { id: `${PATH}/l1`, durationSeconds: 60, renewable: true, sealedToken: 'v2.sealed', tokenExpiresAt: iso(45), tokenTtl: 45 } } } };
 
   it('a new credential: the Secret carries the lease record, status its expiry (not its id), resync comes for the renewal', () => {
     const res = sync(request(dbApp()), issued, at(0), config);
@@ -135,8 +137,10 @@ describe('finalize with leases', () => {
   const parent = () => ({ ...dbApp(), status: { secretName: 'billing-service-vault-secrets', observedGeneration: 2 } });
 
   it('revokes what is alive and releases the parent once revoked', () => {
-    const req = request(parent(), [observedSecret([record(), record({ path: 'other/creds/x', leaseId: 'old', renewedAt: iso(-600), tokenExpiresAt: iso(-500) })])]);
-    assert.deepStrictEqual(leasesToRevoke(req, at(10)).map((r) => r.leaseId), [`${PATH}/l1`]);
+    const req = request(parent(), [observedSecret([record(), record({ path: 'other/creds/x', leaseId: 'other/creds/x/l9' })])]);
+    assert.deepStrictEqual(leasesToRevoke(req, at(10), config.hmacKey).map((r) => r.leaseId), [`${PATH}/l1`], 'not of a path the spec does not read');
+    const expired = record({ leaseId: `${PATH}/old`, renewedAt: iso(-600), tokenExpiresAt: iso(-500) });
+    assert.deepStrictEqual(leasesToRevoke(request(parent(), [observedSecret([expired])]), at(10), config.hmacKey), [], 'not one that expired');
     assert.deepStrictEqual(finalize(req, [{ record: record(), ok: true }], at(10), config), { status: { secretName: 'billing-service-vault-secrets' }, children: [], finalized: true });
   });
 

@@ -41,7 +41,8 @@ import { RULE_NO_SYSTEM_PATH, VAULT_PATH_PATTERN, type VaultApp } from '../../sr
 import { errorCatalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
-import { LEASES_ANNOTATION, type LeaseRecord } from '../../src/hook/leases.js';
+import { bindingOf } from '../../src/hook/carried-state.js';
+import { LEASES_ANNOTATION, signLease, type LeaseRecord } from '../../src/hook/leases.js';
 import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
@@ -263,9 +264,12 @@ const vaultApp = fc.record({
 
 const problemCodes = Object.keys(errorCatalog).filter((c) => c.startsWith('VAULT_')) as ErrorCode[];
 
-function leaseRecord(path: string, ttl: number, renewedAgo: number, renewable: boolean): LeaseRecord {
+// Signed for a VaultApp of that name in "default": observed records are signed for
+// the app itself in syncCaseValue; these stand for what the Vault edge hands back.
+function leaseRecord(path: string, ttl: number, renewedAgo: number, renewable: boolean, app?: VaultApp): LeaseRecord {
   const renewedAt = new Date(NOW.getTime() - renewedAgo * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  return { path, leaseId: `${path}/lease-${ttl}`, issuedAt: renewedAt, renewedAt, duration: ttl, ttl, renewable, maxed: false };
+  const binding = app ? bindingOf(app) : { namespace: 'default', name: 'material', uid: '' };
+  return signLease({ path, leaseId: `${path}/lease-${ttl}`, issuedAt: renewedAt, renewedAt, duration: ttl, ttl, renewable, maxed: false }, binding, hookConfig.hmacKey);
 }
 
 /** Vault data for a path: each key the spec needs is there nine times in ten, plus extras. */
@@ -306,7 +310,7 @@ function syncCaseValue(c: { app: VaultApp; reads: Record<string, PathRead>; auth
   if (c.observedSecret) {
     observed.push({
       apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: `${name}-vault-secrets`, namespace: ns, ...(c.observedSecret.leases.length ? { annotations: { [LEASES_ANNOTATION]: JSON.stringify(c.observedSecret.leases) } } : {}) },
+      metadata: { name: `${name}-vault-secrets`, namespace: ns, ...(c.observedSecret.leases.length ? { annotations: { [LEASES_ANNOTATION]: JSON.stringify(c.observedSecret.leases.map((r) => signLease(r, bindingOf(c.app), hookConfig.hmacKey))) } } : {}) },
       ...(c.observedSecret.keys.length ? { data: Object.fromEntries(c.observedSecret.keys.map((k) => [k, Buffer.from(`observed-${k}`).toString('base64')])) } : {}),
     });
   }
@@ -394,7 +398,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
     for (const path of ['constructor', '__proto__']) {
       const req = baseRequest();
       req.parent.spec.vault.secrets = [{ path, key: 'url', targetKey: 'db_url' }];
-      assert.ok(Object.hasOwn(planVaultWork(req, NOW), path), path);
+      assert.ok(Object.hasOwn(planVaultWork(req, NOW, hookConfig.hmacKey), path), path);
     }
   });
 

@@ -6,7 +6,7 @@ import { finalize, leasesToRevoke } from '../../hook/finalize.js';
 import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
-import type { LeaseRecord } from '../../hook/leases.js';
+import type { UnsignedLeaseRecord } from '../../hook/leases.js';
 import type { HookConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
 import { QueueFullError } from '../../vault/bounded-queue.js';
 import type { VaultReader } from '../../vault/reader.js';
@@ -65,13 +65,13 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
 
   async function runFinalize(request: SyncRequest): Promise<SyncResponse> {
     const now = opts.now();
-    const alive = leasesToRevoke(request, now);
+    const alive = leasesToRevoke(request, now, opts.hookConfig.hmacKey);
     const revocations = alive.length > 0 ? await opts.reader.revoke(request.parent, alive) : [];
     return finalize(request, revocations, opts.now(), opts.hookConfig);
   }
 
   // Best effort: the answer goes out whatever happens here; what is not revoked expires with its TTL.
-  async function revokeUnrecorded(request: SyncRequest, records: LeaseRecord[], log: FastifyBaseLogger): Promise<void> {
+  async function revokeUnrecorded(request: SyncRequest, records: UnsignedLeaseRecord[], log: FastifyBaseLogger): Promise<void> {
     if (records.length === 0) return;
     const paths = records.map((r) => r.path);
     try {
@@ -103,7 +103,7 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
       return send(req, reply, res);
     }
     const now = opts.now();
-    const material = await opts.reader.material(request.parent, planVaultWork(request, now));
+    const material = await opts.reader.material(request.parent, planVaultWork(request, now, opts.hookConfig.hmacKey));
     const res = sync(request, material, now, opts.hookConfig);
     await revokeUnrecorded(request, unrecordedLeases(material, res, now), log);
     (req as { syncResponse?: SyncResponse }).syncResponse = res;
