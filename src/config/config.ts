@@ -10,6 +10,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
 
+/** YAML bodies take some 5 µs per node to parse: a quarter of a MiB is more than a sync request needs as YAML. */
+export const DEFAULT_YAML_BODY_LIMIT = 256 * 1024;
+
 const int = (def: number, min: number, max: number, description: string) => Type.Integer({ default: def, minimum: min, maximum: max, description });
 
 export const EnvSchema = Type.Object({
@@ -39,6 +42,7 @@ export const EnvSchema = Type.Object({
   VAULTAPP_VAULT_TIMEOUT_MS: int(4000, 100, 60000, 'Timeout of one Vault request.'),
   VAULTAPP_SYNC_DEADLINE_MS: int(7000, 100, 60000, 'Upper bound on the Vault work of one sync; keep it under the hook timeout (10 s).'),
   VAULTAPP_BODY_LIMIT_BYTES: int(8 * 1024 * 1024, 1024, 64 * 1024 * 1024, 'Largest accepted request body.'),
+  VAULTAPP_YAML_BODY_LIMIT_BYTES: int(DEFAULT_YAML_BODY_LIMIT, 1024, 8 * 1024 * 1024, 'Largest accepted YAML body (as sent, and with its aliases expanded); YAML is for people with curl, Metacontroller sends JSON.'),
   VAULTAPP_VAULT_CONCURRENCY: int(64, 1, 4096, 'Syncs doing Vault work at once.'),
   VAULTAPP_VAULT_QUEUE: int(1024, 0, 100000, 'Syncs that may wait for those slots; beyond, the hook answers 429 with Retry-After.'),
   VAULTAPP_HOOK_AUTH: Type.Optional(Type.Union([Type.Literal('required'), Type.Literal('none')], { description: 'Authentication of calls to /sync and /finalize: required (the default with kubernetes auth) or none (rely on a NetworkPolicy alone).' })),
@@ -63,6 +67,8 @@ export interface Config {
   errorBackoffMinSeconds: number;
   syncDeadlineMs: number;
   bodyLimit: number;
+  /** Largest YAML body, as sent and as expanded; at most bodyLimit. */
+  yamlBodyLimit: number;
   /** Bounded queue in front of Vault: beyond concurrency + queue, syncs get 429. */
   vaultQueue: { concurrency: number; queue: number };
   /** How callers of /sync and /finalize are authenticated, and TLS. */
@@ -140,6 +146,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, home = homed
     errorBackoffMinSeconds: Math.min(env.VAULTAPP_ERROR_BACKOFF_SECONDS, env.VAULTAPP_RESYNC_SECONDS),
     syncDeadlineMs: env.VAULTAPP_SYNC_DEADLINE_MS,
     bodyLimit: env.VAULTAPP_BODY_LIMIT_BYTES,
+    yamlBodyLimit: Math.min(env.VAULTAPP_YAML_BODY_LIMIT_BYTES, env.VAULTAPP_BODY_LIMIT_BYTES),
     vaultQueue: { concurrency: env.VAULTAPP_VAULT_CONCURRENCY, queue: env.VAULTAPP_VAULT_QUEUE },
     hookSecurity: hookSecurityConfig(env),
   };

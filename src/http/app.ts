@@ -2,7 +2,7 @@
 import type { Server as TlsServer } from 'node:tls';
 import etag from '@fastify/etag';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import type { Config, HookSecurityConfig } from '../config/config.js';
+import { DEFAULT_YAML_BODY_LIMIT, type Config, type HookSecurityConfig } from '../config/config.js';
 import { HookError } from '../errors/catalog.js';
 import type { HookConfig } from '../hook/types.js';
 import type { VaultReader } from '../vault/reader.js';
@@ -14,11 +14,11 @@ import type { Metrics } from '../metrics/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { hookRoutes } from './routes/hook.js';
-import { registerYaml } from './yaml.js';
+import { isYamlBody, registerYaml } from './yaml.js';
 
 export interface AppDeps {
   /** Without hookSecurity (tests, `render`) the hook serves plain HTTP and asks for no credentials. */
-  config: Pick<Config, 'logLevel' | 'bodyLimit'> & HookConfig & { hookSecurity?: HookSecurityConfig };
+  config: Pick<Config, 'logLevel' | 'bodyLimit'> & Partial<Pick<Config, 'yamlBodyLimit'>> & HookConfig & { hookSecurity?: HookSecurityConfig };
   reader: VaultReader;
   vaultHealth?: () => Promise<unknown>;
   now?: () => Date;
@@ -59,7 +59,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) },
     } : {}),
   }) as unknown as FastifyInstance;
-  registerYaml(app);
+  const yamlBodyLimit = Math.min(deps.config.yamlBodyLimit ?? DEFAULT_YAML_BODY_LIMIT, deps.config.bodyLimit);
+  registerYaml(app, yamlBodyLimit);
   app.addHook('onResponse', async (req, reply) => {
     if ((req.log as { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.('debug') !== false) req.log.debug({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
@@ -74,7 +75,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       const code = err.statusCode === 413 ? 'BODY_TOO_LARGE' : err.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_REQUEST';
-      return reply.code(err.statusCode).send({ code, message: err.message });
+      const message = code === 'BODY_TOO_LARGE' && isYamlBody(req)
+        ? `the YAML body is larger than ${yamlBodyLimit} bytes (VAULTAPP_YAML_BODY_LIMIT_BYTES); send JSON, as Metacontroller does`
+        : err.message;
+      return reply.code(err.statusCode).send({ code, message });
     }
     req.log.error({ err }, 'hook failed');
     return reply.code(500).send({ code: 'INTERNAL', message: 'internal error in the hook; see its log' });

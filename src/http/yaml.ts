@@ -1,21 +1,29 @@
 // YAML in and out, for people who debug the hook with curl and kubectl output.
 import { Negotiator } from '@fastify/accept-negotiator';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { parse, stringify } from 'yaml';
+import { stringify } from 'yaml';
 import { HookError } from '../errors/catalog.js';
+import { parseBoundedYaml } from './yaml-bounds.js';
 
 export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 const negotiator = new Negotiator({ supportedValues: ['application/json', ...YAML_TYPES] });
 
-export function registerYaml(app: FastifyInstance): void {
-  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => {
-    try {
-      // The default alias limit keeps "billion laughs" documents out.
-      done(null, parse(body as string, { maxAliasCount: 100 }));
-    } catch (err) {
-      done(new HookError('INVALID_REQUEST', `cannot parse the YAML body: ${(err as Error).message.split('\n')[0]}`), undefined);
-    }
+/**
+ * YAML bodies are for people with curl (Metacontroller sends JSON): they get their own,
+ * smaller limit, in bytes as sent and as expanded through aliases, and a bounded parse
+ * (./yaml-bounds.ts). A body over the limit is refused before it is read (413).
+ */
+export function registerYaml(app: FastifyInstance, bodyLimit: number): void {
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+    const parsed = parseBoundedYaml(body as string, bodyLimit);
+    if (parsed.ok) done(null, parsed.value);
+    else done(new HookError(parsed.tooLarge ? 'BODY_TOO_LARGE' : 'INVALID_REQUEST', `cannot parse the YAML body: ${parsed.problem}`), undefined);
   });
+}
+
+export function isYamlBody(req: FastifyRequest): boolean {
+  const type = req.headers['content-type']?.split(';')[0]?.trim().toLowerCase();
+  return type !== undefined && YAML_TYPES.includes(type);
 }
 
 export function wantsYaml(req: FastifyRequest): boolean {
