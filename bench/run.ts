@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { startKubeApiServer, type KubeServer } from '../test/support/kube-apiserver.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../test/support/vault-server.js';
 import { buildFleet, HookClient, kvData, kvPath, namespaceOf, ParentState, percentile, roleOf, runRound, type FleetShape, type RoundResult } from './fleet.js';
+import { hostileBodiesReport } from './hostile-bodies.js';
 import type { OverheadResult } from './overhead.js';
 import { productionNodeFlags, type ServerConfig, type ServerMode, type ServerStats } from './shared.js';
 
@@ -582,6 +583,8 @@ async function main(): Promise<void> {
     [`${BIG} VaultApps at ${RESYNC_S} s resync with ≥ 10× headroom`, `${f(singleCore / needed, 1)}× single-core (${f(singleCore, 0)} syncs/s); ${f(wall / needed, 1)}× end-to-end wall clock`, `${verdict(singleCore / needed >= 10)} (single-core), ${verdict(wall / needed >= 10)} (wall clock)`],
     [`peak RSS < 150 MB with ${BIG} parents`, `${f(peakBig.peakMB, 0)} MB (${memBigVault ? 'Vault-backed' : 'recorded-reader'} hook process; ${f(peakBig.startMB, 0)} MB when listening; V8 heap at most ${f(peakBig.peakHeapTotalMB, 0)} MB, external at most ${f(peakBig.peakExternalMB, 0)} MB; ${f(peakBig.retainedMB, 0)} MB heap kept after GC)`, verdict(peakBig.peakMB < 150)],
   ]));
+  p('');
+  for (const line of await hostileBodiesReport()) p(line);
   p('');
   p(`total ${elapsed()}`);
   process.stdout.write(out.join('\n') + '\n');
