@@ -86,9 +86,12 @@ export interface ObservedLeases {
   rejected: RejectedLease[];
 }
 
-// A VaultApp has at most 64 paths; a larger annotation is not one the hook wrote.
-const MAX_RECORDS = 64;
-const MAX_ANNOTATION_LENGTH = 256 * 1024;
+// A VaultApp has at most 64 paths, so the hook writes at most 64 records; a genuine
+// record hidden among many forged ones is still found (and revoked at finalize), up to
+// a bound on the work: a MAC costs a few µs, the annotation is at most 256 KiB in a
+// cluster (a direct call is bounded by the body limit).
+const MAX_RECORDS_EXAMINED = 2048;
+const MAX_ANNOTATION_LENGTH = 1024 * 1024;
 
 /**
  * The lease records of the observed Secret that the hook may act on. A record
@@ -106,12 +109,11 @@ export function observedLeases(secret: KubeObject | undefined, parent: VaultApp,
     parsed = undefined;
   }
   if (!Array.isArray(parsed)) return { trusted: [], rejected: ['not a lease record'] };
-  if (parsed.length > MAX_RECORDS) return { trusted: [], rejected: ['too many records'] };
   const binding = bindingOf(parent);
   const paths = new Set(parent.spec.vault.secrets.map((s) => s.path));
   const trusted: LeaseRecord[] = [];
-  const rejected: RejectedLease[] = [];
-  for (const r of parsed) {
+  const rejected: RejectedLease[] = parsed.length > MAX_RECORDS_EXAMINED ? ['too many records'] : [];
+  for (const r of parsed.slice(0, MAX_RECORDS_EXAMINED)) {
     if (!isLeaseRecordShape(r)) rejected.push('not a lease record');
     else if (!stateMacMatches(hmacKey, MAC_PURPOSE, binding, macFields(r), r.mac)) rejected.push('not written by the hook for this VaultApp');
     else if (!leaseIdWithin(r.path, r.leaseId)) rejected.push('a lease id outside its path');

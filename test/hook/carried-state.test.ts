@@ -52,7 +52,7 @@ describe('observedLeases: only records the hook wrote for this VaultApp', () => 
     ['signed, but the lease id is not under its path', [signedFor(app, { leaseId: 'sys/leases/revoke-prefix/database' })], { trusted: 0, rejected: ['a lease id outside its path'] }],
     ['signed, for a path the spec no longer reads: dropped, not an attack', [signedFor(app, { path: 'database/creds/old', leaseId: 'database/creds/old/l0' })], { trusted: 0, rejected: [] }],
     ['two records for one path', [signedFor(app), signedFor(app, { leaseId: `${PATH}/l2` })], { trusted: 1, rejected: ['a second record for one path'] }],
-    ['more records than a VaultApp has paths', Array.from({ length: 65 }, () => signedFor(app)), { trusted: 0, rejected: ['too many records'] }],
+    ['the same genuine record 65 times', Array.from({ length: 65 }, () => signedFor(app)), { trusted: 1, rejected: Array(64).fill('a second record for one path') }],
     ['not a list', { path: PATH }, { trusted: 0, rejected: ['not a lease record'] }],
     ['a list of odd things', [null, 1, 'x', [], { __proto__: { path: PATH } }], { trusted: 0, rejected: Array(5).fill('not a lease record') }],
   ];
@@ -63,9 +63,18 @@ describe('observedLeases: only records the hook wrote for this VaultApp', () => 
     });
   }
 
+  it('a genuine record among 1,500 forged ones is found; beyond 2,048 entries the rest is not examined', () => {
+    const forged = (i: number) => ({ ...signedFor(app), leaseId: `${PATH}/forged-${i}`, path: `database/creds/x${i}` });
+    const hidden = [...Array.from({ length: 1500 }, (_, i) => forged(i)), signedFor(app)];
+    assert.deepStrictEqual(observedLeases(secretWith(JSON.stringify(hidden)), app, config.hmacKey).trusted, [signedFor(app)]);
+    const beyond = [...Array.from({ length: 2048 }, (_, i) => forged(i)), signedFor(app)];
+    const got = observedLeases(secretWith(JSON.stringify(beyond)), app, config.hmacKey);
+    assert.deepStrictEqual([got.trusted.length, got.rejected[0], got.rejected.length], [0, 'too many records', 2049]);
+  });
+
   it('unparseable or oversized text is rejected, an absent or empty annotation is no record', () => {
     assert.deepStrictEqual(observedLeases(secretWith('{oops'), app, config.hmacKey).rejected, ['not a lease record']);
-    assert.deepStrictEqual(observedLeases(secretWith(`[${' '.repeat(300 * 1024)}]`), app, config.hmacKey).rejected, ['not a lease record']);
+    assert.deepStrictEqual(observedLeases(secretWith(`[${' '.repeat(1100 * 1024)}]`), app, config.hmacKey).rejected, ['not a lease record']);
     assert.deepStrictEqual(observedLeases(secretWith(''), app, config.hmacKey), { trusted: [], rejected: [] });
     assert.deepStrictEqual(observedLeases(undefined, app, config.hmacKey), { trusted: [], rejected: [] });
   });
