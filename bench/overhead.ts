@@ -64,7 +64,7 @@ export async function measureOverhead({ bodies, values, hmacKey, resyncSeconds, 
       const c = process.hrtime.bigint();
       const req: SyncRequest = { ...parsed, parent: v.value };
       const now = new Date();
-      planVaultWork(req, now, config.hmacKey);
+      planVaultWork(req, now, config);
       const d = process.hrtime.bigint();
       const material = await reader.material(req.parent); // not timed: stands for Vault
       const e = process.hrtime.bigint();

@@ -29,7 +29,7 @@ function failed(err: unknown, what: string): string {
 
 export function createSeedReader(opts: SeedReaderOptions): SeedReader {
   const counts = { logins: 0, reads: 0, clients: 0 };
-  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 };
+  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 };
   return {
     counts,
     stats,

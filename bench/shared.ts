@@ -46,7 +46,7 @@ export interface ServerStats {
 
 /** Answers from recorded values: what the real reader would hand over for KV v2, without Vault. */
 export function recordedFleetReader(values: Record<string, Record<string, unknown>>): VaultReader & { calls: number } {
-  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 };
+  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 };
   const reader = {
     calls: 0,
     stats,

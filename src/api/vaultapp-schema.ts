@@ -67,6 +67,10 @@ export const VaultSpecSchema = Type.Object({
     default: false,
     description: 'Also expose every key as an environment variable (envFrom the Secret). Environment variables are read once, so a change always rolls the pods.',
   })),
+  refreshInterval: Type.Optional(Type.String({
+    minLength: 1, maxLength: 32, pattern: DURATION_PATTERN,
+    description: 'How long values read from Vault are used before they are read again (e.g. 5m, 1h; 0 reads at every sync). Default: the hook\'s VAULTAPP_REFRESH_SECONDS. Dynamic credentials keep their own lease schedule; the annotation vaultapp.techweaver.io/refresh (any new value) forces a read at the next sync.',
+  })),
 });
 
 export const MonitoringSpecSchema = Type.Object({

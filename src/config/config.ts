@@ -38,6 +38,7 @@ export const EnvSchema = Type.Object({
   VAULTAPP_HMAC_KEY: Type.Optional(Type.String({ minLength: 16, description: 'Key of the secret-version HMAC (required with kubernetes auth).' })),
   VAULTAPP_HMAC_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'File holding the HMAC key (e.g. a mounted Secret).' })),
   VAULTAPP_RESYNC_SECONDS: int(300, 5, 86400, 'Resync interval while healthy.'),
+  VAULTAPP_REFRESH_SECONDS: Type.Optional(Type.Integer({ minimum: 0, maximum: 31536000, description: 'How long data read from Vault is used before it is read again, for VaultApps without spec.vault.refreshInterval (0: at every sync). Default: the resync interval.' })),
   VAULTAPP_ERROR_BACKOFF_SECONDS: int(5, 1, 3600, 'First retry after an error; doubles up to the resync interval.'),
   VAULTAPP_VAULT_TIMEOUT_MS: int(4000, 100, 60000, 'Timeout of one Vault request.'),
   VAULTAPP_SYNC_DEADLINE_MS: int(7000, 100, 60000, 'Upper bound on the Vault work of one sync; keep it under the hook timeout (10 s).'),
@@ -64,6 +65,8 @@ export interface Config {
   /** True when the HMAC key was generated for this process: pods roll after a restart. */
   hmacKeyEphemeral: boolean;
   resyncSeconds: number;
+  /** Default refresh interval of the data read from Vault; absent: the resync interval. */
+  refreshSeconds?: number;
   errorBackoffMinSeconds: number;
   syncDeadlineMs: number;
   bodyLimit: number;
@@ -143,6 +146,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, home = homed
     hmacKey,
     hmacKeyEphemeral,
     resyncSeconds: env.VAULTAPP_RESYNC_SECONDS,
+    ...(env.VAULTAPP_REFRESH_SECONDS !== undefined ? { refreshSeconds: env.VAULTAPP_REFRESH_SECONDS } : {}),
     errorBackoffMinSeconds: Math.min(env.VAULTAPP_ERROR_BACKOFF_SECONDS, env.VAULTAPP_RESYNC_SECONDS),
     syncDeadlineMs: env.VAULTAPP_SYNC_DEADLINE_MS,
     bodyLimit: env.VAULTAPP_BODY_LIMIT_BYTES,

@@ -23,9 +23,13 @@ export type PathRead =
   | { ok: true; engine: Engine; data: Record<string, unknown>; version?: number; lease?: IssuedLease }
   /** A lease still in use: its data stays as the observed Secret has it. */
   | { ok: true; engine: 'leased'; kept: LeaseRecord; renewal?: Renewal; tokenRenewal?: Renewal }
+  /** A static path read less than the refresh interval ago (src/hook/refresh-state.ts): the Secret's data stands. */
+  | { ok: true; unchanged: true }
   | { ok: false; problem: Problem; kept?: LeaseRecord };
 
 export interface VaultMaterial {
   auth: { ok: true } | { ok: false; problem: Problem };
   reads: Record<string, PathRead>;
+  /** No request reached Vault (no login either): every path was fresh or a lease in use. */
+  vaultSkipped?: true;
 }

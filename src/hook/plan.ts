@@ -1,33 +1,60 @@
 // What the Vault edge must do for one sync, decided from the request alone:
 // read a path, or, for a lease recorded on the observed Secret, keep it as it
 // is or renew it. Pure.
+import type { VaultApp } from '../api/vaultapp-schema.js';
+import { durationSeconds } from './duration.js';
 import { leaseAction, observedLeases, renewalsDue, type LeaseRecord } from './leases.js';
 import { secretName } from './names.js';
 import { observedChild } from './observed.js';
 import { ownSet } from './own.js';
-import type { SyncRequest } from './types.js';
+import { dataMacs, observedState, pathUnchanged, staticDataFresh } from './refresh-state.js';
+import type { HookConfig, SyncRequest } from './types.js';
 
 export type PathPlan =
   | { action: 'read' }
+  /** A static path read less than the refresh interval ago: the Secret's data stands. */
+  | { action: 'keep' }
   | { action: 'reuse'; record: LeaseRecord }
   | { action: 'renew'; record: LeaseRecord; lease: boolean; token: boolean };
 export type VaultPlan = Record<string, PathPlan>;
 
-/** Only records that pass observedLeases' checks are planned on: a rejected one never skips a read. */
-export function planVaultWork(req: SyncRequest, now: Date, hmacKey: string): VaultPlan {
-  const secret = observedChild(req, 'secret', secretName(req.parent.metadata.name));
+/** The refresh interval of a VaultApp: its own, else the hook's, else the resync interval. */
+export function refreshSecondsOf(app: VaultApp, config: Pick<HookConfig, 'resyncSeconds' | 'refreshSeconds'>): number {
+  const own = app.spec.vault.refreshInterval === undefined ? NaN : durationSeconds(app.spec.vault.refreshInterval);
+  return Number.isFinite(own) ? own : config.refreshSeconds ?? config.resyncSeconds;
+}
+
+/**
+ * Only state that passes its checks (lease records, refresh state) is planned on:
+ * a rejected record or state never skips a read. Static paths are kept while the
+ * refresh state says they are fresh and the Secret holds what the hook wrote;
+ * leased paths follow their lease records, and are read anew when their data was edited.
+ */
+export function planVaultWork(req: SyncRequest, now: Date, config: Pick<HookConfig, 'hmacKey' | 'resyncSeconds' | 'refreshSeconds'>): VaultPlan {
+  const app = req.parent;
+  const secret = observedChild(req, 'secret', secretName(app.metadata.name));
   const data = (secret?.data ?? {}) as Record<string, string>;
-  const records = observedLeases(secret, req.parent, hmacKey).trusted;
+  const records = observedLeases(secret, app, config.hmacKey).trusted;
+  const state = observedState(secret, app, config.hmacKey);
+  const current = state.kind === 'trusted' ? dataMacs(app, data, config.hmacKey) : {};
+  const leasedBefore = new Set(state.kind === 'trusted' ? state.state.leased : []);
+  const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
+  const staticPaths = paths.filter((p) => !leasedBefore.has(p) && !records.some((r) => r.path === p));
+  const complete = (path: string): boolean => app.spec.vault.secrets.filter((s) => s.path === path).every((s) => Object.hasOwn(data, s.targetKey));
+  const keepStatic = staticPaths.every(complete) && staticDataFresh(app, state, current, staticPaths, now, refreshSecondsOf(app, config));
   const plan: VaultPlan = {};
-  for (const entry of req.parent.spec.vault.secrets) {
-    if (Object.hasOwn(plan, entry.path)) continue;
-    const record = records.find((r) => r.path === entry.path);
-    // A key the Secret does not hold yet needs a new read: all keys of a path come from one credential.
-    const complete = req.parent.spec.vault.secrets.filter((s) => s.path === entry.path).every((s) => Object.hasOwn(data, s.targetKey));
-    const action = record && complete ? leaseAction(record, now) : 'issue';
-    ownSet(plan, entry.path, action === 'issue' ? { action: 'read' }
-      : action === 'reuse' ? { action, record: record! }
-      : { action, record: record!, ...renewalsDue(record!, now) });
+  for (const path of paths) {
+    const record = records.find((r) => r.path === path);
+    if (!record) {
+      ownSet(plan, path, keepStatic && staticPaths.includes(path) ? { action: 'keep' } : { action: 'read' });
+      continue;
+    }
+    // A key the Secret does not hold yet, or data someone edited, needs a new read: all keys of a path come from one credential.
+    const edited = state.kind === 'trusted' && Object.hasOwn(state.state.data, path) && !pathUnchanged(state.state, current, path);
+    const action = complete(path) && !edited ? leaseAction(record, now) : 'issue';
+    ownSet(plan, path, action === 'issue' ? { action: 'read' }
+      : action === 'reuse' ? { action, record }
+      : { action, record, ...renewalsDue(record, now) });
   }
   return plan;
 }

@@ -54,6 +54,12 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
       continue;
     }
     const where = `key "${entry.key}" at path "${entry.path}" (targetKey ${entry.targetKey})`;
+    if ('unchanged' in read) {
+      const value = observedData ? ownGet(observedData, entry.targetKey) : undefined;
+      if (value === undefined) problems.push(problem('INTERNAL', `${where}: kept from the last read but the Secret lacks the key`));
+      else ownSet(data, entry.targetKey, value);
+      continue;
+    }
     if ('kept' in read) {
       const record = renewed(read.kept, read, now, sign);
       leases.set(entry.path, record);

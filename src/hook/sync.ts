@@ -4,18 +4,19 @@
 // Never lose data: a child left out of the response is deleted by
 // Metacontroller, so when Vault fails the observed Secret's data is returned as
 // it is and the Deployment is kept; only the user's own spec change removes data.
-import { errorCatalog, problem, type Problem } from '../errors/catalog.js';
-import type { VaultAppStatus } from '../api/vaultapp-schema.js';
+import { errorCatalog, type Problem } from '../errors/catalog.js';
+import type { VaultApp, VaultAppStatus } from '../api/vaultapp-schema.js';
 import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
 import { desiredDeployment } from './deployment.js';
 import { deploymentReadiness } from './deployment-readiness.js';
 import type { VaultMaterial } from './material.js';
 import { desiredMonitoring } from './monitoring.js';
-import { bindingOf } from './carried-state.js';
-import { credentialEnd, LEASES_ANNOTATION, nextLeaseActionSeconds, observedLeases, serializeLeases, signLease, type LeaseRecord, type RejectedLease } from './leases.js';
-import { childLabels, secretName, VERSION_ANNOTATION } from './names.js';
-import { childTypeManaged, observedChild, observedSecretData } from './observed.js';
-import { secretDataFromVault } from './secret-data.js';
+import { credentialEnd, nextLeaseActionSeconds } from './leases.js';
+import { managedSecret } from './managed-secret.js';
+import { secretName, VERSION_ANNOTATION } from './names.js';
+import { childTypeManaged, observedChild } from './observed.js';
+import { refreshSecondsOf } from './plan.js';
+import { secondsUntilRefresh } from './refresh-state.js';
 import { sameData, secretVersion } from './secret-version.js';
 import type { HookConfig, KubeObject, SyncRequest, SyncResponse } from './types.js';
 
@@ -32,32 +33,11 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 
   // Secret
   const sName = secretName(name);
-  const observedSecret = observedChild(req, 'secret', sName);
-  const observedData = observedSecretData(req, sName);
-  const records = observedLeases(observedSecret, app, config.hmacKey);
-  const binding = bindingOf(app);
-  const fromVault = secretDataFromVault(app.spec.vault.secrets, material, observedData, now, (r) => signLease(r, binding, config.hmacKey));
-  // Records the hook did not write for this VaultApp are never acted on (./leases.ts); the
-  // sync reports them and keeps the Secret's data, as for any other problem.
-  const problems = records.rejected.length > 0 ? [untrustedRecords(records.rejected, sName), ...fromVault.problems] : fromVault.problems;
-  const synced = fromVault.data !== undefined && problems.length === 0 ? fromVault.data : undefined;
+  const secret = managedSecret(req, material, now, config);
+  const { synced, observedData, leases, problems } = secret;
   const data = synced ?? observedData;
-  const leases = synced ? fromVault.leases : keptLeases(records.trusted, fromVault.fallbackLeases);
-  // Written even when empty after a rejection: Metacontroller's apply leaves alone an
-  // annotation the hook never set, so only setting it replaces what a tenant wrote.
-  const writeLeases = leases.length > 0 || records.rejected.length > 0;
-  if (data !== undefined) {
-    children.push({
-      apiVersion: 'v1', kind: 'Secret',
-      metadata: { name: sName, namespace, labels: childLabels(name), ...(writeLeases ? { annotations: { [LEASES_ANNOTATION]: serializeLeases(leases) } } : {}) },
-      type: 'Opaque',
-      // An empty map would be normalised away by the API server: a perpetual diff.
-      ...(Object.keys(data).length > 0 ? { data } : {}),
-    });
-  }
-  conditions.push(material.auth.ok
-    ? { type: 'VaultAuthenticated', status: 'True', reason: 'Authenticated', message: `logged in to Vault with role ${app.spec.vault.role}` }
-    : { type: 'VaultAuthenticated', status: 'False', reason: reasonOf([material.auth.problem]), message: material.auth.problem.message });
+  if (secret.child) children.push(secret.child);
+  conditions.push(authenticated(app, material));
   const secretsOk = synced !== undefined;
   conditions.push(secretsOk
     ? { type: 'SecretsSynced', status: 'True', reason: 'Synced', message: `${Object.keys(synced).length} keys from ${new Set(app.spec.vault.secrets.map((s) => s.path)).size} Vault paths in Secret ${sName}` }
@@ -94,9 +74,14 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
     ...(lastSecretUpdateTime ? { lastSecretUpdateTime } : {}),
     ...(leases.length > 0 ? { leases: leases.map((l) => ({ path: l.path, expiresAt: isoSeconds(new Date(credentialEnd(l))), renewable: l.renewable })) } : {}),
   };
-  const resync = resyncAfter(secretsOk, finalConditions, now, config);
-  const leaseDue = nextLeaseActionSeconds(leases, now);
-  return { status, children, resyncAfterSeconds: leaseDue === undefined ? resync : Math.min(resync, leaseDue) };
+  // The next sync comes in time for the next lease action and the next refresh.
+  const refresh = refreshSecondsOf(app, config);
+  const due = [
+    resyncAfter(secretsOk, finalConditions, now, config),
+    nextLeaseActionSeconds(leases, now),
+    secretsOk && secret.state && refresh > 0 ? secondsUntilRefresh(secret.state.readAt, now, refresh) : undefined,
+  ].filter((s): s is number => s !== undefined);
+  return { status, children, resyncAfterSeconds: Math.min(...due) };
 
   // rotation: none leaves the pod template alone (the kubelet refreshes mounted
   // files); environment variables are read once, so with injectEnv pods always roll.
@@ -122,16 +107,15 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   }
 }
 
-// When the observed data is kept, so are the lease records that describe it,
-// updated where a renewal succeeded (observedLeases already dropped the paths the spec no longer has).
-function keptLeases(observed: LeaseRecord[], updated: LeaseRecord[]): LeaseRecord[] {
-  return observed.map((r) => updated.find((u) => u.path === r.path && u.leaseId === r.leaseId) ?? r);
-}
-
-// Names what was wrong, never what the records said: their content is the tenant's.
-function untrustedRecords(rejected: RejectedLease[], secret: string): Problem {
-  const why = [...new Set(rejected)].join(', ');
-  return problem('UNTRUSTED_STATE', `${rejected.length} lease record${rejected.length === 1 ? '' : 's'} in annotation ${LEASES_ANNOTATION} of Secret ${secret} ignored (${why}): the hook acts only on records it wrote for this VaultApp, and rewrites the annotation`);
+// A sync that needed no Vault request knows nothing new about the login: the
+// previous condition stands (and so the status does not change).
+function authenticated(app: VaultApp, material: VaultMaterial): ConditionInput {
+  if (!material.auth.ok) return { type: 'VaultAuthenticated', status: 'False', reason: reasonOf([material.auth.problem]), message: material.auth.problem.message };
+  const before = app.status?.conditions?.find((c) => c.type === 'VaultAuthenticated');
+  if (material.vaultSkipped && before) return { type: 'VaultAuthenticated', status: before.status, reason: before.reason, message: before.message };
+  return material.vaultSkipped
+    ? { type: 'VaultAuthenticated', status: 'True', reason: 'NotNeeded', message: 'no Vault request was needed: the data read last is still fresh' }
+    : { type: 'VaultAuthenticated', status: 'True', reason: 'Authenticated', message: `logged in to Vault with role ${app.spec.vault.role}` };
 }
 
 // Stateless backoff: the longer SecretsSynced has been False, the longer the wait,

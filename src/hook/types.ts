@@ -43,4 +43,6 @@ export interface HookConfig {
   resyncSeconds: number;
   /** Shortest retry after an error; retries back off up to resyncSeconds. */
   errorBackoffMinSeconds: number;
+  /** How long data read from Vault is used before it is read again, unless the VaultApp says; default resyncSeconds. */
+  refreshSeconds?: number;
 }

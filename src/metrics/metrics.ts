@@ -71,6 +71,7 @@ export function createMetrics(vault: VaultCounts | undefined): Metrics {
       new Gauge({ name: 'vaultapp_vault_queue_depth', help: 'Syncs waiting for a slot in the queue in front of Vault.', registers: [registry], collect() { this.set(queue.depth); } });
       mirror('vaultapp_vault_queue_rejected_total', 'Syncs answered 429 because the queue in front of Vault was full.', () => queue.rejected);
     }
+    mirror('vaultapp_syncs_without_vault_total', 'Syncs answered without any Vault request: data inside its refresh interval, leases in use.', () => vault.reader.withoutVault);
     mirror('vaultapp_vault_reads_shared_total', 'Reads answered by another sync\'s in-flight read of the same path.', () => vault.reader.sharedReads);
     new Counter({
       name: 'vaultapp_leases_total', help: 'Dynamic-secret leases, by event.', labelNames: ['event'], registers: [registry],

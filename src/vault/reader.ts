@@ -17,9 +17,14 @@ import { describeVaultFailure, VaultRequestError, type VaultHttp, type VaultResp
 import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
 import { isoSeconds } from '../hook/conditions.js';
-import type { Identity, TokenSource } from './token-source.js';
+import { identityOf, type Identity } from '../hook/identity.js';
+import type { TokenSource } from './token-source.js';
 
-export interface ReaderStats { reads: number; sharedReads: number; leasesIssued: number; leasesRenewed: number; leasesRevoked: number }
+export interface ReaderStats {
+  reads: number; sharedReads: number; leasesIssued: number; leasesRenewed: number; leasesRevoked: number;
+  /** Syncs whose data was fresh and leases in use: answered without any Vault request. */
+  withoutVault: number;
+}
 
 export interface VaultReader {
   /** Reads what `plan` says (by default every path); leases planned 'reuse' or 'renew' are not read again. */
@@ -85,20 +90,11 @@ export interface ReaderOptions {
   logUnexpected?: (err: unknown, where: string) => void;
 }
 
-/** A VaultApp logs in as its pods' service account in its own namespace, with its role. */
-export function identityOf(app: VaultApp): Identity {
-  const pod = app.spec.deploymentSpec.template.spec;
-  return {
-    namespace: app.metadata.namespace ?? 'default',
-    serviceAccount: pod?.serviceAccountName || pod?.serviceAccount || 'default',
-    role: app.spec.vault.role,
-  };
-}
 
 export function createVaultReader(http: VaultHttp, tokens: TokenSource, options: ReaderOptions): VaultReader {
   const mounts = new MountResolver(http);
   const flights = new SingleFlight<PathRead>();
-  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 };
+  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 };
   const leaseOps = createLeaseOps(http, options.sealer);
 
   // A new lease carries its creating token, sealed for this VaultApp, path and lease, and that token's expiry.
@@ -112,6 +108,7 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
   }
 
   async function readPath(path: string, id: Identity, binding: StateBinding, plan: PathPlan): Promise<PathRead> {
+    if (plan.action === 'keep') return { ok: true, unchanged: true };
     if (plan.action === 'reuse') return { ok: true, engine: 'leased', kept: plan.record };
     if (plan.action === 'renew') {
       const renewed = await leaseOps.renew(path, plan, binding, () => tokens.token(id));
@@ -178,15 +175,22 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     const binding = bindingOf(app);
     const refused = options.authorize?.(id);
     if (refused) return { auth: { ok: false, problem: refused }, reads: {} };
+    const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
+    const planned = (path: string): PathPlan => (Object.hasOwn(plan, path) ? plan[path] : undefined) ?? { action: 'read' };
+    // Nothing to read or renew: not even a login (a token may have to be requested and Vault asked).
+    if (paths.every((p) => planned(p).action === 'keep' || planned(p).action === 'reuse')) {
+      const reads = await Promise.all(paths.map(async (p): Promise<[string, PathRead]> => [p, await readPath(p, id, binding, planned(p))]));
+      stats.withoutVault++;
+      return { auth: { ok: true }, reads: Object.fromEntries(reads), vaultSkipped: true };
+    }
     try {
       await withDeadline(tokens.token(id), options.deadlineMs, 'logging in to Vault');
     } catch (err) {
       return { auth: { ok: false, problem: authProblem(err, tokens.who(id), options.logUnexpected) }, reads: {} };
     }
-    const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
     const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
       try {
-        return [path, await withDeadline(readPath(path, id, binding, (Object.hasOwn(plan, path) ? plan[path] : undefined) ?? { action: 'read' }), options.deadlineMs, `reading path "${path}"`)];
+        return [path, await withDeadline(readPath(path, id, binding, planned(path)), options.deadlineMs, `reading path "${path}"`)];
       } catch (err) {
         return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
       }

@@ -8,7 +8,9 @@ import type { VaultHttp } from './http.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Who a VaultApp logs in as: its namespace, its pods' service account, its role. */
-export interface Identity { namespace: string; serviceAccount: string; role: string }
+import type { Identity } from '../hook/identity.js';
+
+export type { Identity };
 
 export interface TokenSource {
   /** Equal keys speak for the same Vault identity; reads are shared only between equal keys. */

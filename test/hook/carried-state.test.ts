@@ -110,7 +110,7 @@ describe('a rejected record is never acted on; the sync says so and keeps the da
   const freshRead: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: true, engine: 'leased', data: { username: 'u2', password: 'p2' }, lease: { id: `${PATH}/l2`, durationSeconds: 60, renewable: true } } } };
 
   it('the plan reads the path as if there were no record (no renewal, no skipped read)', () => {
-    assert.deepStrictEqual(planVaultWork(request(app, [secretWith(forged)]), NOW, config.hmacKey), { [PATH]: { action: 'read' } });
+    assert.deepStrictEqual(planVaultWork(request(app, [secretWith(forged)]), NOW, config), { [PATH]: { action: 'read' } });
   });
 
   it('sync: SecretsSynced False with reason UntrustedState, the observed data kept, the annotation rewritten without the record', () => {

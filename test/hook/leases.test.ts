@@ -67,19 +67,19 @@ describe('planVaultWork', () => {
     const app = dbApp();
     app.spec.vault.secrets.push({ path: 'kv/data/billing/database', key: 'url', targetKey: 'db_url' });
     const r = record();
-    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(10), config.hmacKey), {
+    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(10), config), {
       [PATH]: { action: 'reuse', record: r },
       'kv/data/billing/database': { action: 'read' },
     });
-    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(31), config.hmacKey)[PATH], { action: 'renew', record: r, lease: false, token: true });
-    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r], { db_user: b64('u1') } as never)]), at(10), config.hmacKey)[PATH], { action: 'read' });
+    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r])]), at(31), config)[PATH], { action: 'renew', record: r, lease: false, token: true });
+    assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r], { db_user: b64('u1') } as never)]), at(10), config)[PATH], { action: 'read' });
   });
 
   it('damaged lease annotations count as no record: the path is read', () => {
     const s = observedSecret([]);
     s.metadata.annotations![LEASES_ANNOTATION] = '{not json';
     assert.deepStrictEqual(observedLeases(s, dbApp(), config.hmacKey), { trusted: [], rejected: ['not a lease record'] });
-    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0), config.hmacKey), { [PATH]: { action: 'read' } });
+    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0), config), { [PATH]: { action: 'read' } });
   });
 });
 

@@ -51,7 +51,8 @@ describe('GET /metrics', () => {
     assert.equal(s.get('vaultapp_sync_duration_seconds_count{outcome="ready"}'), 1);
     assert.equal(s.get('vaultapp_sync_duration_seconds_count{outcome="rejected"}'), 1);
     assert.equal(s.get('vaultapp_sync_errors_total{reason="http_400"}'), 1);
-    assert.equal(s.get('vaultapp_vault_requests_total{operation="read",code="200"}'), 4, 'two paths, two syncs');
+    assert.equal(s.get('vaultapp_vault_requests_total{operation="read",code="200"}'), 2, 'two paths; the second sync is inside the refresh interval');
+    assert.equal(s.get('vaultapp_syncs_without_vault_total'), 1);
     // The first sync's two paths share one lookup of the kv/ mount; afterwards it is known.
     assert.equal(s.get('vaultapp_vault_requests_total{operation="mount_lookup",code="200"}'), 1);
     assert.equal(s.get('vaultapp_vault_logins_total'), 0);

@@ -135,7 +135,7 @@ interface FuzzReader extends VaultReader { calls: number; asked: string[]; curre
 function fuzzReader(): FuzzReader {
   const r: FuzzReader = {
     calls: 0, asked: [], current: OK_MATERIAL,
-    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 },
+    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
     async material(app: VaultApp) {
       r.calls++;
       for (const s of app.spec.vault.secrets) r.asked.push(s.path);
@@ -398,7 +398,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
     for (const path of ['constructor', '__proto__']) {
       const req = baseRequest();
       req.parent.spec.vault.secrets = [{ path, key: 'url', targetKey: 'db_url' }];
-      assert.ok(Object.hasOwn(planVaultWork(req, NOW, hookConfig.hmacKey), path), path);
+      assert.ok(Object.hasOwn(planVaultWork(req, NOW, hookConfig), path), path);
     }
   });
 

@@ -225,7 +225,7 @@ describe('no secret in the logs at level trace', () => {
 
   it('an internal error carrying an HTTP client\'s request (token header) and response (secret body)', async () => {
     const exploding: VaultReader = {
-      stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 },
+      stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
       async material() {
         const err = new Error(`request failed with X-Vault-Token hvs.${'A'.repeat(24)} and Authorization: Bearer ${HOOK_TOKEN}`);
         Object.assign(err, {

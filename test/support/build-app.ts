@@ -10,7 +10,7 @@ export const hookConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 
 export function recordedReader(material: VaultMaterial): VaultReader & { calls: number } {
   const reader = {
     calls: 0,
-    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 },
+    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
     async material() {
       reader.calls++;
       return material;

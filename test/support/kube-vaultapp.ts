@@ -91,7 +91,7 @@ export function materialFor(app: VaultApp): VaultMaterial {
 export function valuesReader(): VaultReader & { calls: number } {
   const reader = {
     calls: 0,
-    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0 },
+    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
     async material(app: VaultApp) {
       reader.calls++;
       return materialFor(app);

@@ -103,7 +103,7 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
       return send(req, reply, res);
     }
     const now = opts.now();
-    const material = await opts.reader.material(request.parent, planVaultWork(request, now, opts.hookConfig.hmacKey));
+    const material = await opts.reader.material(request.parent, planVaultWork(request, now, opts.hookConfig));
     const res = sync(request, material, now, opts.hookConfig);
     await revokeUnrecorded(request, unrecordedLeases(material, res, now), log);
     (req as { syncResponse?: SyncResponse }).syncResponse = res;

@@ -1,0 +1,84 @@
+// The managed Secret of one sync: its data (from Vault, or kept as observed on any
+// problem), the lease records and the refresh state it carries, and the problems that
+// kept it as it was. Pure.
+import { problem, type Problem } from '../errors/catalog.js';
+import { bindingOf } from './carried-state.js';
+import { LEASES_ANNOTATION, observedLeases, serializeLeases, signLease, type LeaseRecord, type RejectedLease } from './leases.js';
+import type { VaultMaterial } from './material.js';
+import { childLabels, secretName } from './names.js';
+import { observedChild, observedSecretData } from './observed.js';
+import { nextState, observedState, serializeState, STATE_ANNOTATION, type RefreshState } from './refresh-state.js';
+import { secretDataFromVault } from './secret-data.js';
+import type { HookConfig, KubeObject, SyncRequest } from './types.js';
+
+export interface ManagedSecret {
+  /** The Secret to answer; absent when there is none yet and nothing to create. */
+  child?: KubeObject;
+  /** Data fresh from this sync, when every path resolved and nothing was rejected. */
+  synced?: Record<string, string>;
+  observedData?: Record<string, string>;
+  leases: LeaseRecord[];
+  /** The refresh state the answer carries (new, or kept as observed). */
+  state?: RefreshState;
+  problems: Problem[];
+}
+
+export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Date, config: HookConfig): ManagedSecret {
+  const app = req.parent;
+  const name = secretName(app.metadata.name);
+  const observed = observedChild(req, 'secret', name);
+  const observedData = observedSecretData(req, name);
+  const records = observedLeases(observed, app, config.hmacKey);
+  const state = observedState(observed, app, config.hmacKey);
+  const binding = bindingOf(app);
+  const fromVault = secretDataFromVault(app.spec.vault.secrets, material, observedData, now, (r) => signLease(r, binding, config.hmacKey));
+  // State the hook did not write for this VaultApp is never acted on (./leases.ts,
+  // ./refresh-state.ts); the sync reports it and keeps the Secret's data, as for any other problem.
+  const problems = [
+    ...(records.rejected.length > 0 ? [untrustedRecords(records.rejected, name)] : []),
+    ...(state.kind === 'rejected' ? [untrustedState(name)] : []),
+    ...fromVault.problems,
+  ];
+  const synced = fromVault.data !== undefined && problems.length === 0 ? fromVault.data : undefined;
+  const data = synced ?? observedData;
+  const leases = synced ? fromVault.leases : keptLeases(records.trusted, fromVault.fallbackLeases);
+  const readNow = Object.values(material.reads).some((r) => r.ok && 'data' in r && !r.lease);
+  const nextRefresh = synced ? nextState(app, state, synced, leases.map((l) => l.path), readNow, now, config.hmacKey)
+    : state.kind === 'trusted' ? state.state : undefined;
+  if (data === undefined) return { observedData, leases, problems };
+
+  const annotations: Record<string, string> = {};
+  // Written even when empty after a rejection: Metacontroller's apply leaves alone an
+  // annotation the hook never set, so only setting it replaces what a tenant wrote.
+  if (leases.length > 0 || records.rejected.length > 0) annotations[LEASES_ANNOTATION] = serializeLeases(leases);
+  // Kept byte for byte when unchanged, so that a sync inside the refresh interval changes nothing.
+  if (nextRefresh) annotations[STATE_ANNOTATION] = !synced && state.kind === 'trusted' ? state.text : serializeState(nextRefresh);
+  return {
+    child: {
+      apiVersion: 'v1', kind: 'Secret',
+      metadata: { name, namespace: app.metadata.namespace, labels: childLabels(app.metadata.name), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
+      type: 'Opaque',
+      // An empty map would be normalised away by the API server: a perpetual diff.
+      ...(Object.keys(data).length > 0 ? { data } : {}),
+    },
+    ...(synced ? { synced } : {}),
+    observedData, leases, problems,
+    ...(nextRefresh ? { state: nextRefresh } : {}),
+  };
+}
+
+// When the observed data is kept, so are the lease records that describe it,
+// updated where a renewal succeeded (observedLeases already dropped the paths the spec no longer has).
+function keptLeases(observed: LeaseRecord[], updated: LeaseRecord[]): LeaseRecord[] {
+  return observed.map((r) => updated.find((u) => u.path === r.path && u.leaseId === r.leaseId) ?? r);
+}
+
+// Names what was wrong, never what the records said: their content is the tenant's.
+function untrustedRecords(rejected: RejectedLease[], secret: string): Problem {
+  const why = [...new Set(rejected)].join(', ');
+  return problem('UNTRUSTED_STATE', `${rejected.length} lease record${rejected.length === 1 ? '' : 's'} in annotation ${LEASES_ANNOTATION} of Secret ${secret} ignored (${why}): the hook acts only on records it wrote for this VaultApp, and rewrites the annotation`);
+}
+
+function untrustedState(secret: string): Problem {
+  return problem('UNTRUSTED_STATE', `the refresh state in annotation ${STATE_ANNOTATION} of Secret ${secret} was not written by the hook for this VaultApp: ignored, the data is read from Vault again`);
+}

@@ -1,0 +1,133 @@
+// When the data was last read from Vault, carried on the managed Secret so that a
+// sync inside the refresh interval needs no Vault request at all: Metacontroller
+// syncs a VaultApp at every change of a child's status, and Vault's load must not
+// follow that churn. Like the lease records it is input when it comes back, so it
+// carries a MAC bound to the VaultApp (./carried-state.ts): nothing a tenant writes
+// can make the hook skip a read or trust data it did not write. Pure.
+import { createHash } from 'node:crypto';
+import type { VaultApp } from '../api/vaultapp-schema.js';
+import { bindingOf, stateMac, stateMacMatches } from './carried-state.js';
+import { isoSeconds } from './conditions.js';
+import { identityOf } from './identity.js';
+import type { KubeObject } from './types.js';
+
+export const STATE_ANNOTATION = 'vaultapp.techweaver.io/state';
+/** Any new value on the VaultApp makes the next sync read Vault. */
+export const REFRESH_ANNOTATION = 'vaultapp.techweaver.io/refresh';
+
+export interface RefreshState {
+  /** When the static paths were last read from Vault (RFC 3339, seconds). */
+  readAt: string;
+  /** Digest of what decides the data: role, identity, and each entry's path, key and targetKey. */
+  spec: string;
+  /** Digest of the VaultApp's refresh annotation at that read ('' when absent). */
+  refresh: string;
+  /** Per path, a MAC of the values the hook wrote for it: an edited or emptied Secret no longer matches. */
+  data: Record<string, string>;
+  /** The paths whose data came with a lease: they follow the lease records, never the refresh interval. */
+  leased: string[];
+  mac: string;
+}
+
+const MAC_PURPOSE = 'refresh-state';
+const MAX_STATE_LENGTH = 16 * 1024;
+const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
+
+export function specDigest(app: VaultApp): string {
+  const id = identityOf(app);
+  return sha256(JSON.stringify([id.namespace, id.serviceAccount, id.role, app.spec.vault.secrets.map((s) => [s.path, s.key, s.targetKey])]));
+}
+
+export function refreshDigest(app: VaultApp): string {
+  const annotations = (app.metadata as { annotations?: unknown }).annotations;
+  const value = annotations !== null && typeof annotations === 'object' && Object.hasOwn(annotations, REFRESH_ANNOTATION)
+    ? (annotations as Record<string, unknown>)[REFRESH_ANNOTATION] : undefined;
+  return typeof value === 'string' && value !== '' ? sha256(value) : '';
+}
+
+/** MACs of the Secret's values per path, over the spec's targetKeys only: keys others add are not the hook's. */
+export function dataMacs(app: VaultApp, data: Record<string, string> | undefined, hmacKey: string): Record<string, string> {
+  const byPath = new Map<string, [string, string | null][]>();
+  for (const e of app.spec.vault.secrets) {
+    const value = data && Object.hasOwn(data, e.targetKey) ? data[e.targetKey]! : null;
+    byPath.set(e.path, [...(byPath.get(e.path) ?? []), [e.targetKey, typeof value === 'string' ? value : null]]);
+  }
+  const binding = bindingOf(app);
+  const out: Record<string, string> = {};
+  for (const [path, values] of [...byPath].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    Object.defineProperty(out, path, { value: stateMac(hmacKey, 'secret-data', binding, values), enumerable: true, writable: true, configurable: true });
+  }
+  return out;
+}
+
+const macFields = (s: Omit<RefreshState, 'mac'>): unknown[] => [s.readAt, s.spec, s.refresh, Object.entries(s.data), s.leased];
+
+export function signState(app: VaultApp, state: Omit<RefreshState, 'mac'>, hmacKey: string): RefreshState {
+  return { ...state, mac: stateMac(hmacKey, MAC_PURPOSE, bindingOf(app), macFields(state)) };
+}
+
+export function serializeState(state: RefreshState): string {
+  return JSON.stringify(state);
+}
+
+const isState = (x: unknown): x is RefreshState => {
+  const s = x as RefreshState;
+  return typeof s?.readAt === 'string' && Number.isFinite(Date.parse(s.readAt)) && typeof s.spec === 'string' && typeof s.refresh === 'string'
+    && typeof s.mac === 'string' && s.data !== null && typeof s.data === 'object' && !Array.isArray(s.data)
+    && Object.values(s.data).every((v) => typeof v === 'string') && Array.isArray(s.leased) && s.leased.every((p) => typeof p === 'string');
+};
+
+/** The state on the observed Secret: absent, trusted (the hook wrote it for this VaultApp), or rejected. */
+export type ObservedState = { kind: 'absent' } | { kind: 'trusted'; state: RefreshState; text: string } | { kind: 'rejected' };
+
+export function observedState(secret: KubeObject | undefined, app: VaultApp, hmacKey: string): ObservedState {
+  const text = secret?.metadata?.annotations?.[STATE_ANNOTATION];
+  if (text === undefined) return { kind: 'absent' };
+  let parsed: unknown;
+  try {
+    parsed = typeof text === 'string' && text.length <= MAX_STATE_LENGTH ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  if (!isState(parsed) || !stateMacMatches(hmacKey, MAC_PURPOSE, bindingOf(app), macFields(parsed), parsed.mac)) return { kind: 'rejected' };
+  return { kind: 'trusted', state: parsed, text };
+}
+
+/** Whether the data the state describes is still what the Secret holds, for one path. */
+export function pathUnchanged(state: RefreshState, current: Record<string, string>, path: string): boolean {
+  return Object.hasOwn(state.data, path) && Object.hasOwn(current, path) && state.data[path] === current[path];
+}
+
+// A sync that lands a moment before the refresh is due (timers, queueing) reads then,
+// instead of waiting a whole resync more.
+const EARLY_SECONDS = 2;
+
+/**
+ * Whether the static paths may be kept as the Secret holds them, without reading
+ * Vault: a trusted state of the same spec and refresh annotation, inside the
+ * interval, and every static path's data as the hook wrote it.
+ */
+export function staticDataFresh(app: VaultApp, observed: ObservedState, current: Record<string, string>, staticPaths: string[], now: Date, refreshSeconds: number): boolean {
+  if (observed.kind !== 'trusted' || refreshSeconds <= 0) return false;
+  const { state } = observed;
+  if (state.spec !== specDigest(app) || state.refresh !== refreshDigest(app)) return false;
+  if (Date.parse(state.readAt) + (refreshSeconds - EARLY_SECONDS) * 1000 <= now.getTime()) return false;
+  return staticPaths.every((p) => pathUnchanged(state, current, p));
+}
+
+/** Seconds until the next refresh is due, from a state's readAt. */
+export function secondsUntilRefresh(readAt: string, now: Date, refreshSeconds: number): number {
+  return Math.max(1, Math.ceil((Date.parse(readAt) + refreshSeconds * 1000 - now.getTime()) / 1000));
+}
+
+/** The state to write with data just synced. */
+export function nextState(app: VaultApp, previous: ObservedState, data: Record<string, string>, leased: string[], readNow: boolean, now: Date, hmacKey: string): RefreshState {
+  const carried = previous.kind === 'trusted' && !readNow ? previous.state : undefined;
+  return signState(app, {
+    readAt: carried?.readAt ?? isoSeconds(now),
+    spec: specDigest(app),
+    refresh: carried?.refresh ?? refreshDigest(app),
+    data: dataMacs(app, data, hmacKey),
+    leased: [...new Set(leased)].sort(),
+  }, hmacKey);
+}
