@@ -20,7 +20,11 @@ import { buildApp } from '../../src/http/app.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { createTokenSealer } from '../../src/vault/token-seal.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { hookConfig as baseConfig } from '../support/build-app.js';
+
+// Every sync reads its static paths (refresh interval 0): what must be seen is that a forged
+// record never skips a read, not the interval's legitimate skips (refresh-interval.test.ts).
+const hookConfig = { ...baseConfig, refreshSeconds: 0 };
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import {

@@ -7,7 +7,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/http/app.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { hookConfig as baseConfig } from '../support/build-app.js';
+
+// These tests are about what each read from Vault does, so every sync reads (a refresh
+// interval of 0); the interval itself is tested in refresh-interval.test.ts.
+const hookConfig = { ...baseConfig, refreshSeconds: 0 };
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

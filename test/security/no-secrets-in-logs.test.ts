@@ -41,7 +41,8 @@ let vault: VaultServer;
 let pg: PgServer | undefined;
 const apps: FastifyInstance[] = [];
 
-const config = { ...hookConfig, hmacKey: HMAC_KEY };
+// Every sync reads Vault (refresh interval 0), so every flow that could log a secret runs.
+const config = { ...hookConfig, hmacKey: HMAC_KEY, refreshSeconds: 0 };
 
 function vaultFor(server: VaultServer, token: string): Vault {
   return createVault({ vault: { address: server.addr, timeoutMs: 2000 }, auth: { method: 'token', token }, syncDeadlineMs: 4000, hmacKey: HMAC_KEY });
