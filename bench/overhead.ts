@@ -5,7 +5,7 @@
 import { openSync, readSync } from 'node:fs';
 import { Ajv } from 'ajv';
 import pino from 'pino';
-import { HookRequestSchema } from '../src/api/hook-request-schema.js';
+import { HookRequestSchema } from '../src/api/hook-schemas.js';
 import { validateVaultApp } from '../src/api/validate.js';
 import { planVaultWork } from '../src/hook/plan.js';
 import { sync } from '../src/hook/sync.js';

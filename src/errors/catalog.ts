@@ -36,7 +36,7 @@ export const errorCatalog = {
 
 export type ErrorCode = keyof typeof errorCatalog;
 
-/** A problem located in one VaultApp; `where` says which path/key/field. */
+/** A problem located in one VaultApp; its message names the path, key or field. */
 export interface Problem { code: ErrorCode; message: string }
 
 export function problem(code: ErrorCode, message: string): Problem {
@@ -47,9 +47,21 @@ export function problem(code: ErrorCode, message: string): Problem {
 export class HookError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
+  /** Sent as Retry-After (OVERLOADED). */
+  readonly retryAfterSeconds?: number;
   constructor(code: ErrorCode, message: string) {
     super(message);
     this.code = code;
-    this.statusCode = (errorCatalog[code] as CatalogEntry).httpStatus ?? 500;
+    this.statusCode = httpStatusOf(code);
   }
+}
+
+export function httpStatusOf(code: ErrorCode): number {
+  return (errorCatalog[code] as CatalogEntry).httpStatus ?? 500;
+}
+
+/** The catalog's code for a 4xx that Fastify raised itself (body too large, media type, a malformed body). */
+export function codeOfClientError(status: number): ErrorCode {
+  const found = (Object.keys(errorCatalog) as ErrorCode[]).find((c) => (errorCatalog[c] as CatalogEntry).httpStatus === status);
+  return found ?? 'INVALID_REQUEST';
 }

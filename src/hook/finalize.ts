@@ -7,7 +7,7 @@ import { isoSeconds } from './conditions.js';
 import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases, type LeaseRecord, type UnsignedLeaseRecord } from './leases.js';
 import { secretName } from './names.js';
 import { observedChild } from './observed.js';
-import type { HookConfig, SyncRequest, SyncResponse } from './types.js';
+import type { SyncConfig, SyncRequest, SyncResponse } from './types.js';
 
 /** The outcome of revoking one lease (by the Vault edge). */
 export type Revocation<R extends UnsignedLeaseRecord = LeaseRecord> = { record: R; ok: true } | { record: R; ok: false; message: string };
@@ -21,7 +21,7 @@ export function leasesToRevoke(req: SyncRequest, now: Date, hmacKey: string): Le
   return observedLeases(secret, req.parent, hmacKey).trusted.filter((r) => credentialEnd(r) > now.getTime());
 }
 
-export function finalize(req: SyncRequest, revocations: Revocation[], now: Date, config: HookConfig): SyncResponse {
+export function finalize(req: SyncRequest, revocations: Revocation[], now: Date, config: SyncConfig): SyncResponse {
   const { observedGeneration: _dropped, ...status } = req.parent.status ?? {};
   const failed = revocations.filter((r): r is Extract<Revocation, { ok: false }> => !r.ok && credentialEnd(r.record) > now.getTime());
   if (failed.length === 0) return { status: { ...status, ...(status.leases ? { leases: [] } : {}) }, children: [], finalized: true };

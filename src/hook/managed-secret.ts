@@ -9,7 +9,7 @@ import { childLabels, secretName } from './names.js';
 import { observedChild, observedSecretData } from './observed.js';
 import { nextState, observedState, serializeState, STATE_ANNOTATION, type RefreshState } from './refresh-state.js';
 import { secretDataFromVault } from './secret-data.js';
-import type { HookConfig, KubeObject, SyncRequest } from './types.js';
+import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
 
 export interface ManagedSecret {
   /** The Secret to answer; absent when there is none yet and nothing to create. */
@@ -23,7 +23,7 @@ export interface ManagedSecret {
   problems: Problem[];
 }
 
-export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Date, config: HookConfig): ManagedSecret {
+export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Date, config: SyncConfig): ManagedSecret {
   const app = req.parent;
   const name = secretName(app.metadata.name);
   const observed = observedChild(req, 'secret', name);

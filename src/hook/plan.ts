@@ -8,7 +8,7 @@ import { secretName } from './names.js';
 import { observedChild } from './observed.js';
 import { ownSet } from './own.js';
 import { dataMacs, observedState, pathUnchanged, staticDataFresh } from './refresh-state.js';
-import type { HookConfig, SyncRequest } from './types.js';
+import type { SyncConfig, SyncRequest } from './types.js';
 
 export type PathPlan =
   | { action: 'read' }
@@ -19,7 +19,7 @@ export type PathPlan =
 export type VaultPlan = Record<string, PathPlan>;
 
 /** The refresh interval of a VaultApp: its own, else the hook's, else the resync interval. */
-export function refreshSecondsOf(app: VaultApp, config: Pick<HookConfig, 'resyncSeconds' | 'refreshSeconds'>): number {
+export function refreshSecondsOf(app: VaultApp, config: Pick<SyncConfig, 'resyncSeconds' | 'refreshSeconds'>): number {
   const own = app.spec.vault.refreshInterval === undefined ? NaN : durationSeconds(app.spec.vault.refreshInterval);
   return Number.isFinite(own) ? own : config.refreshSeconds ?? config.resyncSeconds;
 }
@@ -30,7 +30,7 @@ export function refreshSecondsOf(app: VaultApp, config: Pick<HookConfig, 'resync
  * refresh state says they are fresh and the Secret holds what the hook wrote;
  * leased paths follow their lease records, and are read anew when their data was edited.
  */
-export function planVaultWork(req: SyncRequest, now: Date, config: Pick<HookConfig, 'hmacKey' | 'resyncSeconds' | 'refreshSeconds'>): VaultPlan {
+export function planVaultWork(req: SyncRequest, now: Date, config: Pick<SyncConfig, 'hmacKey' | 'resyncSeconds' | 'refreshSeconds'>): VaultPlan {
   const app = req.parent;
   const secret = observedChild(req, 'secret', secretName(app.metadata.name));
   const data = (secret?.data ?? {}) as Record<string, string>;

@@ -18,12 +18,12 @@ import { childTypeManaged, observedChild } from './observed.js';
 import { refreshSecondsOf } from './plan.js';
 import { secondsUntilRefresh } from './refresh-state.js';
 import { sameData, secretVersion } from './secret-version.js';
-import type { HookConfig, KubeObject, SyncRequest, SyncResponse } from './types.js';
+import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from './types.js';
 
 const describe = (problems: Problem[]): string => problems.map((p) => p.message).join('; ');
 const reasonOf = (problems: Problem[]): string => errorCatalog[problems[0]!.code].reason;
 
-export function sync(req: SyncRequest, material: VaultMaterial, now: Date, config: HookConfig): SyncResponse {
+export function sync(req: SyncRequest, material: VaultMaterial, now: Date, config: SyncConfig): SyncResponse {
   const app = req.parent;
   const name = app.metadata.name;
   const namespace = app.metadata.namespace;
@@ -58,7 +58,9 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   }
 
   // Monitoring
-  conditions.push(monitoringCondition(req, children));
+  const monitoring = monitoringChildren(req);
+  children.push(...monitoring.children);
+  conditions.push(monitoring.condition);
 
   const notReady = conditions.filter((c) => c.status !== 'True');
   conditions.push(notReady.length === 0
@@ -91,19 +93,22 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
     return secretVersion(versioned, config.hmacKey);
   }
 
-  function monitoringCondition(request: SyncRequest, out: KubeObject[]): ConditionInput {
-    if (!app.spec.monitoring?.enabled) return { type: 'MonitoringReady', status: 'True', reason: 'Disabled', message: 'monitoring is disabled' };
+  function monitoringChildren(request: SyncRequest): { children: KubeObject[]; condition: ConditionInput } {
+    const none = (condition: ConditionInput) => ({ children: [], condition });
+    if (!app.spec.monitoring?.enabled) return none({ type: 'MonitoringReady', status: 'True', reason: 'Disabled', message: 'monitoring is disabled' });
     const m = desiredMonitoring(app);
-    if (m.problems.length > 0) return { type: 'MonitoringReady', status: 'False', reason: reasonOf(m.problems), message: describe(m.problems) };
-    out.push(m.service!);
+    if (m.problems.length > 0) return none({ type: 'MonitoringReady', status: 'False', reason: reasonOf(m.problems), message: describe(m.problems) });
     const smManaged = childTypeManaged(request, 'serviceMonitor');
-    if (smManaged) out.push(m.serviceMonitor!);
+    const out = smManaged ? [m.service!, m.serviceMonitor!] : [m.service!];
     const serviceSeen = observedChild(request, 'service', m.service!.metadata.name) !== undefined;
     const smSeen = !smManaged || observedChild(request, 'serviceMonitor', name) !== undefined;
-    if (!serviceSeen || !smSeen) return { type: 'MonitoringReady', status: 'False', reason: 'Creating', message: `creating the metrics Service${smManaged ? ' and ServiceMonitor' : ''}` };
-    return smManaged
-      ? { type: 'MonitoringReady', status: 'True', reason: 'Configured', message: `ServiceMonitor ${name} scrapes Service ${m.service!.metadata.name}` }
-      : { type: 'MonitoringReady', status: 'True', reason: 'ServiceOnly', message: `this controller does not manage ServiceMonitors; Service ${m.service!.metadata.name} exposes the metrics port` };
+    if (!serviceSeen || !smSeen) return { children: out, condition: { type: 'MonitoringReady', status: 'False', reason: 'Creating', message: `creating the metrics Service${smManaged ? ' and ServiceMonitor' : ''}` } };
+    return {
+      children: out,
+      condition: smManaged
+        ? { type: 'MonitoringReady', status: 'True', reason: 'Configured', message: `ServiceMonitor ${name} scrapes Service ${m.service!.metadata.name}` }
+        : { type: 'MonitoringReady', status: 'True', reason: 'ServiceOnly', message: `this controller does not manage ServiceMonitors; Service ${m.service!.metadata.name} exposes the metrics port` },
+    };
   }
 }
 
@@ -120,7 +125,7 @@ function authenticated(app: VaultApp, material: VaultMaterial): ConditionInput {
 
 // Stateless backoff: the longer SecretsSynced has been False, the longer the wait,
 // from errorBackoffMinSeconds up to the healthy resync interval.
-function resyncAfter(secretsOk: boolean, conditions: { type: string; lastTransitionTime: string }[], now: Date, config: HookConfig): number {
+function resyncAfter(secretsOk: boolean, conditions: { type: string; lastTransitionTime: string }[], now: Date, config: SyncConfig): number {
   if (secretsOk) return config.resyncSeconds;
   const since = Date.parse(conditions.find((c) => c.type === 'SecretsSynced')?.lastTransitionTime ?? '');
   const failingFor = Number.isFinite(since) ? Math.max(0, (now.getTime() - since) / 1000) : 0;

@@ -1,4 +1,6 @@
-import type { VaultApp, VaultAppStatus } from '../api/vaultapp-schema.js';
+import type { Static } from '@sinclair/typebox';
+import type { HookRequestSchema, HookResponseSchema } from '../api/hook-schemas.js';
+import type { VaultApp } from '../api/vaultapp-schema.js';
 
 export interface ObjectMeta {
   name: string;
@@ -21,22 +23,19 @@ export interface KubeObject {
 /** Children by type (`Kind.apiVersion`), then by name (hook v1) or namespace/name (hook v2). */
 export type ChildrenByType = Record<string, Record<string, KubeObject>>;
 
-export interface SyncRequest {
-  controller?: unknown;
+/** A hook request as its schema admits it. */
+export type HookRequest = Static<typeof HookRequestSchema>;
+
+/** A hook request whose parent passed the VaultApp schema; children as the core reads them. */
+export type SyncRequest = Omit<HookRequest, 'parent' | 'children' | 'related'> & {
   parent: VaultApp;
   children: ChildrenByType;
   related?: ChildrenByType;
-  finalizing?: boolean;
-}
+};
 
-export interface SyncResponse {
-  status: VaultAppStatus;
-  children: KubeObject[];
-  resyncAfterSeconds?: number;
-  finalized?: boolean;
-}
+export type SyncResponse = Static<typeof HookResponseSchema>;
 
-export interface HookConfig {
+export interface SyncConfig {
   /** Key of the HMAC that versions the Secret's data on the pod template. */
   hmacKey: string;
   /** Resync interval while healthy. */

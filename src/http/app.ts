@@ -2,9 +2,9 @@
 import type { Server as TlsServer } from 'node:tls';
 import etag from '@fastify/etag';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { DEFAULT_YAML_BODY_LIMIT, type Config, type HookSecurityConfig } from '../config/config.js';
-import { HookError } from '../errors/catalog.js';
-import type { HookConfig } from '../hook/types.js';
+import { ConfigError, DEFAULT_YAML_BODY_LIMIT, type Config, type HookSecurityConfig } from '../config/config.js';
+import { codeOfClientError, HookError, httpStatusOf } from '../errors/catalog.js';
+import type { SyncConfig } from '../hook/types.js';
 import type { VaultReader } from '../vault/reader.js';
 import { hookAuthentication } from './auth.js';
 import { refuseDeepBodies } from './body-guard.js';
@@ -17,8 +17,8 @@ import { hookRoutes } from './routes/hook.js';
 import { isYamlBody, registerYaml } from './yaml.js';
 
 export interface AppDeps {
-  /** Without hookSecurity (tests, `render`) the hook serves plain HTTP and asks for no credentials. */
-  config: Pick<Config, 'logLevel' | 'bodyLimit'> & Partial<Pick<Config, 'yamlBodyLimit'>> & HookConfig & { hookSecurity?: HookSecurityConfig };
+  /** Without hookSecurity (tests, the bench) the hook serves plain HTTP and asks for no credentials. */
+  config: Pick<Config, 'logLevel' | 'bodyLimit'> & Partial<Pick<Config, 'yamlBodyLimit'>> & SyncConfig & { hookSecurity?: HookSecurityConfig };
   reader: VaultReader;
   vaultHealth?: () => Promise<unknown>;
   now?: () => Date;
@@ -32,7 +32,7 @@ export interface AppDeps {
 function credentialsFor(security: HookSecurityConfig | undefined): HookCredentials | undefined {
   if (!security) return undefined;
   const withAuth = security.tokenFile !== undefined || security.tls?.clientCaFile !== undefined;
-  if (security.mode === 'required' && !withAuth) throw new Error('VAULTAPP_HOOK_AUTH=required but neither VAULTAPP_AUTH_TOKEN_FILE nor VAULTAPP_TLS_CLIENT_CA_FILE is set');
+  if (security.mode === 'required' && !withAuth) throw new ConfigError('VAULTAPP_HOOK_AUTH=required but neither VAULTAPP_AUTH_TOKEN_FILE nor VAULTAPP_TLS_CLIENT_CA_FILE is set');
   return security.tokenFile !== undefined || security.tls !== undefined ? new HookCredentials(security) : undefined;
 }
 
@@ -65,23 +65,26 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if ((req.log as { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.('debug') !== false) req.log.debug({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; code?: string; validation?: unknown; validationContext?: string }, req, reply) => {
+  // The one error path: every refusal is a catalog code with the catalog's status.
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; validationContext?: string }, req, reply) => {
     if (err instanceof HookError) {
       req.log.warn({ code: err.code, message: err.message }, 'rejected hook request');
+      if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
       return reply.code(err.statusCode).send({ code: err.code, message: err.message });
     }
     if (err.validation) {
-      return reply.code(400).send({ code: 'INVALID_REQUEST', message: `not a Metacontroller hook request: ${err.validationContext ?? 'body'}${err.message.replace(/^(body|querystring)/, '')}` });
+      const message = `not a Metacontroller hook request: ${err.validationContext ?? 'body'}${err.message.replace(/^(body|querystring)/, '')}`;
+      return reply.code(httpStatusOf('INVALID_REQUEST')).send({ code: 'INVALID_REQUEST', message });
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
-      const code = err.statusCode === 413 ? 'BODY_TOO_LARGE' : err.statusCode === 415 ? 'UNSUPPORTED_MEDIA_TYPE' : 'INVALID_REQUEST';
+      const code = codeOfClientError(err.statusCode);
       const message = code === 'BODY_TOO_LARGE' && isYamlBody(req)
         ? `the YAML body is larger than ${yamlBodyLimit} bytes (VAULTAPP_YAML_BODY_LIMIT_BYTES); send JSON, as Metacontroller does`
         : err.message;
-      return reply.code(err.statusCode).send({ code, message });
+      return reply.code(httpStatusOf(code)).send({ code, message });
     }
     req.log.error({ err }, 'hook failed');
-    return reply.code(500).send({ code: 'INTERNAL', message: 'internal error in the hook; see its log' });
+    return reply.code(httpStatusOf('INTERNAL')).send({ code: 'INTERNAL', message: 'internal error in the hook; see its log' });
   });
 
   if (credentials && security) watchCredentials(app, credentials, security.reloadSeconds);

@@ -3,7 +3,8 @@
 // JSON.stringify (the answer) recurse and run out of stack near two thousand:
 // without this a VaultApp with a deeply nested annotation in its deploymentSpec
 // (the CRD keeps unknown fields there) made every one of its syncs a 500.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import { HookError } from '../errors/catalog.js';
 
 /** Real objects nest some 15 to 30 levels (an affinity term inside a pod template inside a VaultApp). */
 export const MAX_BODY_DEPTH = 100;
@@ -48,9 +49,9 @@ export function tooDeepAt(body: unknown, max = MAX_BODY_DEPTH): string | undefin
   return undefined;
 }
 
-export async function refuseDeepBodies(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function refuseDeepBodies(req: FastifyRequest): Promise<void> {
   const at = tooDeepAt(req.body);
   if (at !== undefined) {
-    await reply.code(400).send({ code: 'INVALID_REQUEST', message: `not a Metacontroller hook request: the body is nested deeper than ${MAX_BODY_DEPTH} levels (at ${at.slice(0, 300)})` });
+    throw new HookError('INVALID_REQUEST', `not a Metacontroller hook request: the body is nested deeper than ${MAX_BODY_DEPTH} levels (at ${at.slice(0, 300)})`);
   }
 }

@@ -97,10 +97,10 @@ export function censorLogObject(obj: Record<string, unknown>): Record<string, un
   return out;
 }
 
-interface RawRequest { method?: string; url?: string; host?: string; hostname?: string; ip?: string; socket?: { remoteAddress?: string; remotePort?: number }; routeOptions?: { url?: string } }
+interface LoggedRequest { method?: string; url?: string; host?: string; hostname?: string; ip?: string; socket?: { remoteAddress?: string; remotePort?: number }; routeOptions?: { url?: string } }
 
 // Method, path (no query string), host and peer: never headers or body.
-function requestSerializer(req: RawRequest): Record<string, unknown> {
+function requestSerializer(req: LoggedRequest): Record<string, unknown> {
   return {
     method: req.method,
     url: typeof req.url === 'string' ? req.url.split('?')[0] : undefined,

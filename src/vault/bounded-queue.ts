@@ -3,9 +3,12 @@
 // Retry-After (which Metacontroller honours) instead of letting syncs pile up
 // until Metacontroller's 10 s timeout, which it would retry just the same.
 
-export class QueueFullError extends Error {
-  constructor(readonly retryAfterSeconds: number) {
-    super('too many syncs waiting for Vault');
+import { HookError } from '../errors/catalog.js';
+
+/** The catalog's OVERLOADED (429); the error handler sends Retry-After. */
+export class QueueFullError extends HookError {
+  constructor(override readonly retryAfterSeconds: number) {
+    super('OVERLOADED', `too many syncs waiting for Vault; retry after ${retryAfterSeconds} s`);
     this.name = 'QueueFullError';
   }
 }

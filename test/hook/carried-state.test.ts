@@ -10,10 +10,10 @@ import { LEASES_ANNOTATION, leaseIdWithin, observedLeases, signLease, type Lease
 import type { VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
-import type { HookConfig, KubeObject } from '../../src/hook/types.js';
+import type { SyncConfig, KubeObject } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
 
-const config: HookConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 300, errorBackoffMinSeconds: 5 };
+const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 300, errorBackoffMinSeconds: 5 };
 const NOW = new Date('2026-11-27T12:00:10Z');
 const PATH = 'database/creds/billing';
 

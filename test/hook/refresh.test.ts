@@ -10,10 +10,10 @@ import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork, type VaultPlan } from '../../src/hook/plan.js';
 import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
-import type { HookConfig, KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
+import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
 
-const config: HookConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 60, errorBackoffMinSeconds: 5, refreshSeconds: 300 };
+const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 60, errorBackoffMinSeconds: 5, refreshSeconds: 300 };
 const T0 = Date.parse('2026-11-27T12:00:00Z');
 const at = (s: number): Date => new Date(T0 + s * 1000);
 const DB = 'kv/data/billing/database';

@@ -8,12 +8,12 @@ import type { Condition, VaultApp } from '../../src/api/vaultapp-schema.js';
 import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import { STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
-import type { HookConfig, KubeObject, SyncResponse } from '../../src/hook/types.js';
+import type { SyncConfig, KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
 
 const NOW = new Date('2026-11-27T12:00:00.000Z');
 const EARLIER = '2026-11-27T11:00:00Z';
-const config: HookConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 300, errorBackoffMinSeconds: 5 };
+const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 300, errorBackoffMinSeconds: 5 };
 const labels = { 'app.kubernetes.io/managed-by': 'vaultapp', 'vaultapp.techweaver.io/name': 'billing-service' };
 const DB = 'kv/data/billing/database';
 const PX = 'kv/data/billing/provider-x';

@@ -1,5 +1,6 @@
-import type { FastifyBaseLogger, FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { HookRequestSchema } from '../../api/hook-request-schema.js';
+import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { HookRequestSchema, HookResponseSchema } from '../../api/hook-schemas.js';
 import { describeFieldErrors, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
 import { finalize, leasesToRevoke } from '../../hook/finalize.js';
@@ -7,13 +8,12 @@ import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
 import type { UnsignedLeaseRecord } from '../../hook/leases.js';
-import type { HookConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
-import { QueueFullError } from '../../vault/bounded-queue.js';
+import type { SyncConfig, HookRequest, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { VaultReader } from '../../vault/reader.js';
 import type { SyncObserver } from '../../metrics/metrics.js';
 import { send } from '../yaml.js';
 
-interface HookRouteOptions { reader: VaultReader; hookConfig: HookConfig; now: () => Date; observer?: SyncObserver }
+interface HookRouteOptions { reader: VaultReader; hookConfig: SyncConfig; now: () => Date; observer?: SyncObserver }
 
 /** ready / not_ready from the Ready condition; finalized / finalizing for finalize answers. */
 function outcomeOf(res: SyncResponse): string {
@@ -21,14 +21,22 @@ function outcomeOf(res: SyncResponse): string {
   return res.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'ready' : 'not_ready';
 }
 
-interface RawRequest { parent: { metadata: { name: string; namespace: string } }; finalizing?: boolean; children: SyncRequest['children'] }
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The answer of /sync or /finalize, for the metrics (onSend). */
+    syncResponse: SyncResponse | null;
+    /** Ends the sync's duration timer with its outcome. */
+    endSync: ((outcome: string) => void) | null;
+  }
+}
 
-function parseRequest(req: FastifyRequest): SyncRequest {
-  const body = req.body as RawRequest;
+/** The request with its parent checked in full against the VaultApp schema (`related` is not used). */
+function parseRequest(body: HookRequest): SyncRequest {
+  const { related: _unused, ...request } = body;
   const { name, namespace } = body.parent.metadata;
   const parsed = validateVaultApp(body.parent);
   if (!parsed.ok) throw new HookError('INVALID_PARENT', `VaultApp ${namespace}/${name} is invalid: ${describeFieldErrors(parsed.errors)}`);
-  return { ...(body as unknown as SyncRequest), parent: parsed.value };
+  return { ...request, parent: parsed.value };
 }
 
 function summary(res: SyncResponse): Record<string, unknown> {
@@ -40,18 +48,20 @@ function summary(res: SyncResponse): Record<string, unknown> {
   };
 }
 
-export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts) => {
-  const schema = { body: HookRequestSchema };
+export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (app, opts) => {
+  const schema = { body: HookRequestSchema, response: { 200: HookResponseSchema } };
+  app.decorateRequest('syncResponse', null);
+  app.decorateRequest('endSync', null);
 
   if (opts.observer) {
     const observer = opts.observer;
     app.addHook('onRequest', async (req) => {
-      (req as { endSync?: (o: string) => void }).endSync = observer.start();
+      req.endSync = observer.start();
     });
     app.addHook('onSend', async (req, reply, payload) => {
-      const end = (req as { endSync?: (o: string) => void }).endSync;
+      const end = req.endSync;
       if (!end) return payload;
-      const res = (req as { syncResponse?: SyncResponse }).syncResponse;
+      const res = req.syncResponse;
       if (res) {
         for (const c of res.status.conditions ?? []) if (c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'MonitoringReady') observer.error(c.reason);
         end(outcomeOf(res));
@@ -84,21 +94,12 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
     }
   }
 
-  // A full queue in front of Vault: ask Metacontroller to come back later.
-  app.setErrorHandler((err, req, reply) => {
-    if (err instanceof QueueFullError) {
-      req.log.warn({ retryAfterSeconds: err.retryAfterSeconds }, 'queue in front of Vault is full');
-      return reply.code(429).header('retry-after', String(err.retryAfterSeconds)).send({ code: 'OVERLOADED', message: `${err.message}; retry after ${err.retryAfterSeconds} s` });
-    }
-    throw err;
-  });
-
   app.post('/sync', { schema }, async (req, reply) => {
-    const request = parseRequest(req);
+    const request = parseRequest(req.body);
     const log = req.log.child({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}` });
     if (request.finalizing) {
       const res = await runFinalize(request);
-      (req as { syncResponse?: SyncResponse }).syncResponse = res;
+      req.syncResponse = res;
       log.info(summary(res), 'finalized');
       return send(req, reply, res);
     }
@@ -106,15 +107,15 @@ export const hookRoutes: FastifyPluginAsync<HookRouteOptions> = async (app, opts
     const material = await opts.reader.material(request.parent, planVaultWork(request, now, opts.hookConfig));
     const res = sync(request, material, now, opts.hookConfig);
     await revokeUnrecorded(request, unrecordedLeases(material, res, now), log);
-    (req as { syncResponse?: SyncResponse }).syncResponse = res;
+    req.syncResponse = res;
     log.info(summary(res), 'synced');
     return send(req, reply, res);
   });
 
   app.post('/finalize', { schema }, async (req, reply) => {
-    const request = parseRequest(req);
+    const request = parseRequest(req.body);
     const res = await runFinalize(request);
-    (req as { syncResponse?: SyncResponse }).syncResponse = res;
+    req.syncResponse = res;
     req.log.info({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}`, ...summary(res) }, 'finalized');
     return send(req, reply, res);
   });
