@@ -116,6 +116,12 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 // previous condition stands (and so the status does not change).
 function authenticated(app: VaultApp, material: VaultMaterial): ConditionInput {
   if (!material.auth.ok) return { type: 'VaultAuthenticated', status: 'False', reason: reasonOf([material.auth.problem]), message: material.auth.problem.message };
+  // A cached token is no proof that Vault still accepts it: when Vault answered nothing, say what is known.
+  const reads = Object.values(material.reads);
+  const silent = reads.length > 0 && reads.every((r) => !r.ok && (r.problem.code === 'VAULT_UNREACHABLE' || r.problem.code === 'VAULT_SEALED'));
+  if (silent) {
+    return { type: 'VaultAuthenticated', status: 'Unknown', reason: 'VaultUnreachable', message: `a Vault token for role ${app.spec.vault.role} is cached, but Vault did not answer: whether it still accepts it is not known` };
+  }
   const before = app.status?.conditions?.find((c) => c.type === 'VaultAuthenticated');
   if (material.vaultSkipped && before) return { type: 'VaultAuthenticated', status: before.status, reason: before.reason, message: before.message };
   return material.vaultSkipped

@@ -86,6 +86,8 @@ const DEPLOY_OK: C = ['DeploymentReady', 'True', 'Available', '3 of 3 replicas o
 const MON_CREATING: C = ['MonitoringReady', 'False', 'Creating', 'creating the metrics Service and ServiceMonitor'];
 const MON_OK: C = ['MonitoringReady', 'True', 'Configured', 'ServiceMonitor billing-service scrapes Service billing-service-metrics'];
 const READY: C = ['Ready', 'True', 'Ready', 'secrets synced, Deployment available, monitoring configured'];
+const AUTH_UNKNOWN_MSG = 'a Vault token for role billing-app is cached, but Vault did not answer: whether it still accepts it is not known';
+const AUTH_UNKNOWN: C = ['VaultAuthenticated', 'Unknown', 'VaultUnreachable', AUTH_UNKNOWN_MSG];
 const at = (c: C, time: string): C => [c[0], c[1], c[2], c[3], time];
 
 interface Case { name: string; parent?: VaultApp; observed?: KubeObject[]; material: VaultMaterial; v2?: boolean; serviceMonitors?: boolean; want: SyncResponse }
@@ -137,10 +139,10 @@ const cases: Case[] = [
     material: material({ [DB]: unreachable(DB), [PX]: unreachable(PX) }),
     want: {
       status: {
-        conditions: conditions(at(AUTH_OK, EARLIER),
+        conditions: conditions(AUTH_UNKNOWN,
           ['SecretsSynced', 'False', 'VaultUnreachable', `cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets keeps its current data`],
           at(DEPLOY_OK, EARLIER), at(MON_OK, EARLIER),
-          ['Ready', 'False', 'VaultUnreachable', `SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets keeps its current data`]),
+          ['Ready', 'False', 'VaultUnreachable', `VaultAuthenticated: ${AUTH_UNKNOWN_MSG} | SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets keeps its current data`]),
         secretName: 'billing-service-vault-secrets', lastSecretUpdateTime: EARLIER,
       },
       children: [secret(data1), deployment(hmac(data1)), service, serviceMonitor],
@@ -152,11 +154,11 @@ const cases: Case[] = [
     material: material({ [DB]: unreachable(DB), [PX]: unreachable(PX) }),
     want: {
       status: {
-        conditions: conditions(AUTH_OK,
+        conditions: conditions(AUTH_UNKNOWN,
           ['SecretsSynced', 'False', 'VaultUnreachable', `cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets not created yet`],
           ['DeploymentReady', 'False', 'WaitingForSecret', 'the Deployment is created once Secret billing-service-vault-secrets can be filled from Vault'],
           MON_CREATING,
-          ['Ready', 'False', 'VaultUnreachable', `SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets not created yet | DeploymentReady: the Deployment is created once Secret billing-service-vault-secrets can be filled from Vault | MonitoringReady: creating the metrics Service and ServiceMonitor`]),
+          ['Ready', 'False', 'VaultUnreachable', `VaultAuthenticated: ${AUTH_UNKNOWN_MSG} | SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets not created yet | DeploymentReady: the Deployment is created once Secret billing-service-vault-secrets can be filled from Vault | MonitoringReady: creating the metrics Service and ServiceMonitor`]),
       },
       children: [service, serviceMonitor],
       resyncAfterSeconds: 5,

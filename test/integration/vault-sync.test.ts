@@ -223,6 +223,9 @@ describe('Vault stopped', () => {
       assert.match(synced.message, /cannot read path "kv\/data\/billing\/database": Vault is unreachable/);
       assert.equal(res.resyncAfterSeconds, 5);
       assert.equal(res.status.conditions!.find((c) => c.type === 'Ready')!.status, 'False');
+      // The token is still cached, but nothing says Vault accepts it: not "True, logged in".
+      const auth = res.status.conditions!.find((c) => c.type === 'VaultAuthenticated')!;
+      assert.deepStrictEqual([auth.status, auth.reason], ['Unknown', 'VaultUnreachable']);
     } finally {
       await hook.close();
       await own.stop();
