@@ -5,10 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { readTls, readTokens } from './hook-credential-files.js';
 
 /** YAML bodies take some 5 µs per node to parse: a quarter of a MiB is more than a sync request needs as YAML. */
 export const DEFAULT_YAML_BODY_LIMIT = 256 * 1024;
@@ -165,19 +165,12 @@ function hookSecurityConfig(env: Env): HookSecurityConfig {
   if (env.VAULTAPP_HOOK_AUTH === 'none' && (tokenFile !== undefined || clientCaFile !== undefined)) {
     throw new ConfigError('VAULTAPP_HOOK_AUTH=none contradicts VAULTAPP_AUTH_TOKEN_FILE / VAULTAPP_TLS_CLIENT_CA_FILE: unset one or the other');
   }
-  if (tokenFile !== undefined) {
-    const tokens = readVar(tokenFile, 'VAULTAPP_AUTH_TOKEN_FILE').split('\n').map((t) => t.trim()).filter(Boolean);
-    if (tokens.length === 0 || tokens.some((t) => t.length < 16)) throw new ConfigError(`VAULTAPP_AUTH_TOKEN_FILE: ${tokenFile} must hold one token of at least 16 characters per line`);
-  }
-  if (certFile !== undefined && keyFile !== undefined) {
-    const cert = readVar(certFile, 'VAULTAPP_TLS_CERT_FILE');
-    const key = readVar(keyFile, 'VAULTAPP_TLS_KEY_FILE');
-    const ca = clientCaFile !== undefined ? readVar(clientCaFile, 'VAULTAPP_TLS_CLIENT_CA_FILE') : undefined;
-    try {
-      createSecureContext({ cert, key, ...(ca !== undefined ? { ca } : {}) });
-    } catch (err) {
-      throw new ConfigError(`VAULTAPP_TLS_CERT_FILE / VAULTAPP_TLS_KEY_FILE${ca !== undefined ? ' / VAULTAPP_TLS_CLIENT_CA_FILE' : ''}: not a usable PEM certificate and key: ${(err as Error).message}`);
-    }
+  // The same rules the hook applies on every reload (./hook-credential-files.ts).
+  try {
+    if (tokenFile !== undefined) readTokens(tokenFile);
+    if (certFile !== undefined && keyFile !== undefined) readTls({ certFile, keyFile, ...(clientCaFile !== undefined ? { clientCaFile } : {}) });
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
   }
   return {
     ...(env.VAULTAPP_HOOK_AUTH !== undefined ? { mode: env.VAULTAPP_HOOK_AUTH } : {}),

@@ -6,7 +6,7 @@ import { ConfigError, DEFAULT_YAML_BODY_LIMIT, type Config, type HookSecurityCon
 import { codeOfClientError, HookError, httpStatusOf } from '../errors/catalog.js';
 import type { SyncConfig } from '../hook/types.js';
 import type { VaultReader } from '../vault/reader.js';
-import { hookAuthentication } from './auth.js';
+import { authenticatesCallers, hookAuthentication } from './auth.js';
 import { refuseDeepBodies } from './body-guard.js';
 import { HookCredentials } from './credentials.js';
 import { loggerOptions } from './logger.js';
@@ -31,8 +31,9 @@ export interface AppDeps {
 
 function credentialsFor(security: HookSecurityConfig | undefined): HookCredentials | undefined {
   if (!security) return undefined;
-  const withAuth = security.tokenFile !== undefined || security.tls?.clientCaFile !== undefined;
-  if (security.mode === 'required' && !withAuth) throw new ConfigError('VAULTAPP_HOOK_AUTH=required but neither VAULTAPP_AUTH_TOKEN_FILE nor VAULTAPP_TLS_CLIENT_CA_FILE is set');
+  if (security.mode === 'required' && !authenticatesCallers(security)) {
+    throw new ConfigError('VAULTAPP_HOOK_AUTH=required but neither VAULTAPP_AUTH_TOKEN_FILE nor VAULTAPP_TLS_CLIENT_CA_FILE is set');
+  }
   return security.tokenFile !== undefined || security.tls !== undefined ? new HookCredentials(security) : undefined;
 }
 

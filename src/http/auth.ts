@@ -48,6 +48,11 @@ export function hookAuthentication(credentials: HookCredentials, observer?: Auth
   };
 }
 
+/** Whether callers of /sync and /finalize must prove themselves (a bearer token or a client certificate). */
+export function authenticatesCallers(s: HookSecurityConfig): boolean {
+  return s.tokenFile !== undefined || s.tls?.clientCaFile !== undefined;
+}
+
 /**
  * Why the hook must not start with this configuration, or undefined. In a cluster
  * (kubernetes auth) an unauthenticated hook hands Vault-backed Secret data to
@@ -58,7 +63,7 @@ export function hookSecurityProblem(config: Pick<Config, 'auth'> & { hookSecurit
   const s = config.hookSecurity;
   if (s.mode === 'none') return undefined;
   const required = s.mode === 'required' || config.auth.method === 'kubernetes';
-  if (!required || s.tokenFile !== undefined || s.tls?.clientCaFile !== undefined) return undefined;
+  if (!required || authenticatesCallers(s)) return undefined;
   return `${s.mode === 'required' ? 'VAULTAPP_HOOK_AUTH=required' : 'in a cluster (VAULTAPP_AUTH=kubernetes)'} /sync and /finalize must be authenticated: `
     + 'set VAULTAPP_AUTH_TOKEN_FILE (the bearer token Metacontroller sends, e.g. a mounted Secret) and/or '
     + 'VAULTAPP_TLS_CLIENT_CA_FILE (client certificates; with VAULTAPP_TLS_CERT_FILE and VAULTAPP_TLS_KEY_FILE), '

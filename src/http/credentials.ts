@@ -5,26 +5,16 @@
 // read again periodically; a change is applied only once it parses, and a broken
 // intermediate state keeps the previous material.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createSecureContext } from 'node:tls';
 import type { HookSecurityConfig } from '../config/config.js';
+import { readTls, readTokens, type TlsMaterial } from '../config/hook-credential-files.js';
 
-export interface TlsMaterial { cert: string; key: string; ca?: string }
+export type { TlsMaterial };
 
 interface Snapshot { tokens?: Buffer[]; tls?: TlsMaterial; fingerprint: string }
 
 export type ReloadOutcome = { changed: false } | { changed: true; tlsChanged: boolean; tokensChanged: boolean } | { changed: false; error: string };
 
-const MIN_TOKEN_LENGTH = 16;
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
-
-function read(file: string, variable: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(`${variable}: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
-}
 
 export class HookCredentials {
   private current: Snapshot;
@@ -75,29 +65,12 @@ export class HookCredentials {
     const parts: string[] = [];
     let tokens: Buffer[] | undefined;
     if (this.config.tokenFile !== undefined) {
-      const text = read(this.config.tokenFile, 'VAULTAPP_AUTH_TOKEN_FILE');
-      // One token per line: a rotation can accept the new token before Metacontroller sends it.
-      const list = text.split('\n').map((t) => t.trim()).filter(Boolean);
-      if (list.length === 0 || list.some((t) => t.length < MIN_TOKEN_LENGTH)) {
-        throw new Error(`VAULTAPP_AUTH_TOKEN_FILE: ${this.config.tokenFile} must hold one token of at least ${MIN_TOKEN_LENGTH} characters per line`);
-      }
-      tokens = list.map(digest);
+      tokens = readTokens(this.config.tokenFile).map(digest);
       parts.push(...tokens.map((t) => t.toString('hex')));
     }
     let tls: TlsMaterial | undefined;
     if (this.config.tls) {
-      const { certFile, keyFile, clientCaFile } = this.config.tls;
-      tls = {
-        cert: read(certFile, 'VAULTAPP_TLS_CERT_FILE'),
-        key: read(keyFile, 'VAULTAPP_TLS_KEY_FILE'),
-        ...(clientCaFile !== undefined ? { ca: read(clientCaFile, 'VAULTAPP_TLS_CLIENT_CA_FILE') } : {}),
-      };
-      try {
-        // A certificate and a key read across a Secret update may not match yet.
-        createSecureContext(tls);
-      } catch (err) {
-        throw new Error(`VAULTAPP_TLS_CERT_FILE / VAULTAPP_TLS_KEY_FILE${tls.ca !== undefined ? ' / VAULTAPP_TLS_CLIENT_CA_FILE' : ''}: not a usable certificate and key: ${(err as Error).message}`);
-      }
+      tls = readTls(this.config.tls);
       parts.push(digest(tls.cert + '\0' + tls.key + '\0' + (tls.ca ?? '')).toString('hex'));
     }
     return { ...(tokens ? { tokens } : {}), ...(tls ? { tls } : {}), fingerprint: parts.join(':') };
