@@ -1,8 +1,13 @@
 // Runs every test file under test/ with node's test runner through tsx.
 // Node 20's --test takes no globs, so the files are listed here.
+// --unit: only the files that start no external binary (Vault, kube-apiserver, etcd,
+// PostgreSQL): the seconds-long loop of `npm run test:unit`. A file is an integration
+// file when it imports one of the harnesses that start those binaries.
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+
+const HARNESSES = /from '[./]+(?:support\/)?(?:vault-server|kube-apiserver|kube-vaultapp|postgres|local)\.js'/;
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -11,7 +16,10 @@ function find(dir) {
   });
 }
 
-const only = process.argv.slice(2);
-const files = (only.length ? only : find('test')).sort();
+const args = process.argv.slice(2);
+const unit = args.includes('--unit');
+const only = args.filter((a) => a !== '--unit');
+let files = (only.length ? only : find('test')).sort();
+if (unit) files = files.filter((f) => !HARNESSES.test(readFileSync(f, 'utf8')));
 const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
 process.exit(result.status ?? 1);
