@@ -27,7 +27,9 @@ import { loadExample } from '../fixtures/requests.js';
 import { hookConfig } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
-import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writePolicy, type VaultServer } from '../support/vault-server.js';
+import {
+  enableJwtAuthAsKubernetes, enableKv, startVaultServer, writePolicy, type VaultServer,
+} from '../support/vault-server.js';
 
 const ROLE = 'billing-app';
 const OTHER_ROLE = 'billing-app-2';
@@ -55,9 +57,8 @@ async function startHook(hmacKey = HOOK_CONFIG.hmacKey, withMetrics = false) {
       identity: { model: 'controller', jwtPath, allowedRoles: { default: [ROLE, OTHER_ROLE], other: [ROLE] } },
     },
   });
-  const metrics = withMetrics
-    ? { metrics: createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue }) }
-    : {};
+  const counts = { requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue };
+  const metrics = withMetrics ? { metrics: createMetrics(counts) } : {};
   const app = await buildApp({ config: { ...HOOK_CONFIG, hmacKey }, reader: v.reader, logger: false, now, ...metrics });
   hooks.push(app);
   return { app, vault: v };
@@ -75,7 +76,8 @@ async function kvPut(path: string, data: Record<string, string>): Promise<void> 
 
 const dbPath = (name: string) => `kv/data/${name}/database`;
 const providerPath = (name: string) => `kv/data/${name}/provider`;
-const values = (name: string, version: string) => ({ db_url: `${name}-url-${version}`, provider_key: `${name}-key-${version}` });
+const values = (name: string, version: string) =>
+  ({ db_url: `${name}-url-${version}`, provider_key: `${name}-key-${version}` });
 
 /** Writes version `version` of a test's two KV paths; returns the VaultApp entries that read them. */
 async function seed(name: string, version = 'v1'): Promise<Secrets> {
@@ -173,7 +175,9 @@ async function syncWithoutVault(mc: MetacontrollerDriver, why: string): Promise<
 /** One sync, which must read every one of `paths` from Vault exactly once. */
 async function syncReading(mc: MetacontrollerDriver, paths: string[], why: string) {
   const done = await audited(() => mc.sync());
-  for (const p of paths) assert.equal(reads(done.requests, p), 1, `${why}: one read of ${p} in ${done.requests.join(', ')}`);
+  for (const p of paths) {
+    assert.equal(reads(done.requests, p), 1, `${why}: one read of ${p} in ${done.requests.join(', ')}`);
+  }
   return done;
 }
 
@@ -244,8 +248,10 @@ describe('inside the refresh interval', () => {
       deployment.status = { ...(deployment.status as object), readyReplicas: ready };
       const res = await syncWithoutVault(mc, `Deployment status readyReplicas=${ready}`);
       assert.deepEqual(res.children, settled.children, 'Metacontroller has nothing to update');
+      assert.deepEqual(res.status, settled.status, 'and no status to write');
     }
-    mc.parent = { ...mc.parent, spec: { ...mc.parent.spec, deploymentSpec: { ...mc.parent.spec.deploymentSpec, replicas: 5 } } };
+    const deploymentSpec = { ...mc.parent.spec.deploymentSpec, replicas: 5 };
+    mc.parent = { ...mc.parent, spec: { ...mc.parent.spec, deploymentSpec } };
     await syncWithoutVault(mc, 'scaled to 5 replicas');
     for (const resync of [60, 300, REFRESH_SECONDS - 10]) {
       clockMs = Date.parse(JSON.parse(stateOf(mc)).readAt) + resync * 1000;
@@ -297,7 +303,8 @@ describe('a change of the spec that decides the data reads at once', () => {
 
     // Another role is another Vault identity: its data may differ, and it needs its own login.
     editVault(mc, { role: OTHER_ROLE });
-    const { requests } = await syncReading(mc, [dbPath('spec'), providerPath('spec'), 'kv/data/spec/extra'], 'another role');
+    const all = [dbPath('spec'), providerPath('spec'), 'kv/data/spec/extra'];
+    const { requests } = await syncReading(mc, all, 'another role');
     assert.ok(requests.includes(LOGIN), `a login as the new role in ${requests.join(', ')}`);
     await syncWithoutVault(mc, 'after the role change');
   });
@@ -378,7 +385,7 @@ describe('skip-state the hook did not write for this VaultApp is never trusted',
 // ---- 6. a restarted hook ---------------------------------------------------------------------------
 
 describe('a restarted hook decides from the Secret alone', () => {
-  it('with the same key it skips exactly the syncs the first one skips: no read and no login inside the interval', async () => {
+  it('same key: it skips exactly the syncs the first hook skips, with no read and no login inside the interval', async () => {
     const restarted = await startHook();
     const mc = new MetacontrollerDriver(main.app, vaultApp('restart', await seed('restart')));
     await createAndSettle(mc);
@@ -473,7 +480,7 @@ describe('a dynamic credential keeps its own schedule inside a long refresh inte
       requests.push(...sync.requests);
     }
     assert.deepEqual(requests, [`update sys/leases/renew/${leaseId}`], 'the renewal only: no read of the static path');
-    assert.ok(renewedAfter !== undefined && renewedAfter < LEASE_TTL, `renewed before the lease expired (${renewedAfter} s)`);
+    assert.ok(renewedAfter !== undefined && renewedAfter < LEASE_TTL, `renewed before expiry (${renewedAfter} s)`);
     assert.deepEqual(mc.secretValues(), credentials, 'the same credentials');
     assert.ok(await pgs.roleExists(credentials!.db_username!), 'whose database user is still there');
   });
