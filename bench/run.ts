@@ -23,6 +23,7 @@ import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePo
 import { buildFleet, HookClient, kvData, kvPath, namespaceOf, ParentState, percentile, roleOf, runRound, type FleetShape, type RoundResult } from './fleet.js';
 import { hostileBodiesReport } from './hostile-bodies.js';
 import type { OverheadResult } from './overhead.js';
+import { procCpuMs, vaultPid } from './proc.js';
 import { productionNodeFlags, type ServerConfig, type ServerMode, type ServerStats } from './shared.js';
 
 const num = (name: string, def: number): number => {
@@ -179,26 +180,6 @@ class AuditCounter {
     }
     return counts;
   }
-}
-
-function vaultPid(): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(after[1]) === process.pid && stat.includes('(vault')) return Number(d);
-    } catch { /* gone */ }
-  }
-  return undefined;
-}
-function procCpuMs(pid: number | undefined): number {
-  if (pid === undefined) return NaN;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, at 100 ticks/s
-  } catch { return NaN; }
 }
 
 // ---------------------------------------------------------------------------

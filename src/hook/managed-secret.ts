@@ -7,6 +7,7 @@ import { LEASES_ANNOTATION, observedLeases, serializeLeases, signLease, type Lea
 import type { VaultMaterial } from './material.js';
 import { childLabels, secretName } from './names.js';
 import { observedChild, observedSecretData } from './observed.js';
+import { refreshSecondsOf } from './plan.js';
 import { nextState, observedState, serializeState, STATE_ANNOTATION, type RefreshState } from './refresh-state.js';
 import { secretDataFromVault } from './secret-data.js';
 import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
@@ -43,7 +44,7 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   const data = synced ?? observedData;
   const leases = synced ? fromVault.leases : keptLeases(records.trusted, fromVault.fallbackLeases);
   const readNow = Object.values(material.reads).some((r) => r.ok && 'data' in r && !r.lease);
-  const nextRefresh = synced ? nextState(app, state, synced, leases.map((l) => l.path), readNow, now, config.hmacKey)
+  const nextRefresh = synced ? nextState(app, state, synced, leases.map((l) => l.path), readNow, now, config.hmacKey, refreshSecondsOf(app, config))
     : state.kind === 'trusted' ? state.state : undefined;
   if (data === undefined) return { observedData, leases, problems };
 

@@ -120,13 +120,19 @@ export function secondsUntilRefresh(readAt: string, now: Date, refreshSeconds: n
   return Math.max(1, Math.ceil((Date.parse(readAt) + refreshSeconds * 1000 - now.getTime()) / 1000));
 }
 
-/** The state to write with data just synced. */
-export function nextState(app: VaultApp, previous: ObservedState, data: Record<string, string>, leased: string[], readNow: boolean, now: Date, hmacKey: string): RefreshState {
-  const carried = previous.kind === 'trusted' && !readNow ? previous.state : undefined;
+/**
+ * The state to write with data just synced. `readAt` moves only when the static paths
+ * were read under a refresh interval: each move is a write of the Secret, and so one
+ * more sync. With an interval of 0 every sync reads anyway, and a `readAt` moved at
+ * every read would make each sync's write bring the next one: a hot loop.
+ */
+export function nextState(app: VaultApp, previous: ObservedState, data: Record<string, string>, leased: string[], readNow: boolean, now: Date, hmacKey: string, refreshSeconds: number): RefreshState {
+  const before = previous.kind === 'trusted' ? previous.state : undefined;
+  const moved = readNow && refreshSeconds > 0;
   return signState(app, {
-    readAt: carried?.readAt ?? isoSeconds(now),
+    readAt: (moved ? undefined : before?.readAt) ?? isoSeconds(now),
     spec: specDigest(app),
-    refresh: carried?.refresh ?? refreshDigest(app),
+    refresh: (readNow ? undefined : before?.refresh) ?? refreshDigest(app),
     data: dataMacs(app, data, hmacKey),
     leased: [...new Set(leased)].sort(),
   }, hmacKey);

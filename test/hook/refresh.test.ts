@@ -150,6 +150,24 @@ describe('what makes a sync read Vault again', () => {
     assert.deepStrictEqual(planVaultWork(request(b.app, b.observed), at(3599), config), READ_BOTH);
   });
 
+  it('a refreshInterval of 0 reads at every sync but writes nothing when the data is the same (a moved readAt would be a write per sync, each bringing the next)', () => {
+    const zero = structuredClone(loadExample());
+    zero.spec.vault.refreshInterval = '0';
+    const a = firstRead(zero);
+    const again = sync(request(a.app, a.observed), read(), at(30), config);
+    assert.deepStrictEqual(secretOf(again.children), secretOf(a.observed));
+    const changed = sync(request(a.app, a.observed), read('postgres://db/other'), at(31), config);
+    assert.notDeepStrictEqual(secretOf(changed.children).data, secretOf(a.observed).data, 'new data is still written');
+  });
+
+  it('under an interval, the read at its end moves readAt: one write per interval, none in between', () => {
+    const { app, observed } = firstRead();
+    const refreshed = sync(request(app, observed), read(), at(300), config);
+    const state = (c: KubeObject[]) => JSON.parse(secretOf(c).metadata.annotations![STATE_ANNOTATION]!) as { readAt: string };
+    assert.equal(state(refreshed.children).readAt, '2026-11-27T12:05:00Z');
+    assert.deepStrictEqual(secretOf(refreshed.children).data, secretOf(observed).data);
+  });
+
   it('without a refresh setting, the hook refreshes at its resync interval (the freshness of before)', () => {
     const { refreshSeconds: _none, ...resyncOnly } = config;
     const { app, observed } = firstRead();
