@@ -36,3 +36,23 @@ export function runEnsureScript(name: string): Promise<string[]> {
     });
   });
 }
+
+/**
+ * Runs scripts/<name> with `env` as its whole environment and resolves with its exit code,
+ * stdout and stderr (for tests of the scripts themselves; the harnesses use runEnsureScript).
+ */
+export function runEnsureScriptCaptured(
+  name: string,
+  env: NodeJS.ProcessEnv,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const script = fileURLToPath(new URL(`../../scripts/${name}`, import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}

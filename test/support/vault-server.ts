@@ -1,9 +1,10 @@
-// A real Vault dev server for tests. The binary is built once per machine from the
-// pinned module in tools/vault-server (see scripts/ensure-vault.sh), or taken from
-// VAULTAPP_VAULT_BIN.
-import { spawn, type ChildProcess } from 'node:child_process';
+// A real Vault dev server for tests. The binary is the one scripts/ensure-vault.sh
+// chooses (the user's VAULT_BIN, a supported `vault` or OpenBao `bao` on PATH, else the
+// pinned module in tools/vault-server, built once per machine), or VAULTAPP_VAULT_BIN
+// taken as it is.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -82,6 +83,17 @@ function vaultBinary(): Promise<string> {
   return binary;
 }
 
+const openBao = new Map<string, boolean>();
+/** Whether `bin` is OpenBao (`bao version` prints "OpenBao v…"), asked once per binary. */
+function isOpenBao(bin: string): boolean {
+  let known = openBao.get(bin);
+  if (known === undefined) {
+    known = /^OpenBao /.test(execFileSync(bin, ['version'], { encoding: 'utf8' }));
+    openBao.set(bin, known);
+  }
+  return known;
+}
+
 function installCleanup(): void {
   if (cleanupInstalled) return;
   cleanupInstalled = true;
@@ -154,6 +166,15 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
     return { status: res.status, body: parsed };
   };
 
+  // OpenBao from 2.3.2 refuses to enable an audit device through the API unless its
+  // configuration allows it; a -config file merges into the dev server's. Vault needs none.
+  const extraConfig: string[] = [];
+  if (opts.auditLog && isOpenBao(bin)) {
+    const hcl = join(dir, 'openbao-audit.hcl');
+    writeFileSync(hcl, 'unsafe_allow_api_audit_creation = true\n');
+    extraConfig.push(`-config=${hcl}`);
+  }
+
   async function launch(): Promise<void> {
     if (opts.tls) mkdirSync(tlsDir, { recursive: true });
     const fd = openSync(logFile, 'a');
@@ -166,6 +187,7 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
         `-dev-listen-address=127.0.0.1:${port}`,
         '-dev-no-store-token',
         ...(opts.tls ? ['-dev-tls', `-dev-tls-cert-dir=${tlsDir}`] : []),
+        ...extraConfig,
       ],
       { stdio: ['ignore', fd, fd], env },
     );
