@@ -5,11 +5,18 @@
 import {
   MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS, SYSTEM_PATH_PATTERN,
 } from './vaultapp-schema.js';
+import {
+  isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES,
+} from './kube-labels.js';
 
 // CEL's matches() is an unanchored RE2 search, as RegExp.test is; the pattern uses nothing the two read differently.
 const SYSTEM_PATH = new RegExp(SYSTEM_PATH_PATTERN);
 
 export type CelTwin = (self: unknown) => boolean;
+
+// A map's rules pass on what is not a map: the schema's type check refuses that.
+const everyEntry = (self: unknown, ok: (key: string, value: unknown) => boolean): boolean =>
+  self === null || typeof self !== 'object' || Array.isArray(self) || Object.entries(self).every(([k, v]) => ok(k, v));
 
 export const celTwins: Record<string, CelTwin> = {
   [RULE_UNIQUE_TARGET_KEYS]: (self) => {
@@ -26,4 +33,7 @@ export const celTwins: Record<string, CelTwin> = {
     const name = (self as { metadata?: { name?: unknown } })?.metadata?.name;
     return typeof name !== 'string' || name.length <= MAX_NAME_LENGTH;
   },
+  [RULE_LABEL_KEYS]: (self) => everyEntry(self, (k) => isLabelKey(k)),
+  [RULE_LABEL_KEYS_NOT_RESERVED]: (self) => everyEntry(self, (k) => !isReservedLabelKey(k)),
+  [RULE_LABEL_VALUES]: (self) => everyEntry(self, (_k, v) => typeof v !== 'string' || matchesLabelValuePattern(v)),
 };
