@@ -1,5 +1,6 @@
 // The metrics Service and the ServiceMonitor that selects it.
 import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
+import { isReservedLabelKey } from '../api/kube-labels.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
 import { childLabels, isLabelValue, isServiceName, METRICS_FOR_LABEL, metricsServiceName } from './names.js';
@@ -24,7 +25,16 @@ function podSelector(spec: DeploymentSpec): Record<string, string> {
   return matchLabels && Object.keys(matchLabels).length > 0 ? matchLabels : (spec.template.metadata?.labels ?? {});
 }
 
-export function desiredMonitoring(app: VaultApp): MonitoringOutcome {
+// The hook's defaults, then the VaultApp's own, then the hook's labels. Reserved keys are
+// refused at admission and at start-up; they are dropped here too, for what got past an
+// older CRD, so that nothing given can stand for the hook's own labels.
+// Spread (defines), not Object.assign (sets): a "__proto__" key stays a key.
+function serviceMonitorLabels(app: VaultApp, defaults: Record<string, string> | undefined): Record<string, string> {
+  const given = Object.entries({ ...defaults, ...app.spec.monitoring?.labels }).filter(([k]) => !isReservedLabelKey(k));
+  return { ...Object.fromEntries(given), ...childLabels(app.metadata.name) };
+}
+
+export function desiredMonitoring(app: VaultApp, defaultLabels?: Record<string, string>): MonitoringOutcome {
   const monitoring = app.spec.monitoring;
   if (!monitoring?.enabled || !monitoring.port) return { problems: [] };
   const name = app.metadata.name;
@@ -51,7 +61,7 @@ export function desiredMonitoring(app: VaultApp): MonitoringOutcome {
     serviceMonitor: {
       apiVersion: 'monitoring.coreos.com/v1',
       kind: 'ServiceMonitor',
-      metadata: { name, namespace, labels: childLabels(name) },
+      metadata: { name, namespace, labels: serviceMonitorLabels(app, defaultLabels) },
       spec: {
         selector: { matchLabels: { [METRICS_FOR_LABEL]: name } },
         endpoints: [{

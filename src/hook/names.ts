@@ -1,4 +1,5 @@
 // Names and labels of the children; all derive from the parent's name.
+import { isLabelValue } from '../api/kube-labels.js';
 export const SECRET_VOLUME = 'vault-secrets';
 export const SECRET_MOUNT_PATH = '/etc/secrets/vault';
 export const VERSION_ANNOTATION = 'vaultapp.techweaver.io/secret-version';
@@ -9,8 +10,7 @@ export const NAME_LABEL = 'vaultapp.techweaver.io/name';
 export const secretName = (app: string): string => `${app}-vault-secrets`;
 export const metricsServiceName = (app: string): string => `${app}-metrics`;
 
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
-export const isLabelValue = (v: string): boolean => v.length <= 63 && LABEL_VALUE.test(v);
+export { isLabelValue };
 const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 export const isServiceName = (v: string): boolean => v.length <= 63 && DNS1035_LABEL.test(v);
 

@@ -96,7 +96,7 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   function monitoringChildren(request: SyncRequest): { children: KubeObject[]; condition: ConditionInput } {
     const none = (condition: ConditionInput) => ({ children: [], condition });
     if (!app.spec.monitoring?.enabled) return none({ type: 'MonitoringReady', status: 'True', reason: 'Disabled', message: 'monitoring is disabled' });
-    const m = desiredMonitoring(app);
+    const m = desiredMonitoring(app, config.monitoringLabels);
     if (m.problems.length > 0) return none({ type: 'MonitoringReady', status: 'False', reason: reasonOf(m.problems), message: describe(m.problems) });
     const smManaged = childTypeManaged(request, 'serviceMonitor');
     const out = smManaged ? [m.service!, m.serviceMonitor!] : [m.service!];

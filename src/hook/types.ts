@@ -44,4 +44,6 @@ export interface SyncConfig {
   errorBackoffMinSeconds: number;
   /** How long data read from Vault is used before it is read again, unless the VaultApp says; default resyncSeconds. */
   refreshSeconds?: number;
+  /** Labels of every generated ServiceMonitor, under the VaultApp's spec.monitoring.labels (VAULTAPP_MONITORING_LABELS). */
+  monitoringLabels?: Record<string, string>;
 }

@@ -90,11 +90,17 @@ const AUTH_UNKNOWN_MSG = 'a Vault token for role billing-app is cached, but Vaul
 const AUTH_UNKNOWN: C = ['VaultAuthenticated', 'Unknown', 'VaultUnreachable', AUTH_UNKNOWN_MSG];
 const at = (c: C, time: string): C => [c[0], c[1], c[2], c[3], time];
 
-interface Case { name: string; parent?: VaultApp; observed?: KubeObject[]; material: VaultMaterial; v2?: boolean; serviceMonitors?: boolean; want: SyncResponse }
+interface Case {
+  name: string; parent?: VaultApp; observed?: KubeObject[]; material: VaultMaterial; v2?: boolean; serviceMonitors?: boolean;
+  config?: Partial<SyncConfig>; want: SyncResponse;
+}
 
 const example = loadExample();
 const steadyStatus = { conditions: conditions(at(AUTH_OK, EARLIER), at(SYNCED, EARLIER), at(DEPLOY_OK, EARLIER), at(MON_OK, EARLIER), at(READY, EARLIER)), secretName: 'billing-service-vault-secrets', lastSecretUpdateTime: EARLIER };
 const steadyObserved = [secret(data1), observedDeployment(hmac(data1)), service, serviceMonitor];
+
+const withMonitoringLabels = (app: VaultApp, monitoringLabels: Record<string, string>): VaultApp =>
+  ({ ...app, spec: { ...app.spec, monitoring: { ...app.spec.monitoring!, labels: monitoringLabels } } });
 
 const cases: Case[] = [
   {
@@ -164,6 +170,39 @@ const cases: Case[] = [
       resyncAfterSeconds: 5,
     },
   },
+  {
+    name: 'monitoring labels: the hook\'s defaults under the VaultApp\'s own, on the ServiceMonitor only; the Service is unchanged',
+    parent: withStatus(withMonitoringLabels(example, { release: 'team-prometheus', team: 'billing' }), steadyStatus),
+    observed: steadyObserved,
+    config: { monitoringLabels: { release: 'kube-prometheus-stack', 'prometheus.example.com/shard': 'a' } },
+    material: healthy,
+    want: {
+      status: steadyStatus,
+      children: [secret(data1), deployment(hmac(data1)), service, {
+        ...serviceMonitor,
+        metadata: {
+          name: 'billing-service', namespace: 'default',
+          labels: { release: 'team-prometheus', 'prometheus.example.com/shard': 'a', team: 'billing', ...labels },
+        },
+      }],
+      resyncAfterSeconds: 300,
+    },
+  },
+  {
+    name: 'monitoring labels given only by the hook\'s configuration reach the ServiceMonitor',
+    parent: withStatus(example, steadyStatus),
+    observed: steadyObserved,
+    config: { monitoringLabels: { release: 'kube-prometheus-stack' } },
+    material: healthy,
+    want: {
+      status: steadyStatus,
+      children: [secret(data1), deployment(hmac(data1)), service, {
+        ...serviceMonitor,
+        metadata: { name: 'billing-service', namespace: 'default', labels: { release: 'kube-prometheus-stack', ...labels } },
+      }],
+      resyncAfterSeconds: 300,
+    },
+  },
 ];
 
 /**
@@ -184,7 +223,7 @@ describe('sync: whole request in, whole response out', () => {
   for (const c of cases) {
     it(c.name, () => {
       const req = request(c.parent ?? example, c.observed ?? [], { v2: c.v2, serviceMonitors: c.serviceMonitors });
-      const { res, readAt } = withoutRefreshState(sync(req, c.material, NOW, config));
+      const { res, readAt } = withoutRefreshState(sync(req, c.material, NOW, { ...config, ...c.config }));
       assert.deepStrictEqual(res, c.want);
       const synced = c.want.status.conditions!.find((x) => x.type === 'SecretsSynced')!.status === 'True';
       assert.equal(readAt, synced ? '2026-11-27T12:00:00Z' : undefined, 'a Secret synced from Vault says when it was read');
@@ -249,6 +288,17 @@ describe('sync: focused cases', () => {
     assert.deepStrictEqual(kinds(res), ['Secret', 'Deployment']);
     assert.equal(cond(res, 'MonitoringReady').reason, 'PortNotFound');
     assert.match(cond(res, 'MonitoringReady').message, /monitoring.port "metrics"/);
+  });
+
+  it('labels that got past validation (an older CRD, a hand-made config) cannot replace the hook\'s own', () => {
+    const reserved = { 'app.kubernetes.io/managed-by': 'helm', 'vaultapp.techweaver.io/name': 'someone-else', 'vaultapp.techweaver.io/metrics-for': 'x' };
+    const app = structuredClone(example);
+    app.spec.monitoring!.labels = reserved;
+    const res = sync(request(app, []), healthy, NOW, { ...config, monitoringLabels: reserved });
+    const sm = res.children.find((c) => c.kind === 'ServiceMonitor')!;
+    assert.deepStrictEqual(sm.metadata.labels, labels);
+    assert.deepStrictEqual(sm.spec, serviceMonitor.spec, 'the selector still names the metrics Service');
+    assert.deepStrictEqual(res.children.find((c) => c.kind === 'Service'), service);
   });
 
   it('a user volume and mount at the injected name and path are kept and reported, not overwritten', () => {
