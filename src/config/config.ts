@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Ajv } from 'ajv';
 import { parse as parseYaml } from 'yaml';
+import { extraLabelsProblems } from '../api/kube-labels.js';
 import { readTls, readTokens } from './hook-credential-files.js';
 
 /** YAML bodies take some 5 µs per node to parse: a quarter of a MiB is more than a sync request needs as YAML. */
@@ -51,6 +52,7 @@ export const EnvSchema = Type.Object({
   VAULTAPP_TLS_CERT_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate (chain) the hook serves HTTPS with; re-read when it changes.' })),
   VAULTAPP_TLS_KEY_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key of that certificate.' })),
   VAULTAPP_TLS_CLIENT_CA_FILE: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA(s) whose client certificates may call /sync and /finalize (needs TLS).' })),
+  VAULTAPP_MONITORING_LABELS: Type.Optional(Type.String({ description: 'YAML/JSON map of labels every generated ServiceMonitor carries, under the VaultApp\'s spec.monitoring.labels (e.g. {"release": "kube-prometheus-stack"}).' })),
   VAULTAPP_CREDENTIALS_RELOAD_SECONDS: int(10, 1, 3600, 'How often the TLS and token files are checked for changes.'),
 });
 export type Env = Static<typeof EnvSchema>;
@@ -76,6 +78,8 @@ export interface Config {
   vaultQueue: { concurrency: number; queue: number };
   /** How callers of /sync and /finalize are authenticated, and TLS. */
   hookSecurity: HookSecurityConfig;
+  /** Labels of every generated ServiceMonitor, under the VaultApp's own. */
+  monitoringLabels?: Record<string, string>;
 }
 
 export interface HookSecurityConfig {
@@ -153,7 +157,21 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env, home = homed
     yamlBodyLimit: Math.min(env.VAULTAPP_YAML_BODY_LIMIT_BYTES, env.VAULTAPP_BODY_LIMIT_BYTES),
     vaultQueue: { concurrency: env.VAULTAPP_VAULT_CONCURRENCY, queue: env.VAULTAPP_VAULT_QUEUE },
     hookSecurity: hookSecurityConfig(env),
+    ...(env.VAULTAPP_MONITORING_LABELS !== undefined ? { monitoringLabels: monitoringLabels(env.VAULTAPP_MONITORING_LABELS) } : {}),
   };
+}
+
+// The same checks as a VaultApp's spec.monitoring.labels get at admission (../api/kube-labels.ts).
+function monitoringLabels(text: string): Record<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`VAULTAPP_MONITORING_LABELS: not YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const problems = extraLabelsProblems(parsed);
+  if (problems.length > 0) throw new ConfigError(`VAULTAPP_MONITORING_LABELS: ${problems.slice(0, 5).join('; ')}`);
+  return parsed as Record<string, string>;
 }
 
 // The files are read here once so that a typo stops start-up; the hook reads them

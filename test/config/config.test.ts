@@ -62,3 +62,39 @@ describe('loadConfig', () => {
     });
   }
 });
+
+describe('VAULTAPP_MONITORING_LABELS', () => {
+  const load = (labels?: string) => loadConfig({ VAULT_TOKEN: 't', ...(labels !== undefined ? { VAULTAPP_MONITORING_LABELS: labels } : {}) }, emptyHome);
+  const refused = (labels: string, says: RegExp) => assert.throws(
+    () => load(labels),
+    (e: Error) => e instanceof ConfigError && e.message.startsWith('VAULTAPP_MONITORING_LABELS: ') && says.test(e.message),
+  );
+
+  it('unset: no default labels, as before', () => assert.equal(load().monitoringLabels, undefined));
+  it('reads a YAML or a JSON map', () => {
+    assert.deepStrictEqual(load('release: kube-prometheus-stack\nexample.com/team: platform').monitoringLabels, { release: 'kube-prometheus-stack', 'example.com/team': 'platform' });
+    assert.deepStrictEqual(load('{"release": "prom"}').monitoringLabels, { release: 'prom' });
+  });
+  it('refuses what is not YAML, or not a map of strings, naming the variable', () => {
+    refused('{release: [', /not YAML or JSON/);
+    refused('- release', /must be a map of label keys to values/);
+    refused('release', /must be a map of label keys to values/);
+    refused('release: 1', /the value of "release" must be a string \(quote numbers and booleans\)/);
+    refused('release: true', /must be a string/);
+    refused('release: {a: b}', /must be a string/);
+  });
+  it('refuses invalid label keys and values, and the hook\'s own keys', () => {
+    refused('"bad key": x', /"bad key" is not a valid label key/);
+    refused(`${'n'.repeat(64)}: x`, /is not a valid label key/);
+    refused(`release: ${'v'.repeat(64)}`, /the value of "release" is not a valid label value/);
+    refused('vaultapp.techweaver.io/name: other', /"vaultapp.techweaver.io\/name" is reserved/);
+    refused('app.kubernetes.io/managed-by: helm', /is reserved/);
+  });
+  it('hostile maps: "__proto__" stays a key and is refused; a huge map is refused by its size; aliases are bounded', () => {
+    refused('__proto__: {polluted: yes}', /"__proto__" is not a valid label key/);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    refused(Array.from({ length: 10_000 }, (_, i) => `k${i}: v`).join('\n'), /at most 32 labels, not 10000/);
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    refused(bomb, /not YAML or JSON: Excessive alias count/);
+  });
+});
