@@ -1,49 +1,159 @@
-// Plays Metacontroller against the hook over HTTP (app.inject): sends the parent
-// and the observed children, keeps the returned children as the new observed
-// state (as the API server would store them), drops children left out, and
-// writes the returned status onto the parent. Deployments are marked rolled out
-// at once, with generation bumped on every spec change, as the Deployment
-// controller would eventually report.
+// Plays Metacontroller against the hook over HTTP, as v4.17.2 does (DESIGN.md,
+// "Metacontroller facts"), so that the churn a real control plane brings is in the
+// tests: each sync sends the parent and the observed children as the API server
+// stores them (managedFields, the last-applied annotation, resourceVersion, uid,
+// creationTimestamp, Deployment status: ./kube-server-form.ts), with the bearer token
+// when given and `If-None-Match` with the previous answer's etag. The answer is
+// applied as Metacontroller applies it (a write per changed child, children left out
+// deleted, the status written when it differs), and every write brings another sync;
+// so does each step of the Deployment's status, which arrives later and in steps
+// (deploymentStatus: 'stepped'), or at once as before (the default, 'immediate').
 import { isDeepStrictEqual } from 'node:util';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
+import { capturedRequest } from '../fixtures/metacontroller.js';
+import {
+  asApplied, deploymentStatusSteps, fieldsV1, LAST_APPLIED, mergeApplied, serverForm, statusManagedFields, type ServerContext,
+} from './kube-server-form.js';
 
 const TYPES = ['Secret.v1', 'Deployment.apps/v1', 'Service.v1', 'ServiceMonitor.monitoring.coreos.com/v1'];
+
+export interface HookAnswer { statusCode: number; body: string; etag?: string }
+/** How a request reaches the hook: (path, JSON body, headers) → answer. */
+export type HookTransport = (path: string, body: string, headers: Record<string, string>) => Promise<HookAnswer>;
+
+export interface DriverOptions {
+  /** Sent as `Authorization: Bearer <token>`, as Metacontroller does from a Secret. */
+  bearerToken?: string;
+  /** Send `If-None-Match` (Metacontroller's webhook etag); default true. */
+  etag?: boolean;
+  /** 'immediate' (default): the Deployment is rolled out at once; 'stepped': its status comes in steps, each bringing a sync. */
+  deploymentStatus?: 'immediate' | 'stepped';
+  /** The cluster's clock for timestamps (creationTimestamp, managedFields, conditions). */
+  now?: () => Date;
+  /** The CompositeController sent as `controller`; default the captured one. */
+  controller?: unknown;
+}
+
+/** Counters of what the driver did, as Metacontroller would count it. */
+export interface DriverCounts { syncs: number; notModified: number; childWrites: number; statusWrites: number }
+
+let resourceVersions = 1000;
 
 export class MetacontrollerDriver {
   parent: VaultApp;
   readonly observed = new Map<string, Map<string, KubeObject>>(TYPES.map((t) => [t, new Map()]));
   last?: SyncResponse;
   deploymentUpdates = 0;
+  /** Whether the last sync changed any child, which makes Metacontroller sync again. */
+  changed = false;
+  /** Whether the last sync wrote anything (a child or the status): its watch event brings another sync. */
+  wrote = false;
+  readonly counts: DriverCounts = { syncs: 0, notModified: 0, childWrites: 0, statusWrites: 0 };
+  private readonly transport: HookTransport;
+  private readonly opts: DriverOptions;
+  private readonly controller: unknown;
+  private cached?: { etag: string; body: string };
+  /** Deployment status steps not yet reported, by Deployment name. */
+  private readonly pendingStatus = new Map<string, Record<string, unknown>[]>();
 
-  /** `hook` is an app to inject into, or the base URL of a running hook process. */
-  constructor(private readonly hook: FastifyInstance | string, parent: VaultApp, private readonly types = TYPES) {
-    this.parent = structuredClone(parent);
+  /** `hook` is an app to inject into, the base URL of a running hook process, or a transport. */
+  constructor(hook: FastifyInstance | string | HookTransport, parent: VaultApp, private readonly types = TYPES, opts: DriverOptions = {}) {
+    this.transport = transportFor(hook);
+    this.opts = opts;
+    this.controller = opts.controller ?? capturedRequest().controller;
+    this.parent = asServerParent(structuredClone(parent), this.now());
   }
 
-  private async post(path: '/sync' | '/finalize', payload: unknown): Promise<{ statusCode: number; body: string }> {
-    if (typeof this.hook !== 'string') {
-      const res = await this.hook.inject({ method: 'POST', url: path, payload: payload as Record<string, unknown> });
-      return { statusCode: res.statusCode, body: res.body };
-    }
-    const res = await fetch(`${this.hook}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload), signal: AbortSignal.timeout(10_000) });
-    return { statusCode: res.status, body: await res.text() };
+  /** All API writes: each created, changed or deleted child and each status write is one. */
+  get apiWrites(): number { return this.counts.childWrites + this.counts.statusWrites; }
+
+  private now(): Date { return this.opts.now?.() ?? new Date(); }
+
+  /** Seeds the observed children (e.g. a captured request's), as they are in the cluster. */
+  observe(children: Record<string, Record<string, KubeObject>>): void {
+    for (const [type, group] of Object.entries(children)) for (const obj of Object.values(group)) this.observed.get(type)?.set(obj.metadata.name, structuredClone(obj));
   }
 
-  private request(): Record<string, unknown> {
+  private request(finalizing: boolean): string {
     const children = Object.fromEntries(this.types.map((t) => [t, Object.fromEntries(this.observed.get(t)!)]));
-    return { controller: {}, parent: this.parent, children };
+    return JSON.stringify({ controller: this.controller, parent: this.parent, children, related: {}, finalizing });
   }
 
-  /** Metacontroller's finalize call: applies the answer; true once finalized. */
-  async finalize(): Promise<SyncResponse> {
-    const res = await this.post('/finalize', { ...this.request(), finalizing: true });
-    if (res.statusCode !== 200) throw new Error(`finalize answered ${res.statusCode}: ${res.body}`);
-    const body = JSON.parse(res.body) as SyncResponse;
-    this.apply(body);
-    this.last = body;
-    return body;
+  private async post(path: '/sync' | '/finalize', finalizing: boolean): Promise<SyncResponse> {
+    const headers: Record<string, string> = { 'content-type': 'application/json' };
+    if (this.opts.bearerToken) headers.authorization = `Bearer ${this.opts.bearerToken}`;
+    if (this.opts.etag !== false && this.cached) headers['if-none-match'] = this.cached.etag;
+    const res = await this.transport(path, this.request(finalizing), headers);
+    this.counts.syncs++;
+    let body = res.body;
+    if (res.statusCode === 304 && this.cached) {
+      // Metacontroller's etag cache: the previous answer again, unchanged.
+      this.counts.notModified++;
+      body = this.cached.body;
+    } else if (res.statusCode !== 200) {
+      throw new Error(`${path.slice(1)} answered ${res.statusCode}: ${res.body}`);
+    }
+    this.cached = res.statusCode === 200 && res.etag ? { etag: res.etag, body } : this.cached;
+    const answer = JSON.parse(body) as SyncResponse;
+    this.changed = this.apply(answer);
+    this.last = answer;
+    return answer;
+  }
+
+  /** Metacontroller's finalize call: applies the answer. */
+  finalize(): Promise<SyncResponse> { return this.post('/finalize', true); }
+
+  sync(): Promise<SyncResponse> { return this.post('/sync', false); }
+
+  /**
+   * Syncs until nothing brings another sync (no write, no Deployment status step
+   * pending), as Metacontroller's watches would; returns how many syncs it took.
+   */
+  async settle(maxSyncs = 20): Promise<number> {
+    for (let n = 1; n <= maxSyncs; n++) {
+      await this.sync();
+      if (!this.wrote && !this.deploymentStep()) return n;
+    }
+    throw new Error(`${this.parent.metadata.name} did not settle within ${maxSyncs} syncs`);
+  }
+
+  /** Reports the next pending step of a Deployment's status; false when none is pending. */
+  deploymentStep(): boolean {
+    for (const [name, steps] of this.pendingStatus) {
+      const step = steps.shift();
+      if (steps.length === 0) this.pendingStatus.delete(name);
+      if (step) {
+        this.setDeploymentStatus(name, step);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * A change of the Deployment's status that leaves its readiness as it is (the
+   * Progressing condition's lastUpdateTime, as the controller's resync writes it):
+   * the kind of event that brings a sync and should bring no Vault request.
+   */
+  touchDeploymentStatus(): void {
+    const d = this.child('Deployment', this.parent.metadata.name);
+    if (!d) return;
+    const status = structuredClone((d.status ?? {}) as Record<string, unknown>);
+    const t = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    status.conditions = ((status.conditions ?? []) as Record<string, unknown>[]).map((c) => (c.type === 'Progressing' ? { ...c, lastUpdateTime: t } : c));
+    this.setDeploymentStatus(d.metadata.name, status);
+  }
+
+  private setDeploymentStatus(name: string, status: Record<string, unknown>): void {
+    const group = this.observed.get('Deployment.apps/v1')!;
+    const d = group.get(name);
+    if (!d) return;
+    const next: KubeObject = { ...d, metadata: { ...d.metadata, resourceVersion: String(++resourceVersions) }, status };
+    const others = ((d.metadata.managedFields ?? []) as Record<string, unknown>[]).filter((m) => m.subresource !== 'status');
+    next.metadata.managedFields = [...others, statusManagedFields(next, this.now())];
+    group.set(name, next);
   }
 
   child(kind: string, name: string): KubeObject | undefined {
@@ -61,49 +171,109 @@ export class MetacontrollerDriver {
     return d?.spec?.template?.metadata?.annotations?.['vaultapp.techweaver.io/secret-version'];
   }
 
-  async sync(): Promise<SyncResponse> {
-    const res = await this.post('/sync', this.request());
-    if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.body}`);
-    const body = JSON.parse(res.body) as SyncResponse;
-    this.changed = this.apply(body);
-    this.last = body;
-    return body;
-  }
-
-  /** Whether the last sync changed any child, which makes Metacontroller sync again. */
-  changed = false;
-
-  /** Returns true when any stored child changed. */
+  /** Applies an answer as Metacontroller does; true when any child was written. */
   private apply(res: SyncResponse): boolean {
     let changed = false;
     const keep = new Set<string>();
+    const ctx: ServerContext = { parent: this.parent, resourceVersion: () => String(++resourceVersions), now: () => this.now() };
+    const parentUid = this.parent.metadata.uid ?? `${this.parent.metadata.name}-uid`;
     for (const desired of res.children) {
       const type = `${desired.kind}.${desired.apiVersion}`;
       if (!this.types.includes(type)) throw new Error(`hook returned a child of unmanaged type ${type}`);
       keep.add(`${type}/${desired.metadata.name}`);
       const group = this.observed.get(type)!;
       const before = group.get(desired.metadata.name);
-      if (!before || !isDeepStrictEqual({ ...before, metadata: { ...before.metadata, uid: undefined, generation: undefined }, status: undefined }, { ...desired, metadata: { ...desired.metadata, uid: undefined, generation: undefined }, status: undefined })) changed = true;
-      const stored: KubeObject = { ...structuredClone(desired), metadata: { ...desired.metadata, uid: `${desired.metadata.name}-uid` } };
-      if (desired.kind === 'Deployment') {
-        const changed = !before || !isDeepStrictEqual(before.spec, desired.spec);
-        if (changed && before) this.deploymentUpdates++;
-        const generation = ((before?.metadata.generation as number | undefined) ?? 0) + (changed ? 1 : 0);
-        const replicas = (desired.spec as { replicas?: number }).replicas ?? 1;
-        stored.metadata.generation = generation;
-        stored.status = { observedGeneration: generation, replicas, updatedReplicas: replicas, availableReplicas: replicas };
-      }
+      const applied = asApplied(desired, parentUid);
+      const last = lastApplied(before);
+      const merged = (before ? mergeApplied(before, last, applied) : applied) as KubeObject;
+      if (before && isDeepStrictEqual(withLastApplied(merged, applied), before)) continue;
+      changed = true;
+      this.counts.childWrites++;
+      const stored = serverForm(merged, applied, before, ctx);
+      if (desired.kind === 'Deployment') this.rolledOut(stored, before);
       group.set(desired.metadata.name, stored);
     }
     for (const [type, group] of this.observed) {
       for (const name of [...group.keys()]) {
         if (!keep.has(`${type}/${name}`)) {
           group.delete(name);
+          this.pendingStatus.delete(name);
+          this.counts.childWrites++;
           changed = true;
         }
       }
     }
-    this.parent = { ...this.parent, status: { ...res.status, observedGeneration: this.parent.metadata.generation ?? 1 } };
+    const status = { ...res.status, observedGeneration: this.parent.metadata.generation ?? 1 };
+    const statusChanged = !isDeepStrictEqual(this.parent.status, status);
+    if (statusChanged) {
+      this.counts.statusWrites++;
+      this.parent = { ...this.parent, metadata: { ...this.parent.metadata, resourceVersion: String(++resourceVersions) }, status } as VaultApp;
+    }
+    this.wrote = changed || statusChanged;
     return changed;
   }
+
+  /** A Deployment write: a new generation on a spec change, and its status now or in steps. */
+  private rolledOut(stored: KubeObject, before: KubeObject | undefined): void {
+    const generation = stored.metadata.generation as number;
+    if (before && generation === before.metadata.generation) return;
+    if (before) this.deploymentUpdates++;
+    const replicas = (stored.spec as { replicas?: number }).replicas ?? 1;
+    const steps = deploymentStatusSteps(generation, replicas, () => this.now());
+    if (this.opts.deploymentStatus === 'stepped') {
+      this.pendingStatus.set(stored.metadata.name, steps);
+      return;
+    }
+    stored.status = steps.at(-1);
+    (stored.metadata.managedFields as unknown[]).push(statusManagedFields(stored, this.now()));
+  }
+}
+
+const lastApplied = (obj: KubeObject | undefined): unknown => {
+  const text = obj?.metadata.annotations?.[LAST_APPLIED];
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+const withLastApplied = (merged: KubeObject, applied: KubeObject): KubeObject =>
+  ({ ...merged, metadata: { ...merged.metadata, annotations: { ...merged.metadata.annotations, [LAST_APPLIED]: JSON.stringify(applied) } } });
+
+/** A parent as the API server holds it: resourceVersion, timestamps, finalizer, managedFields. */
+function asServerParent(parent: VaultApp, now: Date): VaultApp {
+  const meta = parent.metadata as VaultApp['metadata'] & { resourceVersion?: string; annotations?: Record<string, string> };
+  if (meta.resourceVersion !== undefined) return parent;
+  const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const applied = { apiVersion: parent.apiVersion, kind: parent.kind, metadata: { annotations: {}, name: parent.metadata.name, namespace: parent.metadata.namespace }, spec: parent.spec };
+  const entry = (manager: string, fields: unknown, subresource?: string) =>
+    ({ apiVersion: parent.apiVersion, fieldsType: 'FieldsV1', fieldsV1: fields, manager, operation: 'Update', ...(subresource ? { subresource } : {}), time });
+  parent.metadata = {
+    ...parent.metadata,
+    annotations: { 'kubectl.kubernetes.io/last-applied-configuration': `${JSON.stringify(applied)}\n`, ...meta.annotations },
+    creationTimestamp: time,
+    finalizers: ['metacontroller.io/compositecontroller-vaultapp-controller'],
+    managedFields: [
+      entry('kubectl-client-side-apply', fieldsV1({ metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '' } }, spec: parent.spec })),
+      entry('metacontroller', { 'f:metadata': { 'f:finalizers': { '.': {}, 'v:"metacontroller.io/compositecontroller-vaultapp-controller"': {} } } }),
+      entry('metacontroller', { 'f:status': { '.': {}, 'f:conditions': {}, 'f:lastSecretUpdateTime': {}, 'f:observedGeneration': {}, 'f:secretName': {} } }, 'status'),
+    ],
+    resourceVersion: String(++resourceVersions),
+  } as VaultApp['metadata'];
+  return parent;
+}
+
+function transportFor(hook: FastifyInstance | string | HookTransport): HookTransport {
+  if (typeof hook === 'function') return hook;
+  if (typeof hook === 'string') {
+    return async (path, body, headers) => {
+      const res = await fetch(`${hook}${path}`, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+      return { statusCode: res.status, body: await res.text(), ...(res.headers.get('etag') ? { etag: res.headers.get('etag')! } : {}) };
+    };
+  }
+  return async (path, body, headers) => {
+    const res = await hook.inject({ method: 'POST', url: path, payload: body, headers });
+    const etag = res.headers.etag;
+    return { statusCode: res.statusCode, body: res.body, ...(typeof etag === 'string' ? { etag } : {}) };
+  };
 }

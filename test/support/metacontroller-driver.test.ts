@@ -1,0 +1,57 @@
+// The Metacontroller driver itself: requests in the captured request's shape, the
+// churn of a settling VaultApp (status writes, the Deployment's status in steps),
+// 304s for unchanged answers, and writes counted as Metacontroller makes them.
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { capturedRequestFor } from '../fixtures/metacontroller.js';
+import { build, recordedReader } from './build-app.js';
+import { MetacontrollerDriver, type HookTransport } from './metacontroller-driver.js';
+import { LAST_APPLIED } from './kube-server-form.js';
+
+const material = {
+  auth: { ok: true as const },
+  reads: {
+    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://billing:dev-password@billing-db:5432/billing' }, version: 1 },
+    'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'dev-provider-x-api-key' }, version: 1 },
+  },
+};
+
+it('settles a captured VaultApp as Metacontroller would, then answers 304 with nothing to write', async (t) => {
+  const app = await build(t, recordedReader(material));
+  const captured = capturedRequestFor('orders', '0b5c7a52-1111-4222-8333-444455556666');
+  const bodies: string[] = [];
+  const headers: Record<string, string>[] = [];
+  const transport: HookTransport = async (path, body, h) => {
+    bodies.push(body);
+    headers.push(h);
+    const res = await app.inject({ method: 'POST', url: path, payload: body, headers: h });
+    return { statusCode: res.statusCode, body: res.body, ...(typeof res.headers.etag === 'string' ? { etag: res.headers.etag } : {}) };
+  };
+  const mc = new MetacontrollerDriver(transport, captured.parent, undefined, { deploymentStatus: 'stepped', bearerToken: 'token-0123456789abcdef' });
+  mc.observe(captured.children);
+
+  const syncs = await mc.settle();
+  // A rollout: each status step brings a sync, and the status it changes another.
+  assert.ok(syncs >= 3 && syncs <= 10, `settled in ${syncs} syncs`);
+  assert.equal(mc.last!.status.conditions!.find((c) => c.type === 'Ready')!.status, 'True');
+  assert.ok(mc.counts.statusWrites >= 2, 'each Deployment status step changed the status');
+  assert.equal(mc.secretValues()!.provider_x_api_key, 'dev-provider-x-api-key');
+
+  // The request has the captured shape: server objects with managedFields and last-applied annotations.
+  const sent = JSON.parse(bodies.at(-1)!);
+  const deployment = sent.children['Deployment.apps/v1'].orders;
+  assert.ok(deployment.metadata.managedFields.length >= 2 && deployment.metadata.annotations[LAST_APPLIED]);
+  assert.equal(deployment.status.availableReplicas, 3);
+  assert.equal(deployment.spec.template.spec.containers[0].terminationMessagePolicy, 'File', 'server defaults kept');
+  // The captured request is 19,987 bytes on the wire (its content-length; 28 KB pretty-printed).
+  assert.ok(bodies.at(-1)!.length > 17_000, `request of ${bodies.at(-1)!.length} bytes`);
+  assert.equal(headers.at(-1)!.authorization, 'Bearer token-0123456789abcdef');
+  assert.ok(headers.at(-1)!['if-none-match']);
+
+  const writes = mc.apiWrites;
+  mc.touchDeploymentStatus();
+  await mc.sync();
+  assert.equal(mc.counts.notModified >= 1, true, 'an unchanged answer comes back as 304');
+  assert.equal(mc.apiWrites, writes, 'and Metacontroller writes nothing');
+  assert.equal(mc.wrote, false);
+});
