@@ -34,7 +34,7 @@ function cleanPath(): string {
 
 /** The environment of a script run: ours less the variables under test, plus `extra`. */
 function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env = { ...process.env, PATH: cleanPath() };
+  const env: NodeJS.ProcessEnv = { ...process.env, PATH: cleanPath() };
   for (const k of ['VAULT_BIN', 'KUBE_APISERVER_BIN', 'ETCD_BIN', 'VAULTAPP_PINNED_ONLY']) delete env[k];
   return { ...env, ...extra };
 }
