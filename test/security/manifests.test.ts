@@ -6,12 +6,12 @@
 // the core objects accepted by a real API server (strict server-side dry-run);
 // and README's Vault policy granting read on exactly the example's paths.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { parseAllDocuments } from 'yaml';
 import { loadExample } from '../fixtures/requests.js';
 import { startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
+import { kustomizeText } from '../support/kustomize.js';
 
 const base = new URL('../../metacontroller/base/', import.meta.url);
 const read = (file: string, dir = base): any[] => parseAllDocuments(readFileSync(new URL(file, dir), 'utf8')).map((d) => d.toJS()).filter(Boolean);
@@ -130,14 +130,8 @@ describe('the opt-in TLS component (metacontroller/base/tls)', () => {
   });
 
   it('renders on top of the base (when kubectl is on the machine)', (t) => {
-    let kubectl: string | undefined;
-    try {
-      kubectl = execFileSync('which', ['kubectl'], { encoding: 'utf8' }).trim();
-    } catch {
-      t.skip('kubectl not installed');
-      return;
-    }
-    const out = execFileSync(kubectl, ['kustomize', new URL('../', base).pathname, '--enable-helm=false'], { encoding: 'utf8' });
+    const out = kustomizeText(new URL('../', base).pathname);
+    if (out === undefined) return t.skip('kubectl not installed');
     assert.match(out, /kind: NetworkPolicy/);
     assert.match(out, /authorization:\n\s+secretRef:/);
   });
