@@ -101,6 +101,9 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
   { name: 'a nested namespace\'s auth/ (ns1/team/auth/token/lookup-self)', mutate: (a) => (a.spec.vault.secrets[1].path = 'ns1/team/auth/token/lookup-self'), field: 'spec.vault.secrets[1].path', says: /must not reach/ },
   { name: 'a path with ".."', mutate: (a) => (a.spec.vault.secrets[0].path = 'kv/../sys/policy'), field: 'spec.vault.secrets[0].path', says: /should match/ },
   { name: 'a path with a leading "/"', mutate: (a) => (a.spec.vault.secrets[0].path = '/kv/data/billing/database'), field: 'spec.vault.secrets[0].path', says: /should match/ },
+  { name: 'a monitoring label of the hook\'s own', mutate: (a) => (a.spec.monitoring.labels = { 'vaultapp.techweaver.io/metrics-for': 'other' }), field: 'spec.monitoring.labels', says: /vaultapp.techweaver.io\/ and app.kubernetes.io\/managed-by are set by the hook and cannot be given here/ },
+  { name: 'a monitoring label key with a space', mutate: (a) => (a.spec.monitoring.labels = { 'bad key': 'x' }), field: 'spec.monitoring.labels', says: /every key must be a valid label key: an optional DNS subdomain/ },
+  { name: 'a monitoring label value with a space', mutate: (a) => (a.spec.monitoring.labels = { release: 'a b' }), field: 'spec.monitoring.labels', says: /every value must be a valid label value/ },
 ];
 
 describe('invalid VaultApps: rejected at admission (422) and by the hook, naming the same field', () => {
@@ -126,6 +129,36 @@ describe('invalid VaultApps: rejected at admission (422) and by the hook, naming
     });
   }
 });
+
+// spec.monitoring.labels: label syntax, the hook's reserved keys, the bound, and odd keys.
+function monitoringLabelEdges(): { name: string; ok: boolean; mutate: (a: any) => void }[] {
+  const labels = (name: string, ok: boolean, value: () => unknown) => ({ name: `monitoring labels: ${name}`, ok, mutate: (a: any) => (a.spec.monitoring.labels = value()) });
+  const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+  return [
+    labels('release: kube-prometheus-stack', true, () => ({ release: 'kube-prometheus-stack' })),
+    labels('an empty map', true, () => ({})),
+    labels('an empty value', true, () => ({ release: '' })),
+    labels('app.kubernetes.io/name (not reserved)', true, () => ({ 'app.kubernetes.io/name': 'billing' })),
+    labels('a prefix of 253 characters', true, () => ({ [`${'p'.repeat(253)}/n`]: 'v' })),
+    labels('a prefix of 254 characters', false, () => ({ [`${'p'.repeat(254)}/n`]: 'v' })),
+    labels('a name of 63 characters', true, () => ({ ['n'.repeat(63)]: 'v' })),
+    labels('a name of 64 characters', false, () => ({ ['n'.repeat(64)]: 'v' })),
+    labels('a value of 63 characters', true, () => ({ release: 'v'.repeat(63) })),
+    labels('a value of 64 characters', false, () => ({ release: 'v'.repeat(64) })),
+    labels('an uppercase prefix', false, () => ({ 'Example.com/x': 'v' })),
+    labels('an empty key', false, () => ({ '': 'v' })),
+    labels('a key "a/b/c"', false, () => ({ 'a/b/c': 'v' })),
+    labels('a key with a newline', false, () => ({ 'release\n': 'v' })),
+    labels('a non-ASCII key', false, () => ({ rélease: 'v' })),
+    labels('"__proto__" (an own key, as JSON carries it)', false, () => JSON.parse('{"__proto__": "v"}')),
+    labels('"constructor" (an ordinary key)', true, () => ({ constructor: 'v' })),
+    labels('a subdomain of the hook\'s domain', false, () => ({ 'x.vaultapp.techweaver.io/y': 'v' })),
+    labels('app.kubernetes.io/managed-by', false, () => ({ 'app.kubernetes.io/managed-by': 'helm' })),
+    labels('a number as a value', false, () => ({ release: 1 })),
+    labels('32 labels', true, () => many(32)),
+    labels('33 labels', false, () => many(33)),
+  ];
+}
 
 // Edges of every constraint: the API server decides as expected (ok: admitted), and
 // the hook decides the same, naming the same fields.
@@ -174,6 +207,7 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: '1024 ports in a container', ok: true, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers[0].ports = Array.from({ length: 1024 }, (_, i) => ({ containerPort: 1000 + i }))) },
   { name: '1025 ports in a container', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers[0].ports = Array.from({ length: 1025 }, (_, i) => ({ containerPort: 1000 + i }))) },
   { name: '257 envFrom entries', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers[0].envFrom = Array.from({ length: 257 }, (_, i) => ({ configMapRef: { name: `c${i}` } }))) },
+  ...monitoringLabelEdges(),
   { name: 'an unknown spec field (pruned by the API server)', ok: true, mutate: (a) => (a.spec.extra = true) },
 ];
 
