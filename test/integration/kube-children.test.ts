@@ -14,6 +14,7 @@ import {
   buildHook, collectionPath, createNamespace, describeDiffs, ensureServiceMonitorCrd, exampleFiles, fieldDiffs,
   installCrd, objectPath, readExample, syncOnce, VAULTAPP_CRD_FILE,
 } from '../support/kube-vaultapp.js';
+import { kustomizeOverlay } from '../support/kustomize.js';
 
 const SM_GO_MOD = new URL('../../tools/servicemonitor-crd/go.mod', import.meta.url);
 
@@ -101,6 +102,22 @@ describe('the ServiceMonitor CRD', () => {
   });
 });
 
+// The ServiceMonitors we ship, as kustomize renders them (test/manifests/scrape-targets.test.ts
+// checks what they select), are accepted by the operator's CRD.
+describe('the shipped ServiceMonitors pass a server-side dry-run create', () => {
+  const variants: [name: string, resources: string[]][] = [['monitoring', ['monitoring']], ['monitoring-tls', ['monitoring-tls']]];
+  for (const [name, resources] of variants) {
+    it(`metacontroller/${name}/`, async (t) => {
+      const objects = kustomizeOverlay(resources);
+      if (!objects) return t.skip('kubectl not installed');
+      await createNamespace(kube, 'vaultapp-system');
+      const monitors = objects.filter((o) => o.kind === 'ServiceMonitor');
+      assert.equal(monitors.length, 1);
+      assert.deepEqual(await dryRunCreate(monitors), []);
+    });
+  }
+});
+
 describe('every child of every example passes a server-side dry-run create', () => {
   for (const file of exampleFiles()) {
     it(`examples/${file}`, async () => {
@@ -142,6 +159,13 @@ describe('VaultApps at the edges of the CRD: every child passes a dry-run create
     { name: 'a name of 239 characters (Secret name of 253)', app: seed('n'.repeat(239)) },
     { name: 'a name of 240 characters (Secret name of 254) is refused at admission', app: seed('n'.repeat(240)), admitted: false },
     { name: 'a name of 253 characters is refused at admission', app: seed('m'.repeat(253)), admitted: false },
+    {
+      name: 'monitoring labels at the edges of label syntax (32 of them, a 253-character prefix, 63-character names and values)',
+      app: seed('labels', (a) => (a.spec.monitoring.labels = {
+        release: 'kube-prometheus-stack', empty: '', [`${'p'.repeat(253)}/n`]: 'v', ['n'.repeat(63)]: 'v'.repeat(63),
+        ...Object.fromEntries(Array.from({ length: 28 }, (_, i) => [`example.com/k${i}`, `v${i}`])),
+      })),
+    },
   ];
   for (const c of cases) {
     it(c.name, async () => {
