@@ -8,6 +8,7 @@ import {
 import {
   isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES,
 } from './kube-labels.js';
+import { secretSpecTwins } from './secret-spec-twins.js';
 
 // CEL's matches() is an unanchored RE2 search, as RegExp.test is; the pattern uses nothing the two read differently.
 const SYSTEM_PATH = new RegExp(SYSTEM_PATH_PATTERN);
@@ -19,6 +20,7 @@ const everyEntry = (self: unknown, ok: (key: string, value: unknown) => boolean)
   self === null || typeof self !== 'object' || Array.isArray(self) || Object.entries(self).every(([k, v]) => ok(k, v));
 
 export const celTwins: Record<string, CelTwin> = {
+  ...secretSpecTwins,
   [RULE_UNIQUE_TARGET_KEYS]: (self) => {
     if (!Array.isArray(self)) return true;
     const keys = self.map((x) => (x as { targetKey?: unknown })?.targetKey);

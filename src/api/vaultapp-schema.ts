@@ -5,6 +5,7 @@
 // CEL rule has a JavaScript twin in ./cel-rules.ts.
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
+import { SECRET_SPEC_VALIDATIONS, SecretSpecSchema } from './secret-spec-schema.js';
 import { EXTRA_LABELS_VALIDATIONS, LABEL_VALUE_MAX_LENGTH, MAX_EXTRA_LABELS } from './kube-labels.js';
 
 // Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, not "." and not starting with "..".
@@ -129,7 +130,8 @@ export const VaultAppSpecSchema = Type.Object({
   deploymentSpec: DeploymentSpecSchema,
   vault: VaultSpecSchema,
   monitoring: Type.Optional(MonitoringSpecSchema),
-});
+  secret: Type.Optional(SecretSpecSchema),
+}, { 'x-kubernetes-validations': SECRET_SPEC_VALIDATIONS });
 
 export const ConditionSchema = Type.Object({
   type: Type.String({ maxLength: 316 }),

@@ -31,6 +31,8 @@ export const errorCatalog = {
   LEASE_REVOCATION_FAILED: { reason: 'LeaseRevocationFailed', summary: 'a dynamic credential\'s lease could not be revoked at deletion' },
   VOLUME_CONFLICT: { reason: 'VolumeConflict', summary: 'deploymentSpec already has a volume or mount where the secret volume goes' },
   PORT_NOT_FOUND: { reason: 'PortNotFound', summary: 'no container declares the named metrics port' },
+  SECRET_TYPE_KEYS: { reason: 'SecretTypeMismatch', summary: 'the data lacks a key the Secret\'s type requires, or a value the type requires as JSON is not a JSON object' },
+  SECRET_TYPE_IMMUTABLE: { reason: 'SecretTypeImmutable', summary: 'spec.secret.type differs from the existing Secret\'s type, which Kubernetes does not let change' },
   NAME_TOO_LONG: { reason: 'NameTooLong', summary: 'the VaultApp name is too long for a derived child name' },
 } as const satisfies Record<string, CatalogEntry>;
 

@@ -55,6 +55,12 @@ export function desiredDeployment(app: VaultApp, version: string): DeploymentOut
     }
   }
 
+  // The kubelet pulls with it; a reference the user already wrote is not added twice.
+  if (app.spec.secret?.imagePullSecret) {
+    const pull = { name: secretName(name) };
+    if (!podSpec.imagePullSecrets?.some((r) => r.name === pull.name)) podSpec.imagePullSecrets = [...(podSpec.imagePullSecrets ?? []), pull];
+  }
+
   return {
     deployment: {
       apiVersion: 'apps/v1',

@@ -10,6 +10,7 @@ import { observedChild, observedSecretData } from './observed.js';
 import { refreshSecondsOf } from './plan.js';
 import { nextState, observedState, serializeState, STATE_ANNOTATION, type RefreshState } from './refresh-state.js';
 import { secretDataFromVault } from './secret-data.js';
+import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from './secret-shape.js';
 import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
 
 export interface ManagedSecret {
@@ -33,12 +34,15 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   const state = observedState(observed, app, config.hmacKey);
   const binding = bindingOf(app);
   const fromVault = secretDataFromVault(app.spec.vault.secrets, material, observedData, now, (r) => signLease(r, binding, config.hmacKey));
+  const type = typeToWrite(app, observed, name);
   // State the hook did not write for this VaultApp is never acted on (./leases.ts,
   // ./refresh-state.ts); the sync reports it and keeps the Secret's data, as for any other problem.
   const problems = [
     ...(records.rejected.length > 0 ? [untrustedRecords(records.rejected, name)] : []),
     ...(state.kind === 'rejected' ? [untrustedState(name)] : []),
     ...fromVault.problems,
+    ...type.problems,
+    ...(fromVault.data ? typeProblems(type.type, fromVault.data, name) : []),
   ];
   const synced = fromVault.data !== undefined && problems.length === 0 ? fromVault.data : undefined;
   const data = synced ?? observedData;
@@ -54,11 +58,13 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   if (leases.length > 0 || records.rejected.length > 0) annotations[LEASES_ANNOTATION] = serializeLeases(leases);
   // Kept byte for byte when unchanged, so that a sync inside the refresh interval changes nothing.
   if (nextRefresh) annotations[STATE_ANNOTATION] = !synced && state.kind === 'trusted' ? state.text : serializeState(nextRefresh);
+  const all = secretAnnotations(app, annotations);
+  const withAnnotations = Object.keys(all).length > 0 ? { annotations: all } : {};
   return {
     child: {
       apiVersion: 'v1', kind: 'Secret',
-      metadata: { name, namespace: app.metadata.namespace, labels: childLabels(app.metadata.name), ...(Object.keys(annotations).length > 0 ? { annotations } : {}) },
-      type: 'Opaque',
+      metadata: { name, namespace: app.metadata.namespace, labels: secretLabels(app, childLabels(app.metadata.name)), ...withAnnotations },
+      type: type.type,
       // An empty map would be normalised away by the API server: a perpetual diff.
       ...(Object.keys(data).length > 0 ? { data } : {}),
     },
