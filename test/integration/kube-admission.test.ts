@@ -104,6 +104,17 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
   { name: 'a monitoring label of the hook\'s own', mutate: (a) => (a.spec.monitoring.labels = { 'vaultapp.techweaver.io/metrics-for': 'other' }), field: 'spec.monitoring.labels', says: /vaultapp.techweaver.io\/ and app.kubernetes.io\/managed-by are set by the hook and cannot be given here/ },
   { name: 'a monitoring label key with a space', mutate: (a) => (a.spec.monitoring.labels = { 'bad key': 'x' }), field: 'spec.monitoring.labels', says: /every key must be a valid label key: an optional DNS subdomain/ },
   { name: 'a monitoring label value with a space', mutate: (a) => (a.spec.monitoring.labels = { release: 'a b' }), field: 'spec.monitoring.labels', says: /every value must be a valid label value/ },
+  // spec.secret (issue 12 item 2)
+  { name: 'secret.type kubernetes.io/tls without tls.key', mutate: (a) => { a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets[0].targetKey = 'tls.crt'; }, field: 'spec', says: /secret\.type kubernetes\.io\/tls needs the keys tls\.crt and tls\.key: give it as a targetKey/ },
+  { name: 'secret.type kubernetes.io/basic-auth without username or password', mutate: (a) => (a.spec.secret = { type: 'kubernetes.io/basic-auth' }), field: 'spec', says: /needs the key username or password/ },
+  { name: 'secret.type kubernetes.io/dockerconfigjson without .dockerconfigjson', mutate: (a) => (a.spec.secret = { type: 'kubernetes.io/dockerconfigjson' }), field: 'spec', says: /needs the key \.dockerconfigjson/ },
+  { name: 'secret.type kubernetes.io/service-account-token', mutate: (a) => (a.spec.secret = { type: 'kubernetes.io/service-account-token' }), field: 'spec.secret.type', says: /filled by Kubernetes itself/ },
+  { name: 'secret.imagePullSecret on an Opaque Secret', mutate: (a) => (a.spec.secret = { imagePullSecret: true }), field: 'spec.secret', says: /imagePullSecret needs secret\.type kubernetes\.io\/dockerconfigjson/ },
+  { name: 'secret.labels with the hook\'s name label', mutate: (a) => (a.spec.secret = { labels: { 'vaultapp.techweaver.io/name': 'other' } }), field: 'spec.secret.labels', says: /are set by the hook and cannot be given here/ },
+  { name: 'secret.labels with app.kubernetes.io/managed-by', mutate: (a) => (a.spec.secret = { labels: { 'app.kubernetes.io/managed-by': 'me' } }), field: 'spec.secret.labels', says: /are set by the hook/ },
+  { name: 'secret.annotations with the hook\'s state annotation', mutate: (a) => (a.spec.secret = { annotations: { 'vaultapp.techweaver.io/state': '{}' } }), field: 'spec.secret.annotations', says: /written by the hook and Metacontroller/ },
+  { name: 'secret.annotations with Metacontroller\'s last-applied annotation', mutate: (a) => (a.spec.secret = { annotations: { 'metacontroller.k8s.io/last-applied-configuration': '{}' } }), field: 'spec.secret.annotations', says: /written by the hook and Metacontroller/ },
+  { name: 'secret.annotations with a key that is not a qualified name', mutate: (a) => (a.spec.secret = { annotations: { 'a b': 'x' } }), field: 'spec.secret.annotations', says: /annotation keys must be \[prefix\/\]name/ },
 ];
 
 describe('invalid VaultApps: rejected at admission (422) and by the hook, naming the same field', () => {
@@ -209,6 +220,22 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: '257 envFrom entries', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers[0].envFrom = Array.from({ length: 257 }, (_, i) => ({ configMapRef: { name: `c${i}` } }))) },
   ...monitoringLabelEdges(),
   { name: 'an unknown spec field (pruned by the API server)', ok: true, mutate: (a) => (a.spec.extra = true) },
+  { name: 'secret.type kubernetes.io/tls with tls.crt and tls.key', ok: true, mutate: (a) => {
+    a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets[0].targetKey = 'tls.crt'; a.spec.vault.secrets[1].targetKey = 'tls.key';
+  } },
+  { name: 'secret.type kubernetes.io/basic-auth with password only', ok: true, mutate: (a) => { a.spec.secret = { type: 'kubernetes.io/basic-auth' }; a.spec.vault.secrets[0].targetKey = 'password'; } },
+  { name: 'secret.type example.com/custom (no required keys)', ok: true, mutate: (a) => (a.spec.secret = { type: 'example.com/custom' }) },
+  { name: 'secret.type of 254 characters', ok: false, mutate: (a) => (a.spec.secret = { type: 't'.repeat(254) }) },
+  { name: 'secret.type with a space', ok: false, mutate: (a) => (a.spec.secret = { type: 'kubernetes.io/ tls' }) },
+  { name: 'secret.labels: 32 labels', ok: true, mutate: (a) => (a.spec.secret = { labels: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`l${i}`, 'v'])) }) },
+  { name: 'secret.labels: 33 labels', ok: false, mutate: (a) => (a.spec.secret = { labels: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`l${i}`, 'v'])) }) },
+  { name: 'secret.labels: a value of 64 characters', ok: false, mutate: (a) => (a.spec.secret = { labels: { a: 'v'.repeat(64) } }) },
+  { name: 'secret.labels: a subdomain of the hook\'s domain', ok: false, mutate: (a) => (a.spec.secret = { labels: { 'x.vaultapp.techweaver.io/a': 'b' } }) },
+  { name: 'secret.annotations: 32 values of 4096 characters', ok: true, mutate: (a) => (a.spec.secret = { annotations: Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`example.com/a${i}`, 'v'.repeat(4096)])) }) },
+  { name: 'secret.annotations: a value of 4097 characters', ok: false, mutate: (a) => (a.spec.secret = { annotations: { a: 'v'.repeat(4097) } }) },
+  { name: 'secret.annotations: 33 annotations', ok: false, mutate: (a) => (a.spec.secret = { annotations: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`a${i}`, 'v'])) }) },
+  { name: 'secret.annotations: a key with a 254-character prefix', ok: false, mutate: (a) => (a.spec.secret = { annotations: { [`${'p'.repeat(254)}/a`]: 'v' } }) },
+  { name: 'secret.annotations: keys __proto__ and constructor (not qualified names) are refused by both', ok: false, mutate: (a) => (a.spec.secret = { annotations: JSON.parse('{"__proto__":"a","constructor":"b"}') }) },
 ];
 
 describe('edges: the API server and the hook agree', () => {
@@ -225,6 +252,45 @@ describe('edges: the API server and the hook agree', () => {
       } else {
         assert.equal(out.status, 422, out.message);
         assert.deepEqual(hookSays, out.fields, `API server: ${out.message}`);
+      }
+    });
+  }
+});
+
+// The type of a Secret is immutable, so is spec.secret.type: a transition rule refuses
+// the change (evaluated on updates only); everything else in spec.secret may change.
+describe('spec.secret.type cannot change once created', () => {
+  const tls = (a: any) => {
+    a.spec.secret = { type: 'kubernetes.io/tls' };
+    a.spec.vault.secrets[0].targetKey = 'tls.crt';
+    a.spec.vault.secrets[1].targetKey = 'tls.key';
+  };
+  async function update(created: any, mutate: (a: any) => void): Promise<Outcome> {
+    const next = structuredClone(created);
+    mutate(next);
+    try {
+      return { accepted: true, stored: await kube.request('PUT', `${VAULTAPPS}/${created.metadata.name}`, next) };
+    } catch (e) {
+      if (!(e instanceof KubeApiError)) throw e;
+      return { accepted: false, status: e.status, message: String(e.body?.message ?? e.message), fields: [] };
+    }
+  }
+  const cases: { name: string; from: (a: any) => void; to: (a: any) => void; ok: boolean }[] = [
+    { name: 'tls → Opaque is refused', from: tls, to: (a) => (a.spec.secret.type = 'Opaque'), ok: false },
+    { name: 'tls → spec.secret removed (Opaque) is refused', from: tls, to: (a) => delete a.spec.secret, ok: false },
+    { name: 'no spec.secret → type tls is refused', from: () => {}, to: tls, ok: false },
+    { name: 'no spec.secret → spec.secret with labels only (Opaque) is accepted', from: () => {}, to: (a) => (a.spec.secret = { labels: { team: 'a' } }), ok: true },
+    { name: 'tls, labels and annotations changed is accepted', from: tls, to: (a) => (a.spec.secret = { ...a.spec.secret, labels: { t: 'b' }, annotations: { x: 'y' } }), ok: true },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const made = await create(seed(c.from));
+      assert.ok(made.accepted, !made.accepted ? made.message : '');
+      const out = await update(made.stored, c.to);
+      assert.equal(out.accepted, c.ok, out.accepted ? 'the API server accepted the update' : out.message);
+      if (!out.accepted) {
+        assert.equal(out.status, 422, out.message);
+        assert.match(out.message, /spec: Invalid value: secret\.type cannot be changed: the type of a Secret is immutable/);
       }
     });
   }
