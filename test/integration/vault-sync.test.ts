@@ -63,6 +63,30 @@ describe('sync against a real Vault', () => {
     assert.equal(ready.status, 'True', ready.message);
   });
 
+  it('spec.secret: a registry credential from Vault becomes a dockerconfigjson Secret the pods pull with; '
+    + 'a value that is not JSON is reported and the Secret kept', async () => {
+    const good = '{"auths":{"registry.example.com":{"auth":"dTpw"}}}';
+    await writeKv(vault, 'kv', 2, 'team/registry', { dockerconfigjson: good });
+    const parent = loadExample('registry-credentials.yaml');
+    const mc = new MetacontrollerDriver(app, parent);
+    await mc.sync();
+    const secret = mc.child('Secret', 'private-image-vault-secrets')!;
+    assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
+    assert.deepStrictEqual(mc.secretValues('private-image-vault-secrets'), { '.dockerconfigjson': good });
+    assert.equal(secret.metadata.labels?.team, 'platform');
+    assert.equal(secret.metadata.annotations?.['example.com/owner'], 'platform-team');
+    const pod = (mc.child('Deployment', 'private-image')!.spec as any).template.spec;
+    assert.deepStrictEqual(pod.imagePullSecrets, [{ name: 'private-image-vault-secrets' }]);
+
+    await writeKv(vault, 'kv', 2, 'team/registry', { dockerconfigjson: 'user:password' });
+    await mc.sync();
+    const synced = mc.last!.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
+    assert.equal(synced.status, 'False');
+    assert.equal(synced.reason, 'SecretTypeMismatch');
+    assert.ok(!synced.message.includes('password'), synced.message);
+    assert.deepStrictEqual(mc.secretValues('private-image-vault-secrets'), { '.dockerconfigjson': good }, 'the Secret keeps its data');
+  });
+
   it('each distinct path is read once per sync, even when several keys come from it', async () => {
     const parent = loadExample();
     parent.metadata.name = 'two-keys';
