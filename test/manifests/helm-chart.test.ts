@@ -1,0 +1,158 @@
+// charts/vaultapp installs the same objects as the kustomize manifests under metacontroller/:
+// each variant of the install is rendered both ways and compared object by object (kind,
+// name, namespace and content), after the normalisations listed at `normalise`. The chart's
+// own choices (identity mode, hook authentication, namespaces) are checked on what it
+// renders, and every variant passes a strict server-side dry-run on a real kube-apiserver.
+// The comparison is the guard against drift: a change under metacontroller/ that the chart
+// does not follow (or the reverse) fails here.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
+import { KubeApiError, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
+import { createNamespace, ensureServiceMonitorCrd, installCrd, VAULTAPP_CRD_FILE } from '../support/kube-vaultapp.js';
+import { CHART_DIR, ensureHelm, helmTemplate, runHelm } from '../support/helm.js';
+import { findKubectl, kustomize, kustomizeOverlay, METACONTROLLER_DIR } from '../support/kustomize.js';
+
+let helm: string;
+before(async () => {
+  helm = await ensureHelm();
+}, { timeout: 30 * 60_000 }); // a cold Go cache builds helm first
+
+/** The labels the chart adds to every object it templates, and nothing else it may add. */
+const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/part-of'];
+
+const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name} (${o.apiVersion})`;
+
+/**
+ * What differs between the two renders without changing what is installed. Each is
+ * removed here, and only here:
+ * 1. kustomize's Namespace object: the chart does not template its release namespace
+ *    (`helm install --create-namespace` makes it). A chart that owns it would delete it on
+ *    `helm uninstall`, with the HMAC and bearer-token Secrets the user created in it.
+ * 2. The chart's common labels (HELM_LABELS) on metadata.labels: Helm users select and
+ *    audit by them; no selector, pod template or ServiceMonitor selection uses them (the
+ *    selectors are compared as they are). A labels map left empty is removed, as
+ *    kustomize's objects without labels have none. Every templated object must carry
+ *    them (checked here), so this cannot hide a missing object or a changed label.
+ * Comments and YAML spelling (flow style, key order, quoting) vanish when both are parsed.
+ */
+function normalise(kustomized: any[], rendered: any[]): { kustomized: any[]; rendered: any[] } {
+  const fromChart = structuredClone(rendered).map((o) => {
+    if (o.kind === 'CustomResourceDefinition') return o; // crds/ is not templated: no labels added
+    const labels = o.metadata.labels ?? {};
+    for (const l of HELM_LABELS) {
+      assert.ok(l in labels, `${key(o)} carries ${l}`);
+      delete labels[l];
+    }
+    if (Object.keys(labels).length === 0) delete o.metadata.labels;
+    return o;
+  });
+  return { kustomized: kustomized.filter((o) => o.kind !== 'Namespace'), rendered: fromChart };
+}
+
+/** Each object missing on one side, or different in content; empty when the installs agree. */
+function differences(kustomized: any[], rendered: any[]): string[] {
+  const n = normalise(kustomized, rendered);
+  const byKey = (objs: any[]) => new Map(objs.map((o) => [key(o), o]));
+  const k = byKey(n.kustomized);
+  const h = byKey(n.rendered);
+  assert.equal(k.size, n.kustomized.length, 'kustomize rendered no object twice');
+  assert.equal(h.size, n.rendered.length, 'the chart rendered no object twice');
+  const out: string[] = [];
+  for (const [name, obj] of k) {
+    if (!h.has(name)) out.push(`only in kustomize: ${name}`);
+    else if (!isDeepStrictEqual(obj, h.get(name))) out.push(`differs: ${name}`);
+  }
+  for (const name of h.keys()) if (!k.has(name)) out.push(`only in the chart: ${name}`);
+  return out;
+}
+
+/** Asserts the installs agree, showing the first differing object in full when they do not. */
+function assertSame(kustomized: any[], rendered: any[]): void {
+  const diffs = differences(kustomized, rendered);
+  const first = diffs.find((d) => d.startsWith('differs: '));
+  if (first) {
+    const name = first.slice('differs: '.length);
+    const n = normalise(kustomized, rendered);
+    assert.deepStrictEqual(n.rendered.find((o) => key(o) === name), n.kustomized.find((o) => key(o) === name), diffs.join('\n'));
+  }
+  assert.deepEqual(diffs, []);
+}
+
+// Each shipped kustomize variant and the chart values that mean the same install.
+const variants: { name: string; kustomize: () => any[] | undefined; values: unknown }[] = [
+  { name: 'metacontroller/ (the default install)', kustomize: () => kustomize(METACONTROLLER_DIR), values: {} },
+  { name: 'base with the TLS component', kustomize: () => kustomizeOverlay(['base'], ['base/tls']), values: { tls: { enabled: true } } },
+  {
+    name: 'metacontroller/without-servicemonitor/',
+    kustomize: () => kustomizeOverlay(['without-servicemonitor']),
+    values: { monitoring: { vaultAppServiceMonitors: false } },
+  },
+  {
+    name: 'metacontroller/ with metacontroller/monitoring/',
+    kustomize: () => kustomizeOverlay(['.', 'monitoring']),
+    values: { monitoring: { serviceMonitor: { enabled: true }, dashboard: { enabled: true } } },
+  },
+  {
+    name: 'base with the TLS component, with metacontroller/monitoring-tls/',
+    kustomize: () => kustomizeOverlay(['base', 'monitoring-tls'], ['base/tls']),
+    values: { tls: { enabled: true }, monitoring: { serviceMonitor: { enabled: true }, dashboard: { enabled: true } } },
+  },
+];
+
+describe('the chart installs what kustomize installs, in every variant', () => {
+  for (const v of variants) {
+    it(v.name, (t) => {
+      const kustomized = v.kustomize();
+      if (!kustomized) return t.skip('kubectl not installed');
+      assertSame(kustomized, helmTemplate(helm, v.values));
+    });
+  }
+
+  it('negative controls: a changed value, a missing object and an extra one are each reported', (t) => {
+    const kustomized = kustomize(METACONTROLLER_DIR);
+    if (!kustomized) return t.skip('kubectl not installed');
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { vault: { address: 'https://other:8200' } })),
+      ['differs: Deployment vaultapp-system/vaultapp-hook (apps/v1)']);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { networkPolicy: { enabled: false } })),
+      ['only in kustomize: NetworkPolicy vaultapp-system/vaultapp-hook (networking.k8s.io/v1)']);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { monitoring: { serviceMonitor: { enabled: true } } })),
+      ['only in the chart: ServiceMonitor vaultapp-system/vaultapp-hook (monitoring.coreos.com/v1)']);
+    // A label of the hook's own (not one of Helm's) is not normalised away.
+    const unlabelled = helmTemplate(helm);
+    delete unlabelled.find((o) => o.kind === 'Service').metadata.labels['app.kubernetes.io/name'];
+    assert.deepEqual(differences(kustomized, unlabelled), ['differs: Service vaultapp-system/vaultapp-hook (v1)']);
+  });
+});
+
+describe('files the chart shares with the repository', () => {
+  // Symlinks, not copies: nothing to keep in step. Helm follows them when it loads and
+  // packages a chart; a packaged chart (what a chart repository serves) holds the content.
+  const shared = [
+    ['crds/vaultapp.yaml', '../../../crds/vaultapp.yaml'],
+    ['files/vaultapp-hook-dashboard.json', '../../../metacontroller/monitoring/vaultapp-hook-dashboard.json'],
+  ] as const;
+
+  it('are symlinks to the one copy in the repository', () => {
+    for (const [file, target] of shared) assert.equal(readlinkSync(join(CHART_DIR, file)), target, file);
+  });
+
+  it('`helm package` stores their content byte for byte', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'vaultapp-chart-'));
+    try {
+      const packed = runHelm(helm, ['package', CHART_DIR, '--destination', dir]);
+      assert.equal(packed.status, 0, packed.stderr);
+      execFileSync('tar', ['-xzf', join(dir, 'vaultapp-0.1.0.tgz'), '-C', dir]);
+      for (const [file] of shared) {
+        assert.ok(!lstatSync(join(dir, 'vaultapp', file)).isSymbolicLink(), `${file} is a file in the package`);
+        assert.equal(readFileSync(join(dir, 'vaultapp', file), 'utf8'), readFileSync(join(CHART_DIR, file), 'utf8'), file);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
