@@ -156,3 +156,94 @@ describe('files the chart shares with the repository', () => {
     }
   });
 });
+
+describe('the chart\'s own choices, on what it renders', () => {
+  const find = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
+  const hookOf = (objs: any[]) => find(objs, 'Deployment')[0].spec.template.spec;
+  const env = (objs: any[]) => Object.fromEntries(hookOf(objs).containers[0].env.map((e: any) => [e.name, e.value]));
+  const refusal = (values: unknown) => {
+    const r = runHelm(helm, ['template', 'vaultapp', CHART_DIR, '--namespace', 'vaultapp-system'], values);
+    assert.notEqual(r.status, 0, 'helm refuses the values');
+    return r.stderr;
+  };
+
+  it('controller identity: needs allowedRoles; the hook gets them and no token-requesting RBAC or policy', () => {
+    assert.match(refusal({ identity: { mode: 'controller' } }), /identity\.mode=controller needs identity\.allowedRoles/);
+    const roles = { 'team-a': ['app-a'], billing: ['billing-app', 'billing-reports'] };
+    const objs = helmTemplate(helm, { identity: { mode: 'controller', allowedRoles: roles } });
+    assert.equal(env(objs).VAULTAPP_IDENTITY, 'controller');
+    assert.deepEqual(JSON.parse(env(objs).VAULTAPP_ALLOWED_ROLES), roles);
+    assert.equal(env(objs).VAULTAPP_TOKEN_AUDIENCE, undefined);
+    for (const kind of ['ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
+      assert.deepEqual(find(objs, kind), [], kind);
+    }
+  });
+
+  it('workload identity: the token audience the hook asks for is the one the policy allows', () => {
+    const objs = helmTemplate(helm, { identity: { tokenAudience: 'vault.example.com' } });
+    assert.equal(env(objs).VAULTAPP_TOKEN_AUDIENCE, 'vault.example.com');
+    const policy = find(objs, 'ValidatingAdmissionPolicy')[0];
+    assert.equal(policy.spec.validations[0].expression, "has(object.spec.audiences) && object.spec.audiences == ['vault.example.com']");
+    // The audience goes into a CEL string literal: the schema keeps quotes out of it.
+    assert.match(refusal({ identity: { tokenAudience: "vault'] || true || ['" } }), /tokenAudience/);
+  });
+
+  it('hook authentication off: refused without the NetworkPolicy; else no token anywhere and the hook told so', () => {
+    assert.match(refusal({ hookAuth: { mode: 'none' }, networkPolicy: { enabled: false } }), /hookAuth\.mode=none leaves the NetworkPolicy/);
+    const objs = helmTemplate(helm, { hookAuth: { mode: 'none' } });
+    assert.equal(env(objs).VAULTAPP_HOOK_AUTH, 'none');
+    assert.equal(env(objs).VAULTAPP_AUTH_TOKEN_FILE, undefined, 'the hook refuses to start with both');
+    assert.ok(!hookOf(objs).volumes.some((v: any) => v.name === 'hook-auth'));
+    const cc = find(objs, 'CompositeController')[0];
+    for (const h of ['sync', 'finalize']) assert.equal(cc.spec.hooks[h].webhook.authorization, undefined, h);
+  });
+
+  it('another release namespace: every reference follows it, and vaultapp-system appears nowhere', () => {
+    const values = { tls: { enabled: true }, monitoring: { serviceMonitor: { enabled: true } } };
+    const r = runHelm(helm, ['template', 'vaultapp', CHART_DIR, '--namespace', 'platform-vault'], values);
+    assert.equal(r.status, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /vaultapp-system/);
+    const objs = helmTemplate(helm, values, 'platform-vault');
+    const cc = find(objs, 'CompositeController')[0];
+    const cert = find(objs, 'Certificate').find((c) => c.metadata.name === 'vaultapp-hook-tls');
+    for (const h of ['sync', 'finalize']) {
+      const webhook = cc.spec.hooks[h].webhook;
+      assert.equal(webhook.url, `https://vaultapp-hook.platform-vault/${h}`);
+      assert.ok(cert.spec.dnsNames.includes(new URL(webhook.url).hostname), 'the certificate names the host called');
+      assert.equal(webhook.authorization.secretRef.namespace, 'platform-vault');
+      assert.equal(webhook.caBundle.secretRef.namespace, 'platform-vault');
+    }
+    assert.ok(cert.spec.dnsNames.includes(find(objs, 'ServiceMonitor')[0].spec.endpoints[0].tlsConfig.serverName));
+    assert.equal(find(objs, 'ClusterRoleBinding')[0].subjects[0].namespace, 'platform-vault');
+    assert.match(find(objs, 'ValidatingAdmissionPolicy')[0].spec.matchConditions[0].expression,
+      /== 'system:serviceaccount:platform-vault:vaultapp-hook'$/);
+  });
+
+  it('image, resources, NetworkPolicy namespaces and monitoring labels come from the values', () => {
+    const digest = `sha256:${'a'.repeat(64)}`;
+    const objs = helmTemplate(helm, {
+      image: { repository: 'registry.example/vaultapp-hook', tag: '0.2.0', digest, pullPolicy: 'IfNotPresent' },
+      resources: { requests: { cpu: '200m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+      networkPolicy: { metacontrollerNamespaces: ['mc-a', 'mc-b'], prometheusNamespaces: [] },
+      monitoring: {
+        defaultLabels: { release: 'kube-prometheus-stack' },
+        serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' } },
+      },
+    });
+    const hook = hookOf(objs).containers[0];
+    assert.equal(hook.image, `registry.example/vaultapp-hook:0.2.0@${digest}`);
+    assert.equal(hook.imagePullPolicy, 'IfNotPresent');
+    assert.deepEqual(hook.resources, { requests: { cpu: '200m', memory: '128Mi' }, limits: { memory: '512Mi' } });
+    const rules = find(objs, 'NetworkPolicy')[0].spec.ingress;
+    assert.deepEqual(rules.map((r: any) => r.from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name'])),
+      [['mc-a', 'mc-b']], 'no rule for an empty scraper list');
+    assert.deepEqual(JSON.parse(env(objs).VAULTAPP_MONITORING_LABELS), { release: 'kube-prometheus-stack' });
+    assert.equal(find(objs, 'ServiceMonitor')[0].metadata.labels.release, 'kube-prometheus-stack');
+  });
+
+  it('the values schema refuses a misspelt key and an unknown mode (Helm would otherwise ignore them)', () => {
+    assert.match(refusal({ tls: { enable: true } }), /at '\/tls': additional properties 'enable' not allowed/);
+    assert.match(refusal({ identity: { mode: 'both' } }), /identity\/mode/);
+    assert.match(refusal({ networkPolicy: { metacontrollerNamespaces: [] } }), /metacontrollerNamespaces/);
+  });
+});
