@@ -15,7 +15,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { KubeApiError, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 import { createNamespace, ensureServiceMonitorCrd, installCrd, VAULTAPP_CRD_FILE } from '../support/kube-vaultapp.js';
 import { CHART_DIR, ensureHelm, helmTemplate, runHelm } from '../support/helm.js';
-import { findKubectl, kustomize, kustomizeOverlay, METACONTROLLER_DIR } from '../support/kustomize.js';
+import { kustomize, kustomizeOverlay, METACONTROLLER_DIR } from '../support/kustomize.js';
+import { CERT_MANAGER_CRDS, COMPOSITE_CONTROLLER_CRD } from '../support/third-party-crds.js';
 
 let helm: string;
 before(async () => {
@@ -23,7 +24,9 @@ before(async () => {
 }, { timeout: 30 * 60_000 }); // a cold Go cache builds helm first
 
 /** The labels the chart adds to every object it templates, and nothing else it may add. */
-const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/part-of'];
+const HELM_LABELS = [
+  'helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/part-of',
+];
 
 const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name} (${o.apiVersion})`;
 
@@ -78,7 +81,8 @@ function assertSame(kustomized: any[], rendered: any[]): void {
   if (first) {
     const name = first.slice('differs: '.length);
     const n = normalise(kustomized, rendered);
-    assert.deepStrictEqual(n.rendered.find((o) => key(o) === name), n.kustomized.find((o) => key(o) === name), diffs.join('\n'));
+    const named = (objs: any[]) => objs.find((o) => key(o) === name);
+    assert.deepStrictEqual(named(n.rendered), named(n.kustomized), diffs.join('\n'));
   }
   assert.deepEqual(diffs, []);
 }
@@ -86,7 +90,11 @@ function assertSame(kustomized: any[], rendered: any[]): void {
 // Each shipped kustomize variant and the chart values that mean the same install.
 const variants: { name: string; kustomize: () => any[] | undefined; values: unknown }[] = [
   { name: 'metacontroller/ (the default install)', kustomize: () => kustomize(METACONTROLLER_DIR), values: {} },
-  { name: 'base with the TLS component', kustomize: () => kustomizeOverlay(['base'], ['base/tls']), values: { tls: { enabled: true } } },
+  {
+    name: 'base with the TLS component',
+    kustomize: () => kustomizeOverlay(['base'], ['base/tls']),
+    values: { tls: { enabled: true } },
+  },
   {
     name: 'metacontroller/without-servicemonitor/',
     kustomize: () => kustomizeOverlay(['without-servicemonitor']),
@@ -149,7 +157,8 @@ describe('files the chart shares with the repository', () => {
       execFileSync('tar', ['-xzf', join(dir, 'vaultapp-0.1.0.tgz'), '-C', dir]);
       for (const [file] of shared) {
         assert.ok(!lstatSync(join(dir, 'vaultapp', file)).isSymbolicLink(), `${file} is a file in the package`);
-        assert.equal(readFileSync(join(dir, 'vaultapp', file), 'utf8'), readFileSync(join(CHART_DIR, file), 'utf8'), file);
+        const packaged = readFileSync(join(dir, 'vaultapp', file), 'utf8');
+        assert.equal(packaged, readFileSync(join(CHART_DIR, file), 'utf8'), file);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -168,28 +177,30 @@ describe('the chart\'s own choices, on what it renders', () => {
   };
 
   it('controller identity: needs allowedRoles; the hook gets them and no token-requesting RBAC or policy', () => {
-    assert.match(refusal({ identity: { mode: 'controller' } }), /identity\.mode=controller needs identity\.allowedRoles/);
+    assert.match(refusal({ identity: { mode: 'controller' } }),
+      /identity\.mode=controller needs identity\.allowedRoles/);
     const roles = { 'team-a': ['app-a'], billing: ['billing-app', 'billing-reports'] };
     const objs = helmTemplate(helm, { identity: { mode: 'controller', allowedRoles: roles } });
     assert.equal(env(objs).VAULTAPP_IDENTITY, 'controller');
     assert.deepEqual(JSON.parse(env(objs).VAULTAPP_ALLOWED_ROLES), roles);
     assert.equal(env(objs).VAULTAPP_TOKEN_AUDIENCE, undefined);
-    for (const kind of ['ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding']) {
-      assert.deepEqual(find(objs, kind), [], kind);
-    }
+    const tokenKinds = ['ClusterRole', 'ClusterRoleBinding', 'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding'];
+    for (const kind of tokenKinds) assert.deepEqual(find(objs, kind), [], kind);
   });
 
   it('workload identity: the token audience the hook asks for is the one the policy allows', () => {
     const objs = helmTemplate(helm, { identity: { tokenAudience: 'vault.example.com' } });
     assert.equal(env(objs).VAULTAPP_TOKEN_AUDIENCE, 'vault.example.com');
     const policy = find(objs, 'ValidatingAdmissionPolicy')[0];
-    assert.equal(policy.spec.validations[0].expression, "has(object.spec.audiences) && object.spec.audiences == ['vault.example.com']");
+    assert.equal(policy.spec.validations[0].expression,
+      "has(object.spec.audiences) && object.spec.audiences == ['vault.example.com']");
     // The audience goes into a CEL string literal: the schema keeps quotes out of it.
     assert.match(refusal({ identity: { tokenAudience: "vault'] || true || ['" } }), /tokenAudience/);
   });
 
   it('hook authentication off: refused without the NetworkPolicy; else no token anywhere and the hook told so', () => {
-    assert.match(refusal({ hookAuth: { mode: 'none' }, networkPolicy: { enabled: false } }), /hookAuth\.mode=none leaves the NetworkPolicy/);
+    assert.match(refusal({ hookAuth: { mode: 'none' }, networkPolicy: { enabled: false } }),
+      /hookAuth\.mode=none leaves the NetworkPolicy/);
     const objs = helmTemplate(helm, { hookAuth: { mode: 'none' } });
     assert.equal(env(objs).VAULTAPP_HOOK_AUTH, 'none');
     assert.equal(env(objs).VAULTAPP_AUTH_TOKEN_FILE, undefined, 'the hook refuses to start with both');
@@ -235,8 +246,8 @@ describe('the chart\'s own choices, on what it renders', () => {
     assert.equal(hook.imagePullPolicy, 'IfNotPresent');
     assert.deepEqual(hook.resources, { requests: { cpu: '200m', memory: '128Mi' }, limits: { memory: '512Mi' } });
     const rules = find(objs, 'NetworkPolicy')[0].spec.ingress;
-    assert.deepEqual(rules.map((r: any) => r.from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name'])),
-      [['mc-a', 'mc-b']], 'no rule for an empty scraper list');
+    const admitted = rules.map((r: any) => r.from.map((p: any) => p.namespaceSelector.matchLabels['kubernetes.io/metadata.name']));
+    assert.deepEqual(admitted, [['mc-a', 'mc-b']], 'no rule for an empty scraper list');
     assert.deepEqual(JSON.parse(env(objs).VAULTAPP_MONITORING_LABELS), { release: 'kube-prometheus-stack' });
     assert.equal(find(objs, 'ServiceMonitor')[0].metadata.labels.release, 'kube-prometheus-stack');
   });
@@ -245,5 +256,99 @@ describe('the chart\'s own choices, on what it renders', () => {
     assert.match(refusal({ tls: { enable: true } }), /at '\/tls': additional properties 'enable' not allowed/);
     assert.match(refusal({ identity: { mode: 'both' } }), /identity\/mode/);
     assert.match(refusal({ networkPolicy: { metacontrollerNamespaces: [] } }), /metacontrollerNamespaces/);
+  });
+});
+
+describe('what the chart renders passes a strict server-side dry-run on a real kube-apiserver', () => {
+  let kube: KubeServer;
+  before(async () => {
+    let smCrd: string;
+    [kube, smCrd] = await Promise.all([startKubeApiServer(), ensureServiceMonitorCrd()]);
+    // The chart's own CRD as it renders it (crds/), the operator's ServiceMonitor CRD, and
+    // Metacontroller's and cert-manager's kinds (test/support/third-party-crds.ts).
+    const own = helmTemplate(helm).filter((o) => o.kind === 'CustomResourceDefinition');
+    assert.equal(own.length, 1, 'the chart renders its CRD');
+    for (const text of [JSON.stringify(own[0]), readFileSync(smCrd, 'utf8'),
+      ...[COMPOSITE_CONTROLLER_CRD, ...CERT_MANAGER_CRDS].map((c) => JSON.stringify(c))]) {
+      await installCrd(kube, text);
+    }
+    await Promise.all(['vaultapp-system', 'platform-vault'].map((ns) => createNamespace(kube, ns)));
+  }, { timeout: 60 * 60_000 }); // a cold cache builds kube-apiserver and etcd first
+  after(async () => kube?.stop());
+
+  // Where each kind is created, from the API server's discovery.
+  const collections = new Map<string, { plural: string; namespaced: boolean }>();
+  async function collection(o: any): Promise<string> {
+    const prefix = o.apiVersion.includes('/') ? `/apis/${o.apiVersion}` : `/api/${o.apiVersion}`;
+    const id = `${o.apiVersion}/${o.kind}`;
+    if (!collections.has(id)) {
+      const list = await kube.request('GET', prefix);
+      for (const r of list.resources) {
+        if (!r.name.includes('/')) collections.set(`${o.apiVersion}/${r.kind}`, { plural: r.name, namespaced: r.namespaced });
+      }
+    }
+    const c = collections.get(id);
+    assert.ok(c, `the API server serves ${id}`);
+    assert.equal(c.namespaced, o.metadata.namespace !== undefined, `${key(o)}: namespaced exactly when the kind is`);
+    return `${prefix}${c.namespaced ? `/namespaces/${o.metadata.namespace}` : ''}/${c.plural}`;
+  }
+
+  async function dryRunAll(objects: any[]): Promise<string[]> {
+    const refused: string[] = [];
+    for (const o of objects.filter((x) => x.kind !== 'CustomResourceDefinition')) {
+      try {
+        await kube.request('POST', `${await collection(o)}?dryRun=All&fieldValidation=Strict`, o);
+      } catch (e) {
+        if (!(e instanceof KubeApiError)) throw e;
+        refused.push(`${key(o)}: ${e.status} ${e.body?.message ?? e.message}`);
+      }
+    }
+    return refused;
+  }
+
+  const cases: { name: string; values: unknown; namespace?: string }[] = [
+    ...variants.map((v) => ({ name: `as ${v.name}`, values: v.values })),
+    {
+      name: 'controller identity',
+      values: { identity: { mode: 'controller', allowedRoles: { 'team-a': ['app-a'] } } },
+    },
+    { name: 'hook authentication off', values: { hookAuth: { mode: 'none' } } },
+    {
+      name: 'another namespace, TLS, monitoring, labels, digest, resources and scheduling',
+      namespace: 'platform-vault',
+      values: {
+        tls: { enabled: true },
+        image: { digest: `sha256:${'b'.repeat(64)}`, pullPolicy: 'Always' },
+        imagePullSecrets: [{ name: 'registry' }],
+        monitoring: {
+          defaultLabels: { release: 'kube-prometheus-stack' },
+          serviceMonitor: { enabled: true, labels: { release: 'kube-prometheus-stack' }, interval: '1m' },
+          dashboard: { enabled: true },
+        },
+        // Values merge into the defaults: a request above the default limit needs a limit too.
+        resources: { requests: { cpu: '1', memory: '1Gi' }, limits: { memory: '2Gi' } },
+        networkPolicy: { metacontrollerNamespaces: ['mc'], prometheusNamespaces: ['prom-a', 'prom-b'] },
+        extraEnv: [{ name: 'VAULTAPP_REFRESH_SECONDS', value: '300' }],
+        nodeSelector: { 'kubernetes.io/os': 'linux' },
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'platform', effect: 'NoSchedule' }],
+      },
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const objects = helmTemplate(helm, c.values, c.namespace);
+      assert.ok(objects.some((o) => o.kind === 'CompositeController') && objects.some((o) => o.kind === 'Deployment'));
+      assert.deepEqual(await dryRunAll(objects), []);
+    });
+  }
+
+  it('negative control: a misplaced field is refused by the strict dry-run, core and third-party kinds alike', async () => {
+    const kinds = ['Deployment', 'CompositeController', 'Certificate'];
+    const objects = helmTemplate(helm, { tls: { enabled: true } }).filter((o) => kinds.includes(o.kind));
+    for (const o of objects) o.spec.replica = 2;
+    assert.deepEqual(objects.map((o) => o.kind).sort(), ['Certificate', 'Certificate', 'CompositeController', 'Deployment']);
+    const refused = await dryRunAll(objects);
+    assert.equal(refused.length, objects.length, refused.join('\n'));
+    for (const r of refused) assert.match(r, /unknown field "spec\.replica"/);
   });
 });

@@ -24,7 +24,8 @@ export function runHelm(helm: string, args: string[], values?: unknown): HelmRun
   try {
     const file = join(dir, 'values.yaml');
     if (values !== undefined) writeFileSync(file, JSON.stringify(values));
-    const r = spawnSync(helm, values === undefined ? args : [...args, '--values', file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const argv = values === undefined ? args : [...args, '--values', file];
+    const r = spawnSync(helm, argv, { encoding: 'utf8', maxBuffer: 64 << 20 });
     if (r.error) throw r.error;
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {

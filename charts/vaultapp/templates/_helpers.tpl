@@ -37,9 +37,11 @@ system:serviceaccount:{{ .Release.Namespace }}:vaultapp-hook
 {{/* Refusals of combinations the hook would refuse at start-up, said at install time instead. */}}
 {{- define "vaultapp.checks" -}}
 {{- if and (eq .Values.identity.mode "controller") (empty .Values.identity.allowedRoles) -}}
-{{- fail "identity.mode=controller needs identity.allowedRoles (namespace: [Vault roles]): any team that can create a VaultApp could otherwise name any role bound to the hook" -}}
+{{- fail (print "identity.mode=controller needs identity.allowedRoles (namespace: [Vault roles]): "
+  "any team that can create a VaultApp could otherwise name any role bound to the hook") -}}
 {{- end -}}
 {{- if and (eq .Values.hookAuth.mode "none") (not .Values.networkPolicy.enabled) -}}
-{{- fail "hookAuth.mode=none leaves the NetworkPolicy as the only guard of /sync and /finalize: set networkPolicy.enabled=true" -}}
+{{- fail (print "hookAuth.mode=none leaves the NetworkPolicy as the only guard of /sync and /finalize: "
+  "set networkPolicy.enabled=true") -}}
 {{- end -}}
 {{- end }}
