@@ -145,6 +145,12 @@ describe('files the chart shares with the repository', () => {
     ['files/vaultapp-hook-dashboard.json', '../../../metacontroller/monitoring/vaultapp-hook-dashboard.json'],
   ] as const;
 
+  it('`helm lint --strict` passes (warnings fail it too)', () => {
+    const r = runHelm(helm, ['lint', '--strict', CHART_DIR]);
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
   it('are symlinks to the one copy in the repository', () => {
     for (const [file, target] of shared) assert.equal(readlinkSync(join(CHART_DIR, file)), target, file);
   });
