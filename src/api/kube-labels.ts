@@ -49,10 +49,13 @@ export function extraLabelsProblems(labels: unknown): string[] {
   if (entries.length > MAX_EXTRA_LABELS) return [`must hold at most ${MAX_EXTRA_LABELS} labels, not ${entries.length}`];
   const problems: string[] = [];
   for (const [k, v] of entries) {
-    if (!isLabelKey(k)) problems.push(`${quote(k)} is not a valid label key ([prefix/]name, name at most 63 characters)`);
-    else if (isReservedLabelKey(k)) problems.push(`${quote(k)} is reserved: the hook sets ${RESERVED_LABEL_KEYS_TEXT} itself`);
-    if (typeof v !== 'string') problems.push(`the value of ${quote(k)} must be a string (quote numbers and booleans)`);
-    else if (!isLabelValue(v)) problems.push(`the value of ${quote(k)} is not a valid label value (at most 63 characters, alphanumeric at both ends)`);
+    const key = quote(k);
+    if (!isLabelKey(k)) problems.push(`${key} is not a valid label key ([prefix/]name, name at most 63 characters)`);
+    else if (isReservedLabelKey(k)) problems.push(`${key} is reserved: the hook sets ${RESERVED_LABEL_KEYS_TEXT} itself`);
+    if (typeof v !== 'string') problems.push(`the value of ${key} must be a string (quote numbers and booleans)`);
+    else if (!isLabelValue(v)) {
+      problems.push(`the value of ${key} is not a valid label value (at most 63 characters, alphanumeric at both ends)`);
+    }
   }
   return problems;
 }
@@ -61,7 +64,8 @@ export function extraLabelsProblems(labels: unknown): string[] {
 const celString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** CEL rules of a map of extra labels; twins in ./cel-rules.ts. Values are bounded by maxLength in the schema. */
-export const RULE_LABEL_KEYS = `self.all(k, k.matches(${celString(LABEL_KEY_PATTERN)}) && !k.matches(${celString(LABEL_KEY_LONG_PREFIX_PATTERN)}))`;
+export const RULE_LABEL_KEYS = `self.all(k, k.matches(${celString(LABEL_KEY_PATTERN)})`
+  + ` && !k.matches(${celString(LABEL_KEY_LONG_PREFIX_PATTERN)}))`;
 export const RULE_LABEL_KEYS_NOT_RESERVED = `self.all(k, !k.matches(${celString(RESERVED_LABEL_KEY_PATTERN)}))`;
 export const RULE_LABEL_VALUES = `self.all(k, self[k].matches(${celString(LABEL_VALUE_PATTERN)}))`;
 export const EXTRA_LABELS_VALIDATIONS = [
@@ -73,6 +77,7 @@ export const EXTRA_LABELS_VALIDATIONS = [
   { rule: RULE_LABEL_KEYS_NOT_RESERVED, message: `${RESERVED_LABEL_KEYS_TEXT} are set by the hook and cannot be given here` },
   {
     rule: RULE_LABEL_VALUES,
-    message: 'every value must be a valid label value: empty, or letters, digits, "-", "_" or ".", beginning and ending with a letter or digit',
+    message: 'every value must be a valid label value: empty, or letters, digits, "-", "_" or ".", '
+      + 'beginning and ending with a letter or digit',
   },
 ];
