@@ -13,18 +13,20 @@
 // Why TLS and TokenReview by default: they are what a login costs in a cluster, and the
 // seed's approach pays them on every sync (a new client is a new TLS connection, a login
 // a TokenReview); on plain HTTP with a locally checked JWT its cost would be understated.
-import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, fstatSync, writeFileSync, rmSync } from 'node:fs';
+import { execFileSync, fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startKubeApiServer, type KubeServer } from '../test/support/kube-apiserver.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../test/support/vault-server.js';
 import { buildFleet, HookClient, kvData, kvPath, namespaceOf, ParentState, percentile, roleOf, runRound, type FleetShape, type RoundResult } from './fleet.js';
 import { hostileBodiesReport } from './hostile-bodies.js';
 import type { OverheadResult } from './overhead.js';
 import { procCpuMs, vaultPid } from './proc.js';
-import { productionNodeFlags, type ServerConfig, type ServerMode, type ServerStats } from './shared.js';
+import { f, table } from './report.js';
+import { children, mem, serverEntry, serverFlags, serverScript, startServer, type Mem, type Server } from './servers.js';
+import type { ServerConfig } from './shared.js';
+import { AuditCounter, kubeApiServerPid, kubernetesLoginSetup, zeroAudit, type AuditCounts } from './vault-side.js';
 
 const num = (name: string, def: number): number => {
   const v = Number(process.env[name]);
@@ -49,45 +51,8 @@ const t0 = Date.now();
 const deadline = t0 + BUDGET_S * 1000;
 const elapsed = (): string => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
 const log = (msg: string): void => { process.stderr.write(`[bench ${elapsed()}] ${msg}\n`); };
-
-// ---------------------------------------------------------------------------
-// Child processes (the servers under test): ours, killed by pid at exit.
-const children = new Set<ChildProcess>();
-process.on('exit', () => { for (const c of children) if (c.exitCode === null && c.pid) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } } });
 // A hard stop well past the budget: nothing may hang the machine's other work.
 setTimeout(() => { process.stderr.write(`[bench] aborted: still running ${BUDGET_S + 60}s after the start\n`); process.exit(2); }, (BUDGET_S + 60) * 1000).unref();
-
-interface Server { mode: ServerMode; proc: ChildProcess; port: number; stats(gc?: boolean): Promise<ServerStats>; timings(): Promise<number[]>; stop(): Promise<void> }
-
-/** RSS once listening, peak RSS, and heap retained after a full GC (MB). */
-interface Mem { startMB: number; peakMB: number; retainedMB: number; peakHeapTotalMB: number; peakExternalMB: number }
-const mem = (s: ServerStats): Mem => ({ startMB: s.startRssKB / 1024, peakMB: s.maxRssKB / 1024, retainedMB: s.heapUsedBytes / 2 ** 20, peakHeapTotalMB: s.peakHeapTotalBytes / 2 ** 20, peakExternalMB: s.peakExternalBytes / 2 ** 20 });
-
-// The servers run as plain JavaScript, as the hook does in production (node dist/...):
-// bench/server.ts and the src/ it imports bundled by esbuild (tsx's own compiler),
-// packages left to node_modules. Under `--import tsx` a process carries tsx's loader
-// thread (tens of MB of RSS) and source-map support; this is the fallback only.
-let serverEntry: { file: string; execArgv: string[]; how: string } | undefined;
-async function serverScript(): Promise<{ file: string; execArgv: string[]; how: string }> {
-  if (serverEntry) return serverEntry;
-  const src = fileURLToPath(new URL('./server.ts', import.meta.url));
-  try {
-    const { build } = await import('esbuild');
-    const outfile = fileURLToPath(new URL('../node_modules/.cache/vaultapp-bench/server.mjs', import.meta.url));
-    await build({ entryPoints: [src], bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', outfile, logLevel: 'warning' });
-    serverEntry = { file: outfile, execArgv: [], how: 'plain JavaScript (bench/server.ts + src bundled by esbuild, packages from node_modules)' };
-  } catch (err) {
-    log(`esbuild unavailable (${(err as Error).message.split('\n')[0]}); servers run under tsx`);
-    serverEntry = { file: src, execArgv: ['--import', 'tsx'], how: 'TypeScript under tsx (esbuild was unavailable; RSS includes tsx\'s loader)' };
-  }
-  return serverEntry;
-}
-
-/** Node flags of the servers: BENCH_SERVER_FLAGS, else the ones the container image runs the hook with. */
-function serverFlags(): string[] {
-  if (process.env.BENCH_SERVER_FLAGS !== undefined) return process.env.BENCH_SERVER_FLAGS.split(' ').filter(Boolean);
-  return productionNodeFlags();
-}
 
 /** bench/overhead.ts in a fresh process with the servers' node flags. */
 async function measureOverheadInOwnProcess(bodies: string[], recordedFile: string, tmp: string, base: Omit<ServerConfig, 'mode'>): Promise<OverheadResult> {
@@ -101,85 +66,6 @@ async function measureOverheadInOwnProcess(bodies: string[], recordedFile: strin
     proc.on('message', (m: { type: string; result?: OverheadResult }) => { if (m.type === 'overhead') resolve(m.result!); });
     proc.once('exit', (code) => { children.delete(proc); reject(new Error(`the overhead process exited with ${code} before answering`)); });
   });
-}
-
-async function startServer(cfg: ServerConfig): Promise<Server> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_')));
-  const entry = await serverScript();
-  const flags = serverFlags();
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, `--cpu-prof-name=${cfg.mode}-${Date.now()}.cpuprofile`] : [];
-  const proc = fork(entry.file, [], { execArgv: [...entry.execArgv, '--expose-gc', ...flags, ...profile], env: { ...env, BENCH_SERVER: JSON.stringify(cfg) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  children.add(proc);
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server ${cfg.mode} did not start within 60 s`)), 60_000);
-    proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`server ${cfg.mode} exited with ${code}`)); });
-    proc.on('message', (m: { type: string; port?: number }) => { if (m.type === 'ready') { clearTimeout(timer); resolve(m.port!); } });
-  });
-  return {
-    mode: cfg.mode, proc, port,
-    stats: (gc = false) => new Promise((resolve) => {
-      const on = (m: { type: string; stats?: ServerStats }) => { if (m.type === 'stats') { proc.off('message', on); resolve(m.stats!); } };
-      proc.on('message', on);
-      proc.send({ type: 'stats', gc });
-    }),
-    timings: () => new Promise((resolve) => {
-      const on = (m: { type: string; timings?: number[] }) => { if (m.type === 'timings') { proc.off('message', on); resolve(m.timings!); } };
-      proc.on('message', on);
-      proc.send({ type: 'timings' });
-    }),
-    stop: () => new Promise((resolve) => {
-      if (proc.exitCode !== null) { resolve(); return; }
-      const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      proc.once('exit', () => { clearTimeout(timer); children.delete(proc); resolve(); });
-      proc.send({ type: 'stop' });
-    }),
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Vault's side: requests from its file audit device, CPU time from /proc.
-type AuditCounts = { total: number; logins: number; kvReads: number; mounts: number; tokenOps: number; other: number };
-const zeroAudit = (): AuditCounts => ({ total: 0, logins: 0, kvReads: 0, mounts: 0, tokenOps: 0, other: 0 });
-
-class AuditCounter {
-  #offset = 0;
-  #rest = '';
-  constructor(private readonly file: string) {}
-  /** Request entries written since the last call. */
-  take(): AuditCounts {
-    const counts = zeroAudit();
-    let fd: number;
-    try { fd = openSync(this.file, 'r'); } catch { return counts; }
-    try {
-      const size = fstatSync(fd).size;
-      const buf = Buffer.alloc(Math.max(0, size - this.#offset));
-      let got = 0;
-      while (got < buf.length) {
-        const n = readSync(fd, buf, got, buf.length - got, this.#offset + got);
-        if (n === 0) break;
-        got += n;
-      }
-      this.#offset += got;
-      const text = this.#rest + buf.subarray(0, got).toString('utf8');
-      const lines = text.split('\n');
-      this.#rest = lines.pop() ?? '';
-      for (const line of lines) {
-        if (!line.includes('"type":"request"')) continue;
-        const e = JSON.parse(line) as { type?: string; request?: { path?: string } };
-        if (e.type !== 'request') continue;
-        const p = e.request?.path ?? '';
-        counts.total++;
-        if (p === 'auth/kubernetes/login') counts.logins++;
-        else if (p.startsWith('kv/')) counts.kvReads++;
-        else if (p.startsWith('sys/internal/ui/mounts/')) counts.mounts++;
-        else if (p.startsWith('auth/token/')) counts.tokenOps++;
-        else counts.other++;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return counts;
-  }
 }
 
 // ---------------------------------------------------------------------------
@@ -210,43 +96,6 @@ let audit: AuditCounter;
 let vpid: number | undefined;
 let kube: KubeServer | undefined;
 let kpid: number | undefined;
-
-/** The kube-apiserver listening on `port` (a grandchild: the harness wraps it in a watchdog shell). */
-function kubeApiServerPid(port: string): number | undefined {
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
-      if (cmd[0]?.includes('kube-apiserver') && cmd.includes(`--secure-port=${port}`)) return Number(d);
-    } catch { /* gone */ }
-  }
-  return undefined;
-}
-
-/**
- * Vault's Kubernetes auth method against the API server, as a cluster has it: a
- * reviewer service account with system:auth-delegator, one role per namespace bound
- * to the hook's service account. Returns that service account's token (the JWT the
- * seed reads from its pod and the hook in controller identity).
- */
-async function kubernetesLoginSetup(v: VaultServer, k: KubeServer): Promise<string> {
-  const [hookNs, hookSa] = HOOK_SA.split(':').slice(2) as [string, string];
-  await k.applyYaml([hookNs, 'vault-system'].map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}`).join('\n---\n'));
-  await k.applyYaml([[hookNs, hookSa], ['vault-system', 'vault-reviewer']].map(([ns, n]) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${n}, namespace: ${ns}}`).join('\n---\n'));
-  await k.applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
-kind: ClusterRoleBinding
-metadata: {name: vault-reviewer}
-roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:auth-delegator}
-subjects: [{kind: ServiceAccount, name: vault-reviewer, namespace: vault-system}]`);
-  const token = async (ns: string, name: string): Promise<string> => (await k.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 7200 } })).status.token as string;
-  const ok = (what: string, r: { status: number; body: unknown }): void => { if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`); };
-  ok('enable kubernetes auth', await v.request('POST', 'sys/auth/kubernetes', { type: 'kubernetes' }));
-  ok('kubernetes auth config', await v.request('POST', 'auth/kubernetes/config', { kubernetes_host: k.url, kubernetes_ca_cert: k.caCert, token_reviewer_jwt: await token('vault-system', 'vault-reviewer'), disable_local_ca_jwt: true }));
-  for (let n = 0; n < NAMESPACES; n++) {
-    ok(`role ${roleOf(n)}`, await v.request('POST', `auth/kubernetes/role/${roleOf(n)}`, { bound_service_account_names: [hookSa], bound_service_account_namespaces: [hookNs], token_policies: ['read-fleet'], token_ttl: '20m' }));
-  }
-  return token(hookNs, hookSa);
-}
 
 async function measure(phase: Phase, server: Server, client: HookClient, fleet: ParentState[], apply: boolean, etag = false): Promise<RoundResult> {
   audit.take();
@@ -281,13 +130,6 @@ async function measure(phase: Phase, server: Server, client: HookClient, fleet: 
 
 const rate = (p: Phase): number => p.syncs / (p.wallMs / 1000);
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
-
-function table(head: string[], rows: string[][]): string {
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(w[i]!) : c.padStart(w[i]!))).join(' | ')} |`;
-  return [line(head), `|${w.map((n, i) => (i === 0 ? ':' : '-') + '-'.repeat(n) + (i === 0 ? '-' : ':')).join('|')}|`, ...rows.map(line)].join('\n');
-}
-const f = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
 
 /** Every parent holds exactly the values written to Vault, and is Ready. */
 function check(fleet: ParentState[]): string {
@@ -329,7 +171,7 @@ async function main(): Promise<void> {
   if (KUBE) {
     kube = await startKubeApiServer();
     kpid = kubeApiServerPid(new URL(kube.url).port);
-    writeFileSync(jwtPath, await kubernetesLoginSetup(vault, kube));
+    writeFileSync(jwtPath, await kubernetesLoginSetup(vault, kube, { hookSa: HOOK_SA, roles: Array.from({ length: NAMESPACES }, (_, n) => roleOf(n)), policy: 'read-fleet' }));
     loginMethod = `Vault's Kubernetes auth method, a TokenReview against a real kube-apiserver ${kube.url} for each login (service-account JWT of ${HOOK_SA})`;
   } else {
     const signer = await enableJwtAuthAsKubernetes(vault, { role: roleOf(0), policies: ['read-fleet'], boundSubject: HOOK_SA, ttl: '20m' });

@@ -40,7 +40,13 @@ async function main(): Promise<void> {
   }
   // The hook's logging as deployed (LOG_LEVEL, redaction, credential scrubbing), written to /dev/null.
   const logger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
-  const hookConfig = { hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, errorBackoffMinSeconds: 5, logLevel: cfg.logLevel, bodyLimit: 8 * 1024 * 1024 };
+  const hookConfig = {
+    hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, errorBackoffMinSeconds: 5, logLevel: cfg.logLevel, bodyLimit: 8 * 1024 * 1024,
+    ...(cfg.refreshSeconds !== undefined ? { refreshSeconds: cfg.refreshSeconds } : {}),
+  };
+  // Simulated time: the hook's `now` is what the bench last set, else the real clock.
+  let clockMs: number | undefined;
+  const clock = cfg.simulatedClock ? { now: () => (clockMs === undefined ? new Date() : new Date(clockMs)) } : {};
   const common = { vault: { address: cfg.vaultAddr ?? '', ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), timeoutMs: 4000 }, syncDeadlineMs: 7000, hmacKey: cfg.hmacKey };
 
   // Wired as src/server.ts wires the hook: Prometheus metrics (the sync observer) and Vault health.
@@ -58,19 +64,19 @@ async function main(): Promise<void> {
         ? { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath: cfg.jwtPath!, allowedRoles: cfg.allowedRoles! } }
         : { method: 'token', token: cfg.vaultToken! } });
       const metrics = createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats });
-      app = await buildApp({ config: hookConfig, reader: v.reader, vaultHealth: () => v.http.health(), metrics, loggerInstance: logger });
+      app = await buildApp({ ...clock, config: hookConfig, reader: v.reader, vaultHealth: () => v.http.health(), metrics, loggerInstance: logger });
       stats = vaultStats(v);
       break;
     }
     case 'hook-recorded': {
       const reader = recordedFleetReader(JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as Record<string, Record<string, unknown>>);
-      app = await buildApp({ config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
+      app = await buildApp({ ...clock, config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
       stats = () => ({ reader: { ...reader.stats } });
       break;
     }
     case 'seed': {
       const reader = createSeedReader({ address: cfg.vaultAddr!, ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), mount: 'kubernetes', jwtPath: cfg.jwtPath!, timeoutMs: 4000 });
-      app = await buildApp({ config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
+      app = await buildApp({ ...clock, config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
       stats = () => ({ reader: { ...reader.stats }, seed: { ...reader.counts }, vaultRequests: reader.counts.logins + reader.counts.reads });
       break;
     }
@@ -100,8 +106,11 @@ async function main(): Promise<void> {
     peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
     peak.external = Math.max(peak.external, m.external);
   }, 100).unref();
-  process.on('message', (msg: { type: string; gc?: boolean }) => {
-    if (msg.type === 'stats') {
+  process.on('message', (msg: { type: string; gc?: boolean; ms?: number }) => {
+    if (msg.type === 'clock') {
+      clockMs = msg.ms;
+      process.send!({ type: 'clock' });
+    } else if (msg.type === 'stats') {
       // With --expose-gc (bench/run.ts passes it) a full collection first, so heapUsed is what is retained.
       if (msg.gc) (globalThis as { gc?: () => void }).gc?.();
       const cpu = process.cpuUsage();

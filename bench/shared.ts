@@ -24,6 +24,10 @@ export interface ServerConfig {
   logLevel: string;
   hmacKey: string;
   resyncSeconds: number;
+  /** The hook's default refresh interval (VAULTAPP_REFRESH_SECONDS); absent: the resync interval. */
+  refreshSeconds?: number;
+  /** The hook's clock is set by {type:'clock', ms} messages (bench/churn.ts: an hour of VaultApp-time in seconds). */
+  simulatedClock?: boolean;
 }
 
 export interface ServerStats {
