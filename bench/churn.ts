@@ -22,11 +22,8 @@ import { f, table } from './report.js';
 import { mem, startServer } from './servers.js';
 import type { ServerConfig } from './shared.js';
 import { AuditCounter, kubeApiServerPid, kubernetesLoginSetup } from './vault-side.js';
+import { envNumber as num } from './shared.js';
 
-const num = (name: string, def: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
 const PARENTS = num('BENCH_CHURN_PARENTS', 1000);
 const SEED_PARENTS = num('BENCH_CHURN_SEED_PARENTS', 100);
 const BIG = num('BENCH_CHURN_BIG', 10_000);

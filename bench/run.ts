@@ -27,11 +27,8 @@ import { f, table } from './report.js';
 import { children, mem, serverEntry, serverFlags, serverScript, startServer, type Mem, type Server } from './servers.js';
 import type { ServerConfig } from './shared.js';
 import { AuditCounter, kubeApiServerPid, kubernetesLoginSetup, zeroAudit, type AuditCounts } from './vault-side.js';
+import { envNumber as num } from './shared.js';
 
-const num = (name: string, def: number): number => {
-  const v = Number(process.env[name]);
-  return Number.isFinite(v) && v > 0 ? v : def;
-};
 const PARENTS = num('BENCH_PARENTS', 1000);
 const PATHS = num('BENCH_PATHS', 300);
 const CONCURRENCY = num('BENCH_CONCURRENCY', 32);

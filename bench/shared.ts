@@ -75,3 +75,9 @@ export function productionNodeFlags(dockerfile = new URL('../Dockerfile', import
   const argv = cmd ? (JSON.parse(cmd.slice(4)) as string[]) : [];
   return argv.slice(1).filter((a) => a.startsWith('--'));
 }
+
+/** A positive number from the environment (a bench knob), else the default. */
+export const envNumber = (name: string, def: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : def;
+};
