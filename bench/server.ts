@@ -76,7 +76,8 @@ async function main(): Promise<void> {
     }
     case 'seed': {
       const reader = createSeedReader({ address: cfg.vaultAddr!, ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), mount: 'kubernetes', jwtPath: cfg.jwtPath!, timeoutMs: 4000 });
-      app = await buildApp({ ...clock, config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
+      // The seed's approach syncs in full every time: no answer is given again unchanged.
+      app = await buildApp({ ...clock, config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger, unchangedAnswers: false });
       stats = () => ({ reader: { ...reader.stats }, seed: { ...reader.counts }, vaultRequests: reader.counts.logins + reader.counts.reads });
       break;
     }

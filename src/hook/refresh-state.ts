@@ -100,7 +100,7 @@ export function pathUnchanged(state: RefreshState, current: Record<string, strin
 
 // A sync that lands a moment before the refresh is due (timers, queueing) reads then,
 // instead of waiting a whole resync more.
-const EARLY_SECONDS = 2;
+export const EARLY_SECONDS = 2;
 
 /**
  * Whether the static paths may be kept as the Secret holds them, without reading

@@ -14,6 +14,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { hookRoutes } from './routes/hook.js';
+import { UnchangedAnswers } from './unchanged-answers.js';
 import { isYamlBody, registerYaml } from './yaml.js';
 
 export interface AppDeps {
@@ -27,6 +28,8 @@ export interface AppDeps {
   loggerInstance?: FastifyBaseLogger;
   /** Prometheus metrics, served at GET /metrics. */
   metrics?: Metrics;
+  /** Earlier answers given again as 304 to the same request (./unchanged-answers.ts); false: every sync runs. Default: a new store. */
+  unchangedAnswers?: UnchangedAnswers | false;
 }
 
 function credentialsFor(security: HookSecurityConfig | undefined): HookCredentials | undefined {
@@ -97,7 +100,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     hooks.addHook('preValidation', refuseDeepBodies);
     // Metacontroller's webhook etag: an unchanged answer is sent as 304 and reused from its cache.
     await hooks.register(etag);
-    await hooks.register(hookRoutes, { reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()), ...(deps.metrics ? { observer: deps.metrics } : {}) });
+    const answers = deps.unchangedAnswers === false ? undefined : deps.unchangedAnswers ?? new UnchangedAnswers();
+    await hooks.register(hookRoutes, {
+      reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()),
+      ...(deps.metrics ? { observer: deps.metrics } : {}), ...(answers ? { answers } : {}),
+    });
   });
   return app;
 }

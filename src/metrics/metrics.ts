@@ -14,6 +14,8 @@ export interface SyncObserver {
   start(): (outcome: string) => void;
   /** A reason a sync was not healthy (a condition reason, or an HTTP error code). */
   error(reason: string): void;
+  /** A sync answered 304 from its unchanged earlier answer (src/http/unchanged-answers.ts), without syncing again. */
+  unchanged(): void;
 }
 
 /** Why a call to /sync or /finalize was refused before its body was read (the catalog's codes). */
@@ -47,6 +49,12 @@ export function createMetrics(vault: VaultCounts | undefined): Metrics {
   });
   for (const code of ['UNAUTHENTICATED', 'FORBIDDEN'] satisfies AuthRefusal[]) refused.inc({ code }, 0);
 
+  // Counted here and in the syncs without Vault below: such a sync made no Vault request either.
+  let unchangedCount = 0;
+  const unchanged = new Counter({
+    name: 'vaultapp_syncs_answered_unchanged_total', help: 'Syncs of a request answered before, answered 304 from that answer without syncing again.', registers: [registry],
+  });
+
   // Counters mirrored from the Vault layer's own counts when scraped.
   const mirror = (name: string, help: string, read: () => number) => new Counter({
     name, help, registers: [registry],
@@ -71,7 +79,7 @@ export function createMetrics(vault: VaultCounts | undefined): Metrics {
       new Gauge({ name: 'vaultapp_vault_queue_depth', help: 'Syncs waiting for a slot in the queue in front of Vault.', registers: [registry], collect() { this.set(queue.depth); } });
       mirror('vaultapp_vault_queue_rejected_total', 'Syncs answered 429 because the queue in front of Vault was full.', () => queue.rejected);
     }
-    mirror('vaultapp_syncs_without_vault_total', 'Syncs answered without any Vault request: data inside its refresh interval, leases in use.', () => vault.reader.withoutVault);
+    mirror('vaultapp_syncs_without_vault_total', 'Syncs answered without any Vault request: data inside its refresh interval, leases in use (answered-unchanged syncs included).', () => vault.reader.withoutVault + unchangedCount);
     mirror('vaultapp_vault_reads_shared_total', 'Reads answered by another sync\'s in-flight read of the same path.', () => vault.reader.sharedReads);
     new Counter({
       name: 'vaultapp_leases_total', help: 'Dynamic-secret leases, by event.', labelNames: ['event'], registers: [registry],
@@ -96,6 +104,10 @@ export function createMetrics(vault: VaultCounts | undefined): Metrics {
     },
     error(reason) {
       errors.inc({ reason });
+    },
+    unchanged() {
+      unchangedCount++;
+      unchanged.inc();
     },
     authRefused(code) {
       refused.inc({ code });

@@ -1,9 +1,10 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { HookRequestSchema, HookResponseSchema } from '../../api/hook-schemas.js';
 import { describeFieldErrors, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
 import { finalize, leasesToRevoke } from '../../hook/finalize.js';
+import { answerStableUntil } from '../../hook/answer-stability.js';
 import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
@@ -11,22 +12,35 @@ import type { UnsignedLeaseRecord } from '../../hook/leases.js';
 import type { SyncConfig, HookRequest, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { VaultReader } from '../../vault/reader.js';
 import type { SyncObserver } from '../../metrics/metrics.js';
-import { send } from '../yaml.js';
+import { UnchangedAnswers, type UnchangedAnswer } from '../unchanged-answers.js';
+import { send, wantsYaml } from '../yaml.js';
 
-interface HookRouteOptions { reader: VaultReader; hookConfig: SyncConfig; now: () => Date; observer?: SyncObserver }
+interface HookRouteOptions { reader: VaultReader; hookConfig: SyncConfig; now: () => Date; observer?: SyncObserver; answers?: UnchangedAnswers }
+
+/** What the metrics count of a sync: its outcome and the reasons it was not healthy. */
+interface SyncOutcome { outcome: string; errors: string[] }
 
 /** ready / not_ready from the Ready condition; finalized / finalizing for finalize answers. */
-function outcomeOf(res: SyncResponse): string {
-  if (res.finalized !== undefined) return res.finalized ? 'finalized' : 'finalizing';
-  return res.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'ready' : 'not_ready';
+function outcomeOf(res: SyncResponse): SyncOutcome {
+  const errors = (res.status.conditions ?? [])
+    .filter((c) => c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'MonitoringReady')
+    .map((c) => c.reason);
+  if (res.finalized !== undefined) return { outcome: res.finalized ? 'finalized' : 'finalizing', errors };
+  return { outcome: res.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'ready' : 'not_ready', errors };
 }
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** The answer of /sync or /finalize, for the metrics (onSend). */
-    syncResponse: SyncResponse | null;
+    /** The outcome of /sync or /finalize, for the metrics (onSend). */
+    syncOutcome: SyncOutcome | null;
     /** Ends the sync's duration timer with its outcome. */
     endSync: ((outcome: string) => void) | null;
+    /** SHA-256 of this /sync request (./unchanged-answers.ts). */
+    answerDigest: string | null;
+    /** The earlier answer this request gets as a 304, without a sync. */
+    unchangedAnswer: UnchangedAnswer | null;
+    /** This sync's answer may be given again to the same request until then (the etag is added on sending). */
+    reusableAnswer: Omit<UnchangedAnswer, 'etag'> | null;
   }
 }
 
@@ -50,8 +64,13 @@ function summary(res: SyncResponse): Record<string, unknown> {
 
 export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (app, opts) => {
   const schema = { body: HookRequestSchema, response: { 200: HookResponseSchema } };
-  app.decorateRequest('syncResponse', null);
+  app.decorateRequest('syncOutcome', null);
   app.decorateRequest('endSync', null);
+  app.decorateRequest('answerDigest', null);
+  app.decorateRequest('unchangedAnswer', null);
+  app.decorateRequest('reusableAnswer', null);
+  const answers = opts.answers;
+  if (answers) rememberAnswers(app, answers, opts.now);
 
   if (opts.observer) {
     const observer = opts.observer;
@@ -61,10 +80,10 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     app.addHook('onSend', async (req, reply, payload) => {
       const end = req.endSync;
       if (!end) return payload;
-      const res = req.syncResponse;
+      const res = req.syncOutcome;
       if (res) {
-        for (const c of res.status.conditions ?? []) if (c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'MonitoringReady') observer.error(c.reason);
-        end(outcomeOf(res));
+        for (const reason of res.errors) observer.error(reason);
+        end(res.outcome);
       } else {
         observer.error(`http_${reply.statusCode}`);
         end('rejected');
@@ -94,20 +113,34 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     }
   }
 
-  app.post('/sync', { schema }, async (req, reply) => {
+  // A request answered before, whose answer the client holds and which still stands: 304 at once.
+  const answerUnchanged = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const hit = req.unchangedAnswer;
+    if (!hit) return;
+    req.syncOutcome = { outcome: hit.outcome, errors: hit.errors };
+    opts.observer?.unchanged();
+    req.log.info({ vaultapp: hit.vaultapp, unchanged: true }, 'synced');
+    await reply.header('etag', hit.etag).code(304).send();
+  };
+
+  app.post('/sync', { schema, preValidation: answerUnchanged }, async (req, reply) => {
     const request = parseRequest(req.body);
-    const log = req.log.child({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}` });
+    const vaultapp = `${request.parent.metadata.namespace}/${request.parent.metadata.name}`;
+    const log = req.log.child({ vaultapp });
     if (request.finalizing) {
       const res = await runFinalize(request);
-      req.syncResponse = res;
+      req.syncOutcome = outcomeOf(res);
       log.info(summary(res), 'finalized');
       return send(req, reply, res);
     }
     const now = opts.now();
-    const material = await opts.reader.material(request.parent, planVaultWork(request, now, opts.hookConfig));
+    const plan = planVaultWork(request, now, opts.hookConfig);
+    const material = await opts.reader.material(request.parent, plan);
     const res = sync(request, material, now, opts.hookConfig);
     await revokeUnrecorded(request, unrecordedLeases(material, res, now), log);
-    req.syncResponse = res;
+    req.syncOutcome = outcomeOf(res);
+    const until = answers && req.answerDigest ? answerStableUntil(request, plan, res, opts.hookConfig) : undefined;
+    if (until !== undefined && until > now.getTime()) req.reusableAnswer = { until, vaultapp, ...req.syncOutcome };
     log.info(summary(res), 'synced');
     return send(req, reply, res);
   });
@@ -115,8 +148,41 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
   app.post('/finalize', { schema }, async (req, reply) => {
     const request = parseRequest(req.body);
     const res = await runFinalize(request);
-    req.syncResponse = res;
+    req.syncOutcome = outcomeOf(res);
     req.log.info({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}`, ...summary(res) }, 'finalized');
     return send(req, reply, res);
   });
 };
+
+/**
+ * /sync's JSON bodies are digested before they are parsed: a request answered before
+ * (./unchanged-answers.ts) is not parsed at all. Parsing is otherwise Fastify's own,
+ * with its prototype-poisoning checks.
+ */
+function rememberAnswers(app: FastifyInstance, answers: UnchangedAnswers, now: () => Date): void {
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
+    if (req.routeOptions.url === '/sync') {
+      const digest = UnchangedAnswers.digest('/sync', wantsYaml(req) ? 'yaml' : 'json', body as string);
+      req.answerDigest = digest;
+      const hit = answers.lookup(digest, req.headers['if-none-match'], now().getTime());
+      if (hit) {
+        req.unchangedAnswer = hit;
+        // Not read: the route answers before validation (answerUnchanged).
+        done(null, {});
+        return;
+      }
+    }
+    parseJson(req, body as string, done);
+  });
+  // After the etag plugin's onSend (registered outside): the etag of what is sent is known.
+  app.addHook('onSend', async (req, reply, payload) => {
+    const digest = req.answerDigest;
+    if (digest === null || req.unchangedAnswer) return payload;
+    const etag = reply.getHeader('etag');
+    if (req.reusableAnswer && (reply.statusCode === 200 || reply.statusCode === 304) && typeof etag === 'string') answers.remember(digest, { ...req.reusableAnswer, etag });
+    else answers.forget(digest);
+    return payload;
+  });
+}

@@ -1,0 +1,152 @@
+// The same /sync request again, with the etag of the answer the client holds: 304
+// without parsing or syncing, while the answer stands (src/http/unchanged-answers.ts).
+// Anything else (another byte, another etag, no etag, time past the bound, /finalize,
+// YAML) is synced in full. The reader counts syncs that reached the Vault edge.
+import assert from 'node:assert/strict';
+import { describe, it, type TestContext } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import type { VaultApp } from '../../src/api/vaultapp-schema.js';
+import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
+import type { VaultPlan } from '../../src/hook/plan.js';
+import { buildApp } from '../../src/http/app.js';
+import { UnchangedAnswers } from '../../src/http/unchanged-answers.js';
+import { createMetrics } from '../../src/metrics/metrics.js';
+import type { VaultReader } from '../../src/vault/reader.js';
+import { loadExample } from '../fixtures/requests.js';
+import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
+
+const T0 = Date.parse('2026-11-27T12:00:00Z');
+const config = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 60, refreshSeconds: 300, errorBackoffMinSeconds: 5, logLevel: 'silent', bodyLimit: 1024 * 1024 };
+
+/** The Vault edge for a plan, answering recorded values; counts the syncs that reached it. */
+function planReader(): VaultReader & { calls: number } {
+  const reader = {
+    calls: 0,
+    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
+    async revoke() { reader.calls++; return []; },
+    async material(_app: VaultApp, plan: VaultPlan): Promise<VaultMaterial> {
+      reader.calls++;
+      const reads: Record<string, PathRead> = {};
+      for (const [path, p] of Object.entries(plan)) reads[path] = p.action === 'keep' ? { ok: true, unchanged: true } : { ok: true, engine: 'kv2', data: { url: 'postgres://db', key: 'k' }, version: 1 };
+      return { auth: { ok: true }, reads, ...(Object.values(plan).every((p) => p.action === 'keep') ? { vaultSkipped: true } : {}) };
+    },
+  };
+  return reader;
+}
+
+interface Setup { app: FastifyInstance; reader: ReturnType<typeof planReader>; clock: { ms: number }; mc: MetacontrollerDriver; answers: UnchangedAnswers; lines: Record<string, unknown>[] }
+
+async function setup(t: TestContext, answers = new UnchangedAnswers()): Promise<Setup> {
+  const clock = { ms: T0 };
+  const reader = planReader();
+  const lines: Record<string, unknown>[] = [];
+  const stream = { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>); } };
+  const { default: pino } = await import('pino');
+  const app = await buildApp({
+    config, reader, now: () => new Date(clock.ms), unchangedAnswers: answers, metrics: createMetrics(undefined),
+    loggerInstance: pino({ level: 'info' }, stream),
+  });
+  t.after(() => app.close());
+  const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms) });
+  await mc.settle(20);
+  return { app, reader, clock, mc, answers, lines };
+}
+
+/** The driver's next /sync request, as it would send it. */
+function nextRequest(mc: MetacontrollerDriver): string {
+  return (mc as unknown as { request(finalizing: boolean): string }).request(false);
+}
+
+describe('answers given again unchanged', () => {
+  it('a resync of an unchanged VaultApp is answered 304 without a sync, logged and counted', async (t) => {
+    const s = await setup(t);
+    s.clock.ms += 60_000;
+    await s.mc.sync(); // the first resync is synced; its answer is remembered
+    const calls = s.reader.calls;
+    for (let i = 0; i < 2; i++) {
+      s.clock.ms += 60_000;
+      const before = s.mc.counts.notModified;
+      const res = await s.mc.sync();
+      assert.equal(s.mc.counts.notModified, before + 1, 'answered 304');
+      assert.equal(res.resyncAfterSeconds, 60);
+    }
+    assert.equal(s.reader.calls, calls, 'no sync reached the Vault edge');
+    assert.ok(s.answers.hits >= 2);
+    const line = s.lines.at(-1)!;
+    assert.equal(line.msg, 'synced');
+    assert.equal(line.unchanged, true);
+    assert.equal(line.vaultapp, 'default/billing-service');
+    const metrics = (await s.app.inject('/metrics')).body;
+    assert.match(metrics, /^vaultapp_syncs_answered_unchanged_total [1-9]/m);
+    assert.match(metrics, /^vaultapp_sync_duration_seconds_count\{outcome="ready"\} [1-9]/m);
+  });
+
+  it('synced in full again once the refresh is one resync away, and reads Vault when it is due', async (t) => {
+    const s = await setup(t);
+    for (let i = 0; i < 3; i++) { s.clock.ms += 60_000; await s.mc.sync(); }
+    const calls = s.reader.calls;
+    s.clock.ms = T0 + 241_000; // read at T0, refresh 300 s, resync 60 s: the answer counts down from here
+    const res = await s.mc.sync();
+    assert.equal(s.reader.calls, calls + 1, 'synced, not answered from memory');
+    assert.equal(res.resyncAfterSeconds, 59);
+  });
+
+  it('another byte in the request, another etag, or none: synced in full', async (t) => {
+    const s = await setup(t);
+    s.clock.ms += 60_000;
+    await s.mc.sync();
+    const body = nextRequest(s.mc);
+    const etag = (await s.app.inject({ method: 'POST', url: '/sync', payload: body, headers: { 'content-type': 'application/json' } })).headers.etag as string;
+    const post = (payload: string, headers: Record<string, string>) => s.app.inject({ method: 'POST', url: '/sync', payload, headers: { 'content-type': 'application/json', ...headers } });
+
+    let calls = s.reader.calls;
+    assert.equal((await post(body, { 'if-none-match': etag })).statusCode, 304);
+    assert.equal(s.reader.calls, calls, 'the same request with the etag: from memory');
+
+    const oneByte = body.replace('"replicas":3', '"replicas":4');
+    assert.notEqual(oneByte, body);
+    for (const [what, payload, headers] of [
+      ['no etag', body, {}], ['another etag', body, { 'if-none-match': '"other"' }], ['another body', oneByte, { 'if-none-match': etag }],
+    ] as [string, string, Record<string, string>][]) {
+      calls = s.reader.calls;
+      const res = await post(payload, headers);
+      assert.equal(s.reader.calls, calls + 1, `${what}: synced`);
+      assert.ok(res.statusCode === 200 || res.statusCode === 304, `${what}: ${res.statusCode}`);
+    }
+    calls = s.reader.calls;
+    assert.equal((await post(body, { accept: 'application/yaml', 'if-none-match': etag })).statusCode, 200, 'YAML: another representation, another etag');
+    assert.equal(s.reader.calls, calls + 1);
+  });
+
+  it('/finalize is never answered from memory', async (t) => {
+    const s = await setup(t);
+    const body = nextRequest(s.mc).replace('"finalizing":false', '"finalizing":true');
+    const first = await s.app.inject({ method: 'POST', url: '/finalize', payload: body, headers: { 'content-type': 'application/json' } });
+    const calls = s.reader.calls;
+    await s.app.inject({ method: 'POST', url: '/finalize', payload: body, headers: { 'content-type': 'application/json', 'if-none-match': first.headers.etag as string } });
+    assert.equal(s.answers.hits, 0);
+    assert.ok(s.reader.calls >= calls, 'finalize ran');
+  });
+
+  it('a hostile body is still refused by the parser (prototype poisoning) and never remembered', async (t) => {
+    const s = await setup(t);
+    const size = s.answers.size;
+    const res = await s.app.inject({ method: 'POST', url: '/sync', payload: '{"__proto__":{"polluted":1},"parent":{}}', headers: { 'content-type': 'application/json' } });
+    assert.equal(res.statusCode, 400);
+    assert.equal(s.answers.size, size);
+  });
+
+  it('the store keeps at most its bound, dropping the least recently used', () => {
+    const answers = new UnchangedAnswers(2);
+    const entry = (etag: string) => ({ etag, until: T0 + 1000, vaultapp: 'ns/a', outcome: 'ready', errors: [] });
+    answers.remember('a', entry('"a"'));
+    answers.remember('b', entry('"b"'));
+    assert.ok(answers.lookup('a', '"a"', T0));
+    answers.remember('c', entry('"c"'));
+    assert.equal(answers.size, 2);
+    assert.equal(answers.lookup('b', '"b"', T0), undefined, 'b was the least recently used');
+    assert.ok(answers.lookup('a', '"a"', T0));
+    assert.equal(answers.lookup('a', '"a"', T0 + 1000), undefined, 'not at its bound');
+    assert.equal(answers.size, 1, 'and an entry past its bound is gone');
+  });
+});
