@@ -44,7 +44,7 @@ async function setup(t: TestContext, answers = new UnchangedAnswers()): Promise<
   const { default: pino } = await import('pino');
   const app = await buildApp({
     config, reader, now: () => new Date(clock.ms), unchangedAnswers: answers, metrics: createMetrics(undefined),
-    loggerInstance: pino({ level: 'info' }, stream),
+    loggerInstance: pino({ level: 'debug' }, stream),
   });
   t.after(() => app.close());
   const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms) });
@@ -72,10 +72,11 @@ describe('answers given again unchanged', () => {
     }
     assert.equal(s.reader.calls, calls, 'no sync reached the Vault edge');
     assert.ok(s.answers.hits >= 2);
-    const line = s.lines.at(-1)!;
-    assert.equal(line.msg, 'synced');
+    const line = s.lines.filter((l) => l.msg === 'synced').at(-1)!;
     assert.equal(line.unchanged, true);
     assert.equal(line.vaultapp, 'default/billing-service');
+    assert.equal(line.level, 20, 'a ready VaultApp\'s unchanged answer is logged at debug');
+    assert.equal(s.lines.filter((l) => l.msg === 'synced' && l.level === 30).length, s.mc.counts.syncs - s.mc.counts.notModified, 'every answer that was news, at info');
     const metrics = (await s.app.inject('/metrics')).body;
     assert.match(metrics, /^vaultapp_syncs_answered_unchanged_total [1-9]/m);
     assert.match(metrics, /^vaultapp_sync_duration_seconds_count\{outcome="ready"\} [1-9]/m);

@@ -41,6 +41,8 @@ declare module 'fastify' {
     unchangedAnswer: UnchangedAnswer | null;
     /** This sync's answer may be given again to the same request until then (the etag is added on sending). */
     reusableAnswer: Omit<UnchangedAnswer, 'etag'> | null;
+    /** The sync's log line, written once the status of the answer (200 or 304) is known. */
+    syncLine: Record<string, unknown> | null;
   }
 }
 
@@ -69,6 +71,16 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
   app.decorateRequest('answerDigest', null);
   app.decorateRequest('unchangedAnswer', null);
   app.decorateRequest('reusableAnswer', null);
+  app.decorateRequest('syncLine', null);
+  // One line per sync: at info when the answer is news to Metacontroller (a 200) or the
+  // VaultApp is not ready; a ready VaultApp's unchanged answer (304), the steady state
+  // of every resync, at debug, so that the log at rest is not one line per VaultApp per minute.
+  app.addHook('onResponse', async (req, reply) => {
+    const line = req.syncLine;
+    if (!line) return;
+    if (reply.statusCode === 304 && req.syncOutcome?.outcome === 'ready') req.log.debug(line, 'synced');
+    else req.log.info(line, 'synced');
+  });
   const answers = opts.answers;
   if (answers) rememberAnswers(app, answers, opts.now);
 
@@ -100,8 +112,9 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
   }
 
   // Best effort: the answer goes out whatever happens here; what is not revoked expires with its TTL.
-  async function revokeUnrecorded(request: SyncRequest, records: UnsignedLeaseRecord[], log: FastifyBaseLogger): Promise<void> {
+  async function revokeUnrecorded(request: SyncRequest, records: UnsignedLeaseRecord[], reqLog: FastifyBaseLogger, vaultapp: string): Promise<void> {
     if (records.length === 0) return;
+    const log = reqLog.child({ vaultapp });
     const paths = records.map((r) => r.path);
     try {
       const outcomes = await opts.reader.revoke(request.parent, records);
@@ -119,29 +132,28 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     if (!hit) return;
     req.syncOutcome = { outcome: hit.outcome, errors: hit.errors };
     opts.observer?.unchanged();
-    req.log.info({ vaultapp: hit.vaultapp, unchanged: true }, 'synced');
+    req.syncLine = { vaultapp: hit.vaultapp, unchanged: true };
     await reply.header('etag', hit.etag).code(304).send();
   };
 
   app.post('/sync', { schema, preValidation: answerUnchanged }, async (req, reply) => {
     const request = parseRequest(req.body);
     const vaultapp = `${request.parent.metadata.namespace}/${request.parent.metadata.name}`;
-    const log = req.log.child({ vaultapp });
     if (request.finalizing) {
       const res = await runFinalize(request);
       req.syncOutcome = outcomeOf(res);
-      log.info(summary(res), 'finalized');
+      req.log.info({ vaultapp, ...summary(res) }, 'finalized');
       return send(req, reply, res);
     }
     const now = opts.now();
     const plan = planVaultWork(request, now, opts.hookConfig);
     const material = await opts.reader.material(request.parent, plan);
     const res = sync(request, material, now, opts.hookConfig);
-    await revokeUnrecorded(request, unrecordedLeases(material, res, now), log);
+    await revokeUnrecorded(request, unrecordedLeases(material, res, now), req.log, vaultapp);
     req.syncOutcome = outcomeOf(res);
     const until = answers && req.answerDigest ? answerStableUntil(request, plan, res, opts.hookConfig) : undefined;
     if (until !== undefined && until > now.getTime()) req.reusableAnswer = { until, vaultapp, ...req.syncOutcome };
-    log.info(summary(res), 'synced');
+    req.syncLine = { vaultapp, ...summary(res) };
     return send(req, reply, res);
   });
 
