@@ -12,6 +12,7 @@ import type { UnsignedLeaseRecord } from '../../hook/leases.js';
 import type { SyncConfig, HookRequest, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { VaultReader } from '../../vault/reader.js';
 import type { SyncObserver } from '../../metrics/metrics.js';
+import { jsonBodyParser } from '../json-body.js';
 import { UnchangedAnswers, type UnchangedAnswer } from '../unchanged-answers.js';
 import { send, wantsYaml } from '../yaml.js';
 
@@ -82,7 +83,8 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     else req.log.info(line, 'synced');
   });
   const answers = opts.answers;
-  if (answers) rememberAnswers(app, answers, opts.now);
+  parseJsonBodies(app, answers, opts.now);
+  if (answers) rememberAnswers(app, answers);
 
   if (opts.observer) {
     const observer = opts.observer;
@@ -167,15 +169,14 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
 };
 
 /**
- * /sync's JSON bodies are digested before they are parsed: a request answered before
- * (./unchanged-answers.ts) is not parsed at all. Parsing is otherwise Fastify's own,
- * with its prototype-poisoning checks.
+ * JSON bodies (./json-body.ts). With `answers`, /sync's bodies are digested before they
+ * are parsed: a request answered before (./unchanged-answers.ts) is not parsed at all.
  */
-function rememberAnswers(app: FastifyInstance, answers: UnchangedAnswers, now: () => Date): void {
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+function parseJsonBodies(app: FastifyInstance, answers: UnchangedAnswers | undefined, now: () => Date): void {
+  const parseJson = jsonBodyParser(app.getDefaultJsonParser('error', 'error'));
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (req.routeOptions.url === '/sync') {
+    if (answers && req.routeOptions.url === '/sync') {
       const digest = UnchangedAnswers.digest('/sync', wantsYaml(req) ? 'yaml' : 'json', body as string);
       req.answerDigest = digest;
       const hit = answers.lookup(digest, req.headers['if-none-match'], now().getTime());
@@ -188,6 +189,10 @@ function rememberAnswers(app: FastifyInstance, answers: UnchangedAnswers, now: (
     }
     parseJson(req, body as string, done);
   });
+}
+
+/** Remembers an answer that may be given again, with the etag it is sent under. */
+function rememberAnswers(app: FastifyInstance, answers: UnchangedAnswers): void {
   // After the etag plugin's onSend (registered outside): the etag of what is sent is known.
   app.addHook('onSend', async (req, reply, payload) => {
     const digest = req.answerDigest;
