@@ -23,16 +23,17 @@ import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createVault, type Vault } from '../src/vault/index.js';
+import { recordedReader, type RecordedValues } from '../src/vault/recorded-reader.js';
 import { measureOverhead } from './overhead.js';
 import { createSeedReader } from './seed-reader.js';
-import { recordedFleetReader, type ServerConfig, type ServerStats } from './shared.js';
+import { type ServerConfig, type ServerStats } from './shared.js';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerConfig;
   if (cfg.mode === 'overhead') {
     const result = await measureOverhead({
       bodies: JSON.parse(readFileSync(cfg.overheadBodiesFile!, 'utf8')) as string[],
-      values: JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as Record<string, Record<string, unknown>>,
+      values: JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as RecordedValues,
       hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, logLevel: cfg.logLevel,
     });
     process.send!({ type: 'overhead', result }, () => process.exit(0));
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
       break;
     }
     case 'hook-recorded': {
-      const reader = recordedFleetReader(JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as Record<string, Record<string, unknown>>);
+      const values = JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as RecordedValues;
+      const reader = recordedReader({ values, options: { version: 1 } });
       app = await buildApp({ ...clock, config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
       stats = () => ({ reader: { ...reader.stats } });
       break;
