@@ -17,9 +17,9 @@
 //   overhead       not a server: times the hook's pipeline and app (bench/overhead.ts) on
 //                  recorded values, sends {type:'overhead', result} and exits
 import { readFileSync } from 'node:fs';
-import Fastify from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { buildApp } from '../src/http/app.js';
+import { buildApp, type HookApp } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createVault, type Vault } from '../src/vault/index.js';
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
     return;
   }
   // The hook's logging as deployed (LOG_LEVEL, redaction, credential scrubbing), written to /dev/null.
-  const logger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
+  const logger: FastifyBaseLogger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
   const hookConfig = {
     hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, errorBackoffMinSeconds: 5, logLevel: cfg.logLevel, bodyLimit: 8 * 1024 * 1024,
     ...(cfg.refreshSeconds !== undefined ? { refreshSeconds: cfg.refreshSeconds } : {}),
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
     vaultRequests: [...v.requests.values()].reduce((n, c) => n + c.count, 0),
   });
   let stats: () => Partial<ServerStats> = () => ({});
-  let app;
+  let app: HookApp;
   switch (cfg.mode) {
     case 'hook-k8s':
     case 'hook-token': {
