@@ -299,7 +299,7 @@ async function main(): Promise<void> {
   p(`servers: each in its own process, ${serverEntry?.how}, node flags "${serverFlags().join(' ')}" (${process.env.BENCH_SERVER_FLAGS !== undefined ? 'BENCH_SERVER_FLAGS' : 'the Dockerfile\'s CMD'}); hook logging at "${LOG_LEVEL}" (redaction and scrubbing as deployed) to /dev/null; resyncAfterSeconds ${RESYNC_S}`);
   p(`rounds: 1 cold round per approach, then ${ROUNDS} steady rounds, interleaved (bare, seed, hook k8s, hook token in each), so that the machine's other load falls on all alike`);
   p('');
-  p('## Fleet of ' + PARENTS + ' (steady state unless marked cold)');
+  p(`## Fleet of ${PARENTS} (steady state unless marked cold)`);
   p('');
   const row = (ph: Phase, vsSeed: number | undefined): string[] => {
     const l = sorted(ph.latencies);
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
   const seqServer = sequentialServerMs.length > 0 ? usDist(sequentialServerMs) : undefined;
   p('## Hook overhead, Vault time excluded');
   p('');
-  p(table(['what (per sync, ' + overhead.samples + ' samples over the fleet\'s steady-state requests)', 'p50 µs', 'p99 µs', 'mean µs'], [
+  p(table([`what (per sync, ${overhead.samples} samples over the fleet's steady-state requests)`, 'p50 µs', 'p99 µs', 'mean µs'], [
     ['JSON.parse + hook request schema (ajv) + VaultApp validation + plan + sync() + JSON.stringify', f(overhead.pipeline.p50, 0), f(overhead.pipeline.p99, 0), f(overhead.pipeline.mean, 0)],
     [`  the same, only the ${overhead.undisturbed.n} samples the scheduler did not interrupt (no other process ran meanwhile)`, f(overhead.undisturbed.p50, 0), f(overhead.undisturbed.p99, 0), f(overhead.undisturbed.mean, 0)],
     ['  of which the pure sync() call', f(overhead.syncOnly.p50, 0), f(overhead.syncOnly.p99, 0), f(overhead.syncOnly.mean, 0)],
@@ -407,7 +407,7 @@ async function main(): Promise<void> {
   for (const line of await hostileBodiesReport()) p(line);
   p('');
   p(`total ${elapsed()}`);
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 /** The commit, and whether src/ had uncommitted changes (others edit it concurrently). */

@@ -26,7 +26,7 @@ import { createVault, type Vault } from '../src/vault/index.js';
 import { recordedReader, type RecordedValues } from '../src/vault/recorded-reader.js';
 import { measureOverhead } from './overhead.js';
 import { createSeedReader } from './seed-reader.js';
-import { type ServerConfig, type ServerStats } from './shared.js';
+import type { ServerConfig, ServerStats } from './shared.js';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerConfig;

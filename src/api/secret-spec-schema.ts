@@ -1,7 +1,7 @@
 // spec.secret: the managed Secret's type, labels and annotations. Part of the one
 // VaultApp schema (./vaultapp-schema.ts); its CEL rules have twins in ./cel-rules.ts,
 // and the hook checks the data it writes against the type (src/hook/secret-shape.ts).
-import { Type, type Static } from '@sinclair/typebox';
+import { Type } from '@sinclair/typebox';
 import { EXTRA_LABELS_VALIDATIONS, LABEL_VALUE_MAX_LENGTH, MAX_EXTRA_LABELS, RULE_LABEL_KEYS } from './kube-labels.js';
 
 export const DEFAULT_SECRET_TYPE = 'Opaque';
@@ -115,4 +115,3 @@ export const SECRET_SPEC_VALIDATIONS = [
   { rule: RULE_SECRET_TYPE_IMMUTABLE, message: SECRET_TYPE_IMMUTABLE_MESSAGE },
 ];
 
-export type SecretSpec = Static<typeof SecretSpecSchema>;

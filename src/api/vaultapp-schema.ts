@@ -171,8 +171,6 @@ export const VaultAppSchema = Type.Object({
 }, { 'x-kubernetes-validations': ROOT_VALIDATIONS });
 
 export type VaultSecret = Static<typeof VaultSecretSchema>;
-export type VaultAppSpec = Static<typeof VaultAppSpecSchema>;
-export type MonitoringSpec = Static<typeof MonitoringSpecSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type VaultAppStatus = Static<typeof VaultAppStatusSchema>;
 export type VaultApp = Static<typeof VaultAppSchema>;
