@@ -3,7 +3,7 @@
 // pair of Vault paths), synced over real HTTP through the hook's server process while
 // a simulated clock moves the hook's `now` (so an hour of VaultApp-time passes in seconds).
 import { capturedRequestFor } from '../test/fixtures/metacontroller.js';
-import { MetacontrollerDriver, type HookTransport } from '../test/support/metacontroller-driver.js';
+import { MetacontrollerDriver } from '../test/support/metacontroller-driver.js';
 import { HookClient } from './fleet.js';
 import type { Server } from './servers.js';
 
@@ -28,17 +28,9 @@ export class SimClock {
   now = (): Date => new Date(this.ms);
 }
 
-export function transportOf(client: HookClient): HookTransport {
-  return async (path, body, headers) => {
-    const res = await client.post(path, body, headers);
-    return { statusCode: res.status, body: res.text, ...(res.etag ? { etag: res.etag } : {}) };
-  };
-}
-
 export function buildChurnFleet(server: Server, n: number, prefix: string, concurrency: number, stepped: boolean): Fleet {
   const client = new HookClient(server.port, concurrency);
   const clock = new SimClock(server);
-  const transport = transportOf(client);
   const drivers = Array.from({ length: n }, (_, i) => {
     const name = `${prefix}-${String(i).padStart(5, '0')}`;
     const req = capturedRequestFor(name, `7c0ffee0-0000-4000-8000-${String(i).padStart(12, '0')}`);
@@ -47,7 +39,7 @@ export function buildChurnFleet(server: Server, n: number, prefix: string, concu
       { path: tenantPath(t, 'database'), key: 'url', targetKey: 'db_url' },
       { path: tenantPath(t, 'provider-x'), key: 'key', targetKey: 'provider_x_api_key' },
     ];
-    const mc = new MetacontrollerDriver(transport, req.parent, undefined, { deploymentStatus: stepped ? 'stepped' : 'immediate', now: clock.now });
+    const mc = new MetacontrollerDriver(client.transport, req.parent, undefined, { deploymentStatus: stepped ? 'stepped' : 'immediate', now: clock.now });
     mc.observe(req.children);
     return mc;
   });

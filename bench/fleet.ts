@@ -1,15 +1,13 @@
-// The benchmark's fleet of VaultApps and the Metacontroller stand-in that syncs it
-// over real HTTP on loopback (node:http, keep-alive, a fixed number of requests in
-// flight). Like test/support/metacontroller-driver.ts, the children a sync returns
-// become the observed children of the next sync and the returned status is written
-// onto the parent; Deployments are reported rolled out at once.
+// The benchmark's fleet of VaultApps, synced over real HTTP on loopback (node:http,
+// keep-alive, a fixed number of requests in flight) by the tests' Metacontroller
+// driver (test/support/metacontroller-driver.ts), one per VaultApp: requests in the
+// shape Metacontroller sends, answers applied as it applies them, Deployments
+// reported rolled out at once.
 import { Agent, request as httpRequest } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import type { VaultApp } from '../src/api/vaultapp-schema.js';
-import type { KubeObject, SyncRequest, SyncResponse } from '../src/hook/types.js';
-
-export const CHILD_TYPES = ['Secret.v1', 'Deployment.apps/v1', 'Service.v1', 'ServiceMonitor.monitoring.coreos.com/v1'];
+import { MetacontrollerDriver, type HookTransport } from '../test/support/metacontroller-driver.js';
 
 export interface FleetShape {
   parents: number;
@@ -82,55 +80,6 @@ export function buildFleet(shape: FleetShape): VaultApp[] {
   return out;
 }
 
-/** What Metacontroller would hold for one parent: the parent and its observed children. */
-export class ParentState {
-  parent: VaultApp;
-  readonly observed = new Map<string, Map<string, KubeObject>>(CHILD_TYPES.map((t) => [t, new Map()]));
-  last?: SyncResponse;
-  /** With ETags on: the last 200 answer and its ETag, reused on a 304 as Metacontroller's cache does. */
-  etag?: { tag: string; text: string };
-  constructor(parent: VaultApp) { this.parent = structuredClone(parent); }
-
-  body(): string {
-    const children = Object.fromEntries(CHILD_TYPES.map((t) => [t, Object.fromEntries(this.observed.get(t)!)]));
-    return JSON.stringify({ controller: {}, parent: this.parent, children } satisfies SyncRequest & { controller: unknown });
-  }
-
-  apply(res: SyncResponse): void {
-    const keep = new Set<string>();
-    for (const desired of res.children) {
-      const type = `${desired.kind}.${desired.apiVersion}`;
-      const group = this.observed.get(type);
-      if (!group) throw new Error(`hook returned a child of unmanaged type ${type}`);
-      keep.add(`${type}/${desired.metadata.name}`);
-      const stored: KubeObject = { ...desired, metadata: { ...desired.metadata, uid: `${desired.metadata.name}-uid` } };
-      if (desired.kind === 'Deployment') {
-        const before = group.get(desired.metadata.name);
-        const changed = !before || JSON.stringify(before.spec) !== JSON.stringify(desired.spec);
-        const generation = ((before?.metadata.generation as number | undefined) ?? 0) + (changed ? 1 : 0);
-        const replicas = (desired.spec as { replicas?: number }).replicas ?? 1;
-        stored.metadata.generation = generation;
-        stored.status = { observedGeneration: generation, replicas, updatedReplicas: replicas, availableReplicas: replicas };
-      }
-      group.set(desired.metadata.name, stored);
-    }
-    for (const [type, group] of this.observed) for (const name of [...group.keys()]) if (!keep.has(`${type}/${name}`)) group.delete(name);
-    this.parent = { ...this.parent, status: { ...res.status, observedGeneration: this.parent.metadata.generation ?? 1 } } as VaultApp;
-    this.last = res;
-  }
-
-  secretValues(): Record<string, string> | undefined {
-    const s = this.observed.get('Secret.v1')!.get(`${this.parent.metadata.name}-vault-secrets`);
-    const data = s?.data as Record<string, string> | undefined;
-    return data && Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-  }
-
-  condition(type: string): string | undefined {
-    const c = this.last?.status.conditions?.find((x) => x.type === type);
-    return c && (c.status === 'True' ? 'True' : `${c.status}/${c.reason}`);
-  }
-}
-
 export interface RoundResult {
   syncs: number;
   /** Answers 304 Not Modified (only with etag). */
@@ -169,65 +118,83 @@ export class HookClient {
     });
   }
 
+  /** The driver's way to this hook. */
+  readonly transport: HookTransport = async (path, body, headers) => {
+    const res = await this.post(path, body, headers);
+    return { statusCode: res.status, body: res.text, ...(res.etag ? { etag: res.etag } : {}) };
+  };
+
   close(): void { this.agent.destroy(); }
 }
 
 /**
- * One round: every parent synced once, `concurrency` requests in flight. The
- * latency is from sending the request to the last byte of the answer; building the
- * body and applying the answer are outside it.
+ * A fleet: a driver per parent, all reaching the hook through one link that each
+ * round points at a client and that counts what passes.
  */
-export async function runRound(client: HookClient, fleet: ParentState[], concurrency: number, opts: { apply: boolean; deadline: number; etag?: boolean }): Promise<RoundResult> {
-  const latencies: number[] = [];
-  let notModified = 0;
-  let bytesIn = 0;
-  let next = 0;
-  let errors = 0;
-  let skipped = 0;
-  let firstError: string | undefined;
-  const start = performance.now();
-  async function worker(): Promise<void> {
-    for (;;) {
-      const i = next++;
-      if (i >= fleet.length) return;
-      // Out of time: the round ends early and says so, rather than failing the run.
-      if (Date.now() > opts.deadline) { skipped = fleet.length - i; next = fleet.length; return; }
-      const state = fleet[i]!;
-      const body = state.body();
-      const t0 = performance.now();
-      let res: { status: number; text: string; etag?: string };
-      try {
-        res = await client.post('/sync', body, opts.etag && state.etag ? { 'if-none-match': state.etag.tag } : {});
-      } catch (err) {
-        errors++;
-        firstError ??= (err as Error).message;
-        continue;
-      }
-      latencies.push(performance.now() - t0);
-      bytesIn += Buffer.byteLength(res.text);
-      if (opts.etag && res.status === 304 && state.etag) {
-        notModified++;
-        res = { status: 200, text: state.etag.text };
-      } else if (opts.etag && res.status === 200 && res.etag) {
-        state.etag = { tag: res.etag, text: res.text };
-      }
-      if (res.status !== 200) {
-        errors++;
-        firstError ??= `HTTP ${res.status}: ${res.text.slice(0, 300)}`;
-        continue;
-      }
-      if (opts.apply) state.apply(JSON.parse(res.text) as SyncResponse);
-    }
+export class DriverFleet {
+  readonly drivers: MetacontrollerDriver[];
+  private client?: HookClient;
+  /** Whether this round sends the driver's `If-None-Match` (Metacontroller's `etag.enabled`). */
+  private etag = false;
+  private round = { latenciesMs: [] as number[], bytesIn: 0, notModified: 0 };
+
+  constructor(parents: VaultApp[]) {
+    this.drivers = parents.map((p) => new MetacontrollerDriver(this.transport, p));
   }
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  const wallMs = performance.now() - start;
-  if (firstError) process.stderr.write(`  (round had ${errors} failed syncs; first: ${firstError})\n`);
-  if (skipped) process.stderr.write(`  (round cut short by the time budget: ${skipped} of ${fleet.length} parents not synced)\n`);
-  return { syncs: fleet.length - errors - skipped, notModified, bytesIn, errors, wallMs, latenciesMs: latencies, skipped };
+
+  // The latency is from sending the request to the last byte of the answer; building
+  // the body and applying the answer are outside it.
+  private readonly transport: HookTransport = async (path, body, headers) => {
+    if (!this.etag) delete headers['if-none-match'];
+    const t0 = performance.now();
+    const res = await this.client!.transport(path, body, headers);
+    this.round.latenciesMs.push(performance.now() - t0);
+    this.round.bytesIn += Buffer.byteLength(res.body);
+    if (res.statusCode === 304) this.round.notModified++;
+    return res;
+  };
+
+  /**
+   * One round: every parent (or those of `fleet`) synced once, `concurrency` requests in
+   * flight. Without `apply` the request is only sent (the bare route's canned answer is no parent's).
+   */
+  async runRound(client: HookClient, concurrency: number, opts: { apply: boolean; deadline: number; etag?: boolean }, fleet = this.drivers): Promise<RoundResult> {
+    this.client = client;
+    this.etag = opts.etag ?? false;
+    this.round = { latenciesMs: [], bytesIn: 0, notModified: 0 };
+    let next = 0;
+    let errors = 0;
+    let skipped = 0;
+    let firstError: string | undefined;
+    const start = performance.now();
+    const sendOnly = async (d: MetacontrollerDriver): Promise<void> => {
+      const res = await this.transport('/sync', d.body(), { 'content-type': 'application/json' });
+      if (res.statusCode !== 200) throw new Error(`sync answered ${res.statusCode}: ${res.body}`);
+    };
+    const worker = async (): Promise<void> => {
+      for (;;) {
+        const i = next++;
+        if (i >= fleet.length) return;
+        // Out of time: the round ends early and says so, rather than failing the run.
+        if (Date.now() > opts.deadline) { skipped = fleet.length - i; next = fleet.length; return; }
+        try {
+          await (opts.apply ? fleet[i]!.sync() : sendOnly(fleet[i]!));
+        } catch (err) {
+          errors++;
+          firstError ??= (err as Error).message.slice(0, 300);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const wallMs = performance.now() - start;
+    if (firstError) process.stderr.write(`  (round had ${errors} failed syncs; first: ${firstError})\n`);
+    if (skipped) process.stderr.write(`  (round cut short by the time budget: ${skipped} of ${fleet.length} parents not synced)\n`);
+    return { syncs: fleet.length - errors - skipped, errors, wallMs, skipped, ...this.round };
+  }
 }
 
-export function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[idx]!;
+/** The status of a condition the hook last answered: 'True', or status/reason. */
+export function conditionOf(d: MetacontrollerDriver, type: string): string | undefined {
+  const c = d.last?.status.conditions?.find((x) => x.type === type);
+  return c && (c.status === 'True' ? 'True' : `${c.status}/${c.reason}`);
 }

@@ -12,7 +12,7 @@ import { DEFAULT_YAML_BODY_LIMIT } from '../src/config/config.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
 import { loadExample, request } from '../test/fixtures/requests.js';
-import { recordedReader } from '../test/support/build-app.js';
+import { recordedReader } from '../src/vault/recorded-reader.js';
 
 interface HostileBody { name: string; method?: 'GET' | 'POST'; url?: string; type?: string; payload?: string }
 

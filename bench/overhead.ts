@@ -13,10 +13,10 @@ import type { SyncRequest } from '../src/hook/types.js';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
 import { createMetrics } from '../src/metrics/metrics.js';
-import { percentile } from './fleet.js';
-import { recordedFleetReader } from './shared.js';
+import { recordedReader, type RecordedValues } from '../src/vault/recorded-reader.js';
+import { percentile } from './report.js';
 
-export interface OverheadInput { bodies: string[]; values: Record<string, Record<string, unknown>>; hmacKey: string; resyncSeconds: number; logLevel: string }
+export interface OverheadInput { bodies: string[]; values: RecordedValues; hmacKey: string; resyncSeconds: number; logLevel: string }
 export interface Dist { p50: number; p99: number; mean: number }
 export interface OverheadResult { samples: number; pipeline: Dist; undisturbed: Dist & { n: number }; syncOnly: Dist; validation: Dist; inject: Dist }
 
@@ -44,7 +44,7 @@ export async function measureOverhead({ bodies, values, hmacKey, resyncSeconds, 
   // Fastify's own ajv settings for route schemas.
   const ajv = new Ajv({ coerceTypes: 'array', useDefaults: true, removeAdditional: true, allErrors: false });
   const validateHook = ajv.compile(HookRequestSchema);
-  const reader = recordedFleetReader(values);
+  const reader = recordedReader({ values, options: { version: 1 } });
   const pipeline: number[] = [];
   const undisturbed: number[] = [];
   const scheduled = scheduleCounter();

@@ -19,11 +19,11 @@ import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startKubeApiServer, type KubeServer } from '../test/support/kube-apiserver.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../test/support/vault-server.js';
-import { buildFleet, HookClient, kvData, kvPath, namespaceOf, ParentState, percentile, roleOf, runRound, type FleetShape, type RoundResult } from './fleet.js';
+import { buildFleet, conditionOf, DriverFleet, HookClient, kvData, kvPath, namespaceOf, roleOf, type FleetShape, type RoundResult } from './fleet.js';
 import { hostileBodiesReport } from './hostile-bodies.js';
 import type { OverheadResult } from './overhead.js';
 import { procCpuMs, vaultPid } from './proc.js';
-import { f, table } from './report.js';
+import { f, percentile, table } from './report.js';
 import { children, mem, serverEntry, serverFlags, serverScript, startServer, type Mem, type Server } from './servers.js';
 import type { ServerConfig } from './shared.js';
 import { AuditCounter, kubeApiServerPid, kubernetesLoginSetup, zeroAudit, type AuditCounts } from './vault-side.js';
@@ -94,13 +94,13 @@ let vpid: number | undefined;
 let kube: KubeServer | undefined;
 let kpid: number | undefined;
 
-async function measure(phase: Phase, server: Server, client: HookClient, fleet: ParentState[], apply: boolean, etag = false): Promise<RoundResult> {
+async function measure(phase: Phase, server: Server, client: HookClient, fleet: DriverFleet, apply: boolean, etag = false): Promise<RoundResult> {
   audit.take();
   const s0 = await server.stats();
   const v0 = procCpuMs(vpid);
   const k0 = procCpuMs(kpid);
   const d0 = process.cpuUsage();
-  const r = await runRound(client, fleet, CONCURRENCY, { apply, deadline, etag });
+  const r = await fleet.runRound(client, CONCURRENCY, { apply, deadline, etag });
   const d1 = process.cpuUsage(d0);
   const v1 = procCpuMs(vpid);
   const k1 = procCpuMs(kpid);
@@ -129,21 +129,21 @@ const rate = (p: Phase): number => p.syncs / (p.wallMs / 1000);
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 
 /** Every parent holds exactly the values written to Vault, and is Ready. */
-function check(fleet: ParentState[]): string {
+function check(fleet: DriverFleet): string {
   let ok = 0;
   const bad: string[] = [];
-  for (const s of fleet) {
+  for (const s of fleet.drivers) {
     const values = s.secretValues();
     const want: Record<string, string> = {};
     for (const e of s.parent.spec.vault.secrets) {
       const i = Number(e.path.slice(-4));
       want[e.targetKey] = kvData(i)[e.key]!;
     }
-    const good = values !== undefined && JSON.stringify(Object.entries(values).sort()) === JSON.stringify(Object.entries(want).sort()) && s.condition('Ready') === 'True';
+    const good = values !== undefined && JSON.stringify(Object.entries(values).sort()) === JSON.stringify(Object.entries(want).sort()) && conditionOf(s, 'Ready') === 'True';
     if (good) ok++;
-    else if (bad.length < 3) bad.push(`${s.parent.metadata.name}: Ready=${s.condition('Ready')} SecretsSynced=${s.condition('SecretsSynced')}`);
+    else if (bad.length < 3) bad.push(`${s.parent.metadata.name}: Ready=${conditionOf(s, 'Ready')} SecretsSynced=${conditionOf(s, 'SecretsSynced')}`);
   }
-  return `${ok}/${fleet.length} parents Ready=True with exactly the Vault values${bad.length ? ` (e.g. ${bad.join('; ')})` : ''}`;
+  return `${ok}/${fleet.drivers.length} parents Ready=True with exactly the Vault values${bad.length ? ` (e.g. ${bad.join('; ')})` : ''}`;
 }
 
 // ---------------------------------------------------------------------------
@@ -193,7 +193,7 @@ async function main(): Promise<void> {
 
   const shape: FleetShape = { parents: PARENTS, distinctPaths: PATHS, pathsPerParent: PATHS_PER_PARENT, namespaces: NAMESPACES, prefix: 'billing-service', seed: 42 };
   const parents = buildFleet(shape);
-  const fleets = { seed: parents.map((p) => new ParentState(p)), hook: parents.map((p) => new ParentState(p)), hookTok: parents.map((p) => new ParentState(p)) };
+  const fleets = { seed: new DriverFleet(parents), hook: new DriverFleet(parents), hookTok: new DriverFleet(parents) };
   const clients = { seed: new HookClient(seed.port, CONCURRENCY), hook: new HookClient(hook.port, CONCURRENCY), hookTok: new HookClient(hookTok.port, CONCURRENCY) };
   const sharing = new Map<string, number>();
   for (const p of parents) for (const path of new Set(p.spec.vault.secrets.map((s) => s.path))) sharing.set(path, (sharing.get(path) ?? 0) + 1);
@@ -205,7 +205,7 @@ async function main(): Promise<void> {
   log('cold round: hook (token auth)'); await measure(cold.hookTok, hookTok, clients.hookTok, fleets.hookTok, true);
 
   // --- The bare route answers the hook's steady-state answer for one parent, byte for byte.
-  const sampleRes = await clients.hook.post('/sync', fleets.hook[0]!.body());
+  const sampleRes = await clients.hook.post('/sync', fleets.hook.drivers[0]!.body());
   if (sampleRes.status !== 200) throw new Error(`the hook answered ${sampleRes.status} for the bare route's sample: ${sampleRes.text.slice(0, 200)}`);
   const bareFile = join(tmp, 'bare.json');
   writeFileSync(bareFile, sampleRes.text);
@@ -232,13 +232,13 @@ async function main(): Promise<void> {
 
   // --- Hook overhead with Vault excluded: request parsing and validation + plan + pure sync() + serialisation.
   log('hook overhead: pure pipeline and app.inject with a recorded reader');
-  const overhead = await measureOverheadInOwnProcess(fleets.hook.map((s) => s.body()), recordedFile, tmp, base);
+  const overhead = await measureOverheadInOwnProcess(fleets.hook.drivers.map((d) => d.body()), recordedFile, tmp, base);
 
   // --- BIG parents. The cold round (no observed children yet) runs with a recorded reader,
   // which is quick; the steady round in a fresh hook process against the real Vault when
   // the time budget allows, else with the recorded reader again.
   const bigShape: FleetShape = { ...shape, parents: BIG, prefix: 'fleet-svc', seed: 7 };
-  const bigFleet = buildFleet(bigShape).map((p) => new ParentState(p));
+  const bigFleet = new DriverFleet(buildFleet(bigShape));
   const big = { cold: newPhase(`hook, recorded reader, ${BIG} parents, cold`), steady: newPhase(`hook, kubernetes login, ${BIG} parents, steady`), recorded: newPhase(`hook, recorded reader, ${BIG} parents, steady`) };
   let memBigVault: Mem | undefined;
   let memBigRecorded: Mem;
@@ -253,9 +253,9 @@ async function main(): Promise<void> {
     // time (no queueing behind other syncs) against the recorded-reader hook process.
     log('hook overhead over real HTTP: one sync at a time, recorded reader');
     const one = new HookClient(rec.port, 1);
-    await runRound(one, bigFleet.slice(0, 500), 1, { apply: true, deadline }); // warm-up
+    await bigFleet.runRound(one, 1, { apply: true, deadline }, bigFleet.drivers.slice(0, 500)); // warm-up
     await rec.timings();
-    sequential = await runRound(one, bigFleet.slice(500, 3500), 1, { apply: true, deadline });
+    sequential = await bigFleet.runRound(one, 1, { apply: true, deadline }, bigFleet.drivers.slice(500, 3500));
     sequentialServerMs = await rec.timings();
     one.close();
     const needMs = (BIG / rate(steady.hook)) * 1000 + 5_000;
@@ -295,11 +295,11 @@ async function main(): Promise<void> {
   p(`load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')} — other work shares these cores; compare ratios, not absolute times`);
   p(`fleet: ${PARENTS} VaultApps from examples/billing-service.yaml (distinct names/uids, ${NAMESPACES} namespaces, one Vault role each), ${PATHS_PER_PARENT} distinct KV v2 paths per parent out of ${PATHS} written to Vault`);
   p(`       (${PATHS_PER_PARENT + 1} secret entries per parent: the first path gives two keys; each path shared by ${Math.min(...sharing.values())}–${Math.max(...sharing.values())} parents)`);
-  p(`driver: real HTTP on loopback (node:http keep-alive), ${CONCURRENCY} syncs in flight, Metacontroller's loop played (answers become the next request's observed children and parent status)`);
+  p(`driver: real HTTP on loopback (node:http keep-alive), ${CONCURRENCY} syncs in flight, the tests' Metacontroller driver per VaultApp (requests as Metacontroller v4.17.2 sends them, answers applied as it applies them)`);
   p(`servers: each in its own process, ${serverEntry?.how}, node flags "${serverFlags().join(' ')}" (${process.env.BENCH_SERVER_FLAGS !== undefined ? 'BENCH_SERVER_FLAGS' : 'the Dockerfile\'s CMD'}); hook logging at "${LOG_LEVEL}" (redaction and scrubbing as deployed) to /dev/null; resyncAfterSeconds ${RESYNC_S}`);
   p(`rounds: 1 cold round per approach, then ${ROUNDS} steady rounds, interleaved (bare, seed, hook k8s, hook token in each), so that the machine's other load falls on all alike`);
   p('');
-  p('## Fleet of ' + PARENTS + ' (steady state unless marked cold)');
+  p(`## Fleet of ${PARENTS} (steady state unless marked cold)`);
   p('');
   const row = (ph: Phase, vsSeed: number | undefined): string[] => {
     const l = sorted(ph.latencies);
@@ -348,7 +348,7 @@ async function main(): Promise<void> {
   const seqServer = sequentialServerMs.length > 0 ? usDist(sequentialServerMs) : undefined;
   p('## Hook overhead, Vault time excluded');
   p('');
-  p(table(['what (per sync, ' + overhead.samples + ' samples over the fleet\'s steady-state requests)', 'p50 µs', 'p99 µs', 'mean µs'], [
+  p(table([`what (per sync, ${overhead.samples} samples over the fleet's steady-state requests)`, 'p50 µs', 'p99 µs', 'mean µs'], [
     ['JSON.parse + hook request schema (ajv) + VaultApp validation + plan + sync() + JSON.stringify', f(overhead.pipeline.p50, 0), f(overhead.pipeline.p99, 0), f(overhead.pipeline.mean, 0)],
     [`  the same, only the ${overhead.undisturbed.n} samples the scheduler did not interrupt (no other process ran meanwhile)`, f(overhead.undisturbed.p50, 0), f(overhead.undisturbed.p99, 0), f(overhead.undisturbed.mean, 0)],
     ['  of which the pure sync() call', f(overhead.syncOnly.p50, 0), f(overhead.syncOnly.p99, 0), f(overhead.syncOnly.mean, 0)],
@@ -407,7 +407,7 @@ async function main(): Promise<void> {
   for (const line of await hostileBodiesReport()) p(line);
   p('');
   p(`total ${elapsed()}`);
-  process.stdout.write(out.join('\n') + '\n');
+  process.stdout.write(`${out.join('\n')}\n`);
 }
 
 /** The commit, and whether src/ had uncommitted changes (others edit it concurrently). */

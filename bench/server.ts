@@ -17,29 +17,30 @@
 //   overhead       not a server: times the hook's pipeline and app (bench/overhead.ts) on
 //                  recorded values, sends {type:'overhead', result} and exits
 import { readFileSync } from 'node:fs';
-import Fastify from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
-import { buildApp } from '../src/http/app.js';
+import { buildApp, type HookApp } from '../src/http/app.js';
 import { createLogger } from '../src/http/logger.js';
 import { createMetrics } from '../src/metrics/metrics.js';
 import { createVault, type Vault } from '../src/vault/index.js';
+import { recordedReader, type RecordedValues } from '../src/vault/recorded-reader.js';
 import { measureOverhead } from './overhead.js';
 import { createSeedReader } from './seed-reader.js';
-import { recordedFleetReader, type ServerConfig, type ServerStats } from './shared.js';
+import type { ServerConfig, ServerStats } from './shared.js';
 
 async function main(): Promise<void> {
   const cfg = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerConfig;
   if (cfg.mode === 'overhead') {
     const result = await measureOverhead({
       bodies: JSON.parse(readFileSync(cfg.overheadBodiesFile!, 'utf8')) as string[],
-      values: JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as Record<string, Record<string, unknown>>,
+      values: JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as RecordedValues,
       hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, logLevel: cfg.logLevel,
     });
     process.send!({ type: 'overhead', result }, () => process.exit(0));
     return;
   }
   // The hook's logging as deployed (LOG_LEVEL, redaction, credential scrubbing), written to /dev/null.
-  const logger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
+  const logger: FastifyBaseLogger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
   const hookConfig = {
     hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, errorBackoffMinSeconds: 5, logLevel: cfg.logLevel, bodyLimit: 8 * 1024 * 1024,
     ...(cfg.refreshSeconds !== undefined ? { refreshSeconds: cfg.refreshSeconds } : {}),
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     vaultRequests: [...v.requests.values()].reduce((n, c) => n + c.count, 0),
   });
   let stats: () => Partial<ServerStats> = () => ({});
-  let app;
+  let app: HookApp;
   switch (cfg.mode) {
     case 'hook-k8s':
     case 'hook-token': {
@@ -69,7 +70,8 @@ async function main(): Promise<void> {
       break;
     }
     case 'hook-recorded': {
-      const reader = recordedFleetReader(JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as Record<string, Record<string, unknown>>);
+      const values = JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as RecordedValues;
+      const reader = recordedReader({ values, options: { version: 1 } });
       app = await buildApp({ ...clock, config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger });
       stats = () => ({ reader: { ...reader.stats } });
       break;

@@ -1,9 +1,7 @@
-// Types and the recorded reader shared by bench/run.ts and bench/server.ts (kept
-// apart from server.ts, whose import starts a server).
+// Types and helpers shared by bench/run.ts and bench/server.ts (kept apart from
+// server.ts, whose import starts a server).
 import { readFileSync } from 'node:fs';
-import type { VaultApp } from '../src/api/vaultapp-schema.js';
-import type { PathRead, VaultMaterial } from '../src/hook/material.js';
-import type { ReaderStats, VaultReader } from '../src/vault/reader.js';
+import type { ReaderStats } from '../src/vault/reader.js';
 
 export type ServerMode = 'hook-k8s' | 'hook-token' | 'hook-recorded' | 'seed' | 'bare' | 'overhead';
 
@@ -46,27 +44,6 @@ export interface ServerStats {
   /** Largest V8 heap (total) and external memory seen by a 100 ms sampler. */
   peakHeapTotalBytes: number;
   peakExternalBytes: number;
-}
-
-/** Answers from recorded values: what the real reader would hand over for KV v2, without Vault. */
-export function recordedFleetReader(values: Record<string, Record<string, unknown>>): VaultReader & { calls: number } {
-  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 };
-  const reader = {
-    calls: 0,
-    stats,
-    async revoke() { return []; },
-    async material(app: VaultApp): Promise<VaultMaterial> {
-      reader.calls++;
-      const reads: Record<string, PathRead> = {};
-      for (const s of app.spec.vault.secrets) {
-        if (reads[s.path]) continue;
-        const data = values[s.path];
-        reads[s.path] = data ? { ok: true, engine: 'kv2', data, version: 1 } : { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: `cannot read path "${s.path}": nothing stored there (404)` } };
-      }
-      return { auth: { ok: true }, reads };
-    },
-  };
-  return reader;
 }
 
 /** The node flags of the container image's CMD (the Dockerfile's exec-form CMD line). */

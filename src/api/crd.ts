@@ -2,7 +2,6 @@ import { ROOT_VALIDATIONS, VaultAppSpecSchema, VaultAppStatusSchema } from './va
 
 export const GROUP = 'app.techweaver.io';
 export const VERSION = 'v1alpha1';
-export const API_VERSION = `${GROUP}/${VERSION}`;
 
 // JSON round trip drops TypeBox's symbol-keyed metadata, leaving plain JSON Schema.
 const plain = (schema: unknown): Record<string, unknown> => JSON.parse(JSON.stringify(schema));

@@ -1,8 +1,9 @@
 // spec.secret: the managed Secret's type, labels and annotations. Part of the one
 // VaultApp schema (./vaultapp-schema.ts); its CEL rules have twins in ./cel-rules.ts,
 // and the hook checks the data it writes against the type (src/hook/secret-shape.ts).
-import { Type, type Static } from '@sinclair/typebox';
-import { EXTRA_LABELS_VALIDATIONS, LABEL_VALUE_MAX_LENGTH, MAX_EXTRA_LABELS, RULE_LABEL_KEYS } from './kube-labels.js';
+import { Type } from '@sinclair/typebox';
+import { RULE_LABEL_KEYS } from './kube-labels.js';
+import { extraLabelsSchema, stringMapSchema } from './string-map-schema.js';
 
 export const DEFAULT_SECRET_TYPE = 'Opaque';
 // What a Secret type looks like in practice: Opaque, kubernetes.io/tls, helm.sh/release.v1.
@@ -63,7 +64,6 @@ export const RULE_ANNOTATION_KEYS_FREE = `self.all(k, !k.matches(${celString(RES
 export const MAX_SECRET_ANNOTATIONS = 32;
 export const MAX_ANNOTATION_VALUE_LENGTH = 4096;
 
-// Unsafe: TypeBox's Record is patternProperties, which a structural schema does not allow.
 export const SecretSpecSchema = Type.Object({
   type: Type.Optional(Type.String({
     minLength: 1, maxLength: 253, pattern: SECRET_TYPE_PATTERN, default: DEFAULT_SECRET_TYPE,
@@ -73,21 +73,14 @@ export const SecretSpecSchema = Type.Object({
       rule: RULE_NOT_SA_TOKEN, message: 'secret.type kubernetes.io/service-account-token is filled by Kubernetes itself, not from Vault',
     }],
   })),
-  labels: Type.Optional(Type.Unsafe<Record<string, string>>({
-    type: 'object',
-    additionalProperties: { type: 'string', maxLength: LABEL_VALUE_MAX_LENGTH },
-    maxProperties: MAX_EXTRA_LABELS,
-    description: 'Labels of the managed Secret, besides the hook\'s own (keys under vaultapp.techweaver.io/ and '
-      + 'app.kubernetes.io/managed-by are refused).',
-    'x-kubernetes-validations': EXTRA_LABELS_VALIDATIONS,
-  })),
-  annotations: Type.Optional(Type.Unsafe<Record<string, string>>({
-    type: 'object',
-    additionalProperties: { type: 'string', maxLength: MAX_ANNOTATION_VALUE_LENGTH },
+  labels: extraLabelsSchema('Labels of the managed Secret, besides the hook\'s own (keys under vaultapp.techweaver.io/ and '
+    + 'app.kubernetes.io/managed-by are refused).'),
+  annotations: stringMapSchema({
+    valueMaxLength: MAX_ANNOTATION_VALUE_LENGTH,
     maxProperties: MAX_SECRET_ANNOTATIONS,
     description: 'Annotations of the managed Secret, besides the hook\'s own (keys under vaultapp.techweaver.io/ and '
       + 'metacontroller.k8s.io/ are refused).',
-    'x-kubernetes-validations': [
+    validations: [
       // Annotation keys have the syntax of label keys (the same rule, and twin).
       {
         rule: RULE_LABEL_KEYS,
@@ -99,7 +92,7 @@ export const SecretSpecSchema = Type.Object({
           + 'not by a VaultApp',
       },
     ],
-  })),
+  }),
   imagePullSecret: Type.Optional(Type.Boolean({
     default: false,
     description: 'Add the Secret to the pod spec\'s imagePullSecrets (type kubernetes.io/dockerconfigjson or kubernetes.io/dockercfg).',
@@ -115,4 +108,3 @@ export const SECRET_SPEC_VALIDATIONS = [
   { rule: RULE_SECRET_TYPE_IMMUTABLE, message: SECRET_TYPE_IMMUTABLE_MESSAGE },
 ];
 
-export type SecretSpec = Static<typeof SecretSpecSchema>;

@@ -6,7 +6,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
 import { SECRET_SPEC_VALIDATIONS, SecretSpecSchema } from './secret-spec-schema.js';
-import { EXTRA_LABELS_VALIDATIONS, LABEL_VALUE_MAX_LENGTH, MAX_EXTRA_LABELS } from './kube-labels.js';
+import { extraLabelsSchema } from './string-map-schema.js';
 
 // Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, not "." and not starting with "..".
 export const SECRET_KEY_PATTERN = '^(\\.[-_a-zA-Z0-9][-._a-zA-Z0-9]*|[-_a-zA-Z0-9][-._a-zA-Z0-9]*)$';
@@ -83,16 +83,9 @@ export const MonitoringSpecSchema = Type.Object({
   })),
   path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', default: '/metrics', description: 'HTTP path of the metrics endpoint.' })),
   interval: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: DURATION_PATTERN, default: '30s', description: 'Scrape interval.' })),
-  // Unsafe: TypeBox's Record is patternProperties, which a structural schema does not allow.
-  labels: Type.Optional(Type.Unsafe<Record<string, string>>({
-    type: 'object',
-    additionalProperties: { type: 'string', maxLength: LABEL_VALUE_MAX_LENGTH },
-    maxProperties: MAX_EXTRA_LABELS,
-    description: 'Labels of the ServiceMonitor, over the hook\'s defaults (VAULTAPP_MONITORING_LABELS): e.g. '
-      + 'release: kube-prometheus-stack, for a Prometheus that selects ServiceMonitors by label. '
-      + 'Keys under vaultapp.techweaver.io/ and app.kubernetes.io/managed-by are the hook\'s own.',
-    'x-kubernetes-validations': EXTRA_LABELS_VALIDATIONS,
-  })),
+  labels: extraLabelsSchema('Labels of the ServiceMonitor, over the hook\'s defaults (VAULTAPP_MONITORING_LABELS): e.g. '
+    + 'release: kube-prometheus-stack, for a Prometheus that selects ServiceMonitors by label. '
+    + 'Keys under vaultapp.techweaver.io/ and app.kubernetes.io/managed-by are the hook\'s own.'),
 }, {
   'x-kubernetes-validations': [{ rule: RULE_PORT_WHEN_ENABLED, message: 'port is required when monitoring is enabled' }],
 });
@@ -171,8 +164,6 @@ export const VaultAppSchema = Type.Object({
 }, { 'x-kubernetes-validations': ROOT_VALIDATIONS });
 
 export type VaultSecret = Static<typeof VaultSecretSchema>;
-export type VaultAppSpec = Static<typeof VaultAppSpecSchema>;
-export type MonitoringSpec = Static<typeof MonitoringSpecSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type VaultAppStatus = Static<typeof VaultAppStatusSchema>;
 export type VaultApp = Static<typeof VaultAppSchema>;

@@ -7,10 +7,10 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { describeFieldErrors, validateVaultApp } from '../api/validate.js';
 import { loadConfig } from '../config/config.js';
-import type { VaultMaterial } from '../hook/material.js';
 import { CHILD_TYPE } from '../hook/observed.js';
 import { sync } from '../hook/sync.js';
 import { createVault } from '../vault/index.js';
+import { recordedReader, type RecordedValues } from '../vault/recorded-reader.js';
 
 const { positionals, values } = parseArgs({ allowPositionals: true, options: { values: { type: 'string' } } });
 const file = positionals[0];
@@ -26,15 +26,10 @@ if (!parsed.ok) {
 const app = parsed.value;
 const config = loadConfig({ VAULTAPP_HMAC_KEY: 'render-only-key-not-for-clusters', ...process.env, ...(values.values ? { VAULTAPP_AUTH: 'token', VAULT_TOKEN: 'unused' } : {}) });
 
-let material: VaultMaterial;
-if (values.values) {
-  const byPath = parse(readFileSync(values.values, 'utf8')) as Record<string, Record<string, unknown>>;
-  material = { auth: { ok: true }, reads: Object.fromEntries(Object.entries(byPath).map(([p, data]) => [p, { ok: true as const, engine: 'kv2' as const, data }])) };
-  for (const s of app.spec.vault.secrets) {
-    material.reads[s.path] ??= { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: `cannot read path "${s.path}": not in ${values.values}` } };
-  }
-} else {
-  material = await createVault(config).reader.material(app);
-}
+// With --values the recorded reader answers as the real one would, for the spec's paths only.
+const reader = values.values
+  ? recordedReader({ values: parse(readFileSync(values.values, 'utf8')) as RecordedValues, options: { missing: (p) => `cannot read path "${p}": not in ${values.values}` } })
+  : createVault(config).reader;
+const material = await reader.material(app);
 const children = Object.fromEntries(Object.values(CHILD_TYPE).map((t) => [t, {}]));
 process.stdout.write(stringify(sync({ parent: app, children }, material, new Date(), config), { lineWidth: 0 }));

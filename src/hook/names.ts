@@ -5,7 +5,7 @@ export const SECRET_MOUNT_PATH = '/etc/secrets/vault';
 export const VERSION_ANNOTATION = 'vaultapp.techweaver.io/secret-version';
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'vaultapp' } as const;
 export const METRICS_FOR_LABEL = 'vaultapp.techweaver.io/metrics-for';
-export const NAME_LABEL = 'vaultapp.techweaver.io/name';
+const NAME_LABEL = 'vaultapp.techweaver.io/name';
 
 export const secretName = (app: string): string => `${app}-vault-secrets`;
 export const metricsServiceName = (app: string): string => `${app}-metrics`;

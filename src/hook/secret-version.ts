@@ -10,5 +10,5 @@ export function secretVersion(data: Record<string, string> | undefined, key: str
 export function sameData(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
   const ak = Object.keys(a ?? {});
   const bk = Object.keys(b ?? {});
-  return ak.length === bk.length && ak.every((k) => Object.hasOwn(b ?? {}, k) && (b ?? {})[k] === (a ?? {})[k]);
+  return ak.length === bk.length && ak.every((k) => Object.hasOwn(b ?? {}, k) && b?.[k] === a?.[k]);
 }

@@ -26,7 +26,6 @@ const reasonOf = (problems: Problem[]): string => errorCatalog[problems[0]!.code
 export function sync(req: SyncRequest, material: VaultMaterial, now: Date, config: SyncConfig): SyncResponse {
   const app = req.parent;
   const name = app.metadata.name;
-  const namespace = app.metadata.namespace;
   const previous = app.status;
   const children: KubeObject[] = [];
   const conditions: ConditionInput[] = [];

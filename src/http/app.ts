@@ -1,5 +1,7 @@
 // The hook as a Fastify application; src/server.ts only listens and shuts down.
-import type { Server as TlsServer } from 'node:tls';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import { Server as TlsServer } from 'node:tls';
 import etag from '@fastify/etag';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { ConfigError, DEFAULT_YAML_BODY_LIMIT, type Config, type HookSecurityConfig } from '../config/config.js';
@@ -40,11 +42,14 @@ function credentialsFor(security: HookSecurityConfig | undefined): HookCredentia
   return security.tokenFile !== undefined || security.tls !== undefined ? new HookCredentials(security) : undefined;
 }
 
-export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+/** The hook's application: plain HTTP, or HTTPS when it has a certificate. */
+export type HookApp = FastifyInstance<HttpServer | HttpsServer>;
+
+export async function buildApp(deps: AppDeps): Promise<HookApp> {
   const security = deps.config.hookSecurity;
   const credentials = credentialsFor(security);
   const tls = credentials?.tls;
-  const app = Fastify({
+  const options = {
     ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions(deps.config.logLevel) }),
     bodyLimit: deps.config.bodyLimit,
     // One line per sync at info ("synced", from the route, with what it decided), not
@@ -57,12 +62,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
     // Metacontroller sends one request at a time per parent; a slow Vault must not pile up sockets forever.
     requestTimeout: 30_000,
-    ...(tls ? {
-      // Client certificates are asked for but checked per route (./auth.ts): the
-      // kubelet's probes of /healthz and /readyz present none.
-      https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) },
-    } : {}),
-  }) as unknown as FastifyInstance;
+  };
+  const app: HookApp = tls
+    // Client certificates are asked for but checked per route (./auth.ts): the
+    // kubelet's probes of /healthz and /readyz present none.
+    ? Fastify({ ...options, https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) } })
+    : Fastify(options);
   const yamlBodyLimit = Math.min(deps.config.yamlBodyLimit ?? DEFAULT_YAML_BODY_LIMIT, deps.config.bodyLimit);
   registerYaml(app, yamlBodyLimit);
   app.addHook('onResponse', async (req, reply) => {
@@ -111,7 +116,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 // Certificates and tokens are rotated in place; they are read again every
 // reloadSeconds and applied to new connections (existing ones keep theirs).
-function watchCredentials(app: FastifyInstance, credentials: HookCredentials, reloadSeconds: number): void {
+function watchCredentials(app: HookApp, credentials: HookCredentials, reloadSeconds: number): void {
   const check = (): void => {
     const outcome = credentials.reload();
     if ('error' in outcome) {
@@ -119,9 +124,9 @@ function watchCredentials(app: FastifyInstance, credentials: HookCredentials, re
       return;
     }
     if (!outcome.changed) return;
-    if (outcome.tlsChanged && credentials.tls) {
+    if (outcome.tlsChanged && credentials.tls && app.server instanceof TlsServer) {
       const { cert, key, ca } = credentials.tls;
-      (app.server as unknown as TlsServer).setSecureContext({ cert, key, ...(ca !== undefined ? { ca } : {}) });
+      app.server.setSecureContext({ cert, key, ...(ca !== undefined ? { ca } : {}) });
     }
     app.log.info({ tls: outcome.tlsChanged, tokens: outcome.tokensChanged }, 'reloaded the hook\'s credentials');
   };

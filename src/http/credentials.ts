@@ -71,7 +71,7 @@ export class HookCredentials {
     let tls: TlsMaterial | undefined;
     if (this.config.tls) {
       tls = readTls(this.config.tls);
-      parts.push(digest(tls.cert + '\0' + tls.key + '\0' + (tls.ca ?? '')).toString('hex'));
+      parts.push(digest(`${tls.cert}\0${tls.key}\0${tls.ca ?? ''}`).toString('hex'));
     }
     return { ...(tokens ? { tokens } : {}), ...(tls ? { tls } : {}), fingerprint: parts.join(':') };
   }

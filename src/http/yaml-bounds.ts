@@ -9,7 +9,7 @@
 //    is composed;
 //  - duplicate keys are found with one Set per map (uniqueKeys off in the library);
 //  - aliases are counted, and what they expand to is added up against the size limit.
-import { Lexer, CST, isAlias, isMap, isScalar, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
+import { Lexer, CST, isAlias, isScalar, parseDocument, visit, type Alias, type Document, type Node } from 'yaml';
 
 /** Nodes (scalars, collections, aliases and the indicators between them) a YAML body may hold. A sync request has a few thousand. */
 export const YAML_MAX_NODES = 20_000;

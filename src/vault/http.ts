@@ -101,30 +101,22 @@ export function createVaultHttp(options: VaultHttpOptions, counts?: RequestCount
   // node-vault falls back to $VAULT_TOKEN; every call here names its token itself.
   client.token = '';
   const headers = (token?: string): Record<string, string> => (token ? { 'X-Vault-Token': token } : {});
+  // Every request counted by operation and status, and its failure a VaultRequestError.
+  const counted = async (op: 'read' | 'write', path: string, request: () => Promise<unknown>): Promise<VaultResponse> => {
+    try {
+      const res = (await request()) as VaultResponse;
+      count(counts, operationOf(op, path), 200);
+      return res;
+    } catch (err) {
+      const e = toVaultError(err, op, path);
+      count(counts, operationOf(op, path), e.status);
+      throw e;
+    }
+  };
 
   return {
-    async read(path, token) {
-      try {
-        const res = (await client.read(path, { headers: headers(token) })) as VaultResponse;
-        count(counts, operationOf('read', path), 200);
-        return res;
-      } catch (err) {
-        const e = toVaultError(err, 'read', path);
-        count(counts, operationOf('read', path), e.status);
-        throw e;
-      }
-    },
-    async write(path, body, token) {
-      try {
-        const res = (await client.write(path, body, { headers: headers(token) })) as VaultResponse;
-        count(counts, operationOf('write', path), 200);
-        return res;
-      } catch (err) {
-        const e = toVaultError(err, 'write', path);
-        count(counts, operationOf('write', path), e.status);
-        throw e;
-      }
-    },
+    read: (path, token) => counted('read', path, () => client.read(path, { headers: headers(token) })),
+    write: (path, body, token) => counted('write', path, () => client.write(path, body, { headers: headers(token) })),
     async health() {
       try {
         const res = (await client.request({ path: '/sys/health?standbyok=true&perfstandbyok=true', method: 'GET' })) as { sealed?: boolean; standby?: boolean };

@@ -140,7 +140,7 @@ describe('YAML bodies through POST /sync', () => {
   const refusals: [string, () => string, number, string, RegExp][] = [
     ['a flow map of 20,000 keys', HOSTILE_YAML.flowMap20k, 413, 'BODY_TOO_LARGE', /^cannot parse the YAML body: it has more than 20000 nodes/],
     ['100 aliases of a 200 KB anchor', () => HOSTILE_YAML.aliasesOfLargeAnchor(200_000), 413, 'BODY_TOO_LARGE', /aliases expand it to more than/],
-    ['a duplicate key', () => stringify(request(loadExample())).replace(/^parent:\n/m, 'finalizing: false\nparent:\n') + 'finalizing: true\n', 400, 'INVALID_REQUEST', /the key "finalizing" twice/],
+    ['a duplicate key', () => `${stringify(request(loadExample())).replace(/^parent:\n/m, 'finalizing: false\nparent:\n')}finalizing: true\n`, 400, 'INVALID_REQUEST', /the key "finalizing" twice/],
   ];
   for (const [name, body, status, code, message] of refusals) {
     it(`${name} → ${status} ${code}, no Vault call`, async (t) => {

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import { KubeApiError, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
-import { createNamespace, ensureServiceMonitorCrd, installCrd, VAULTAPP_CRD_FILE } from '../support/kube-vaultapp.js';
+import { createNamespace, ensureServiceMonitorCrd, installCrd } from '../support/kube-vaultapp.js';
 import { CHART_DIR, ensureHelm, helmTemplate, runHelm } from '../support/helm.js';
 import { kustomize, kustomizeOverlay, METACONTROLLER_DIR } from '../support/kustomize.js';
 import { CERT_MANAGER_CRDS, COMPOSITE_CONTROLLER_CRD } from '../support/third-party-crds.js';

@@ -13,6 +13,7 @@ export type Json = null | boolean | number | string | Json[] | { [k: string]: Js
 /** Strings that have broken parsers, loggers and terminals before. */
 export const ODD_STRINGS = [
   '', ' ', '\u0000', '\ud800', '\udfff', '\ufeff', '\u202e', '\u200b', '\u2028', '\u{1F4A9}', 'é', 'e\u0301',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: the JNDI lookup is a hostile string on purpose
   '__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', '..', '.', '/', '\\', '%2e%2e', '${jndi:x}', '{{x}}',
   '<script>', '"', "'", '\n', '\r\n', '*', '~', 'null', 'true', '0', '-1', '1e309', 'NaN',
 ];
@@ -38,7 +39,7 @@ export function pathsOf(value: Json, max = 400): Path[] {
   const walk = (v: Json, p: Path): void => {
     if (out.length >= max) return;
     out.push(p);
-    if (Array.isArray(v)) v.forEach((x, i) => walk(x, [...p, i]));
+    if (Array.isArray(v)) v.forEach((x, i) => { walk(x, [...p, i]); });
     else if (v !== null && typeof v === 'object') for (const [k, x] of Object.entries(v)) walk(x, [...p, k]);
   };
   walk(value, []);

@@ -36,7 +36,7 @@ async function validUntil(pgs: PgServer, role: string): Promise<Date> {
 function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
-    s.once('connect', () => (s.destroy(), resolve(false)));
+    s.once('connect', () => { s.destroy(); resolve(false); });
     s.once('error', () => resolve(true));
   });
 }

@@ -7,7 +7,7 @@
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
+import type net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -151,7 +151,6 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     );
 
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
-    let lastError: Error | undefined;
     // A free port can be taken by someone else before the server binds it: try again then.
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
@@ -175,8 +174,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
         try {
           client = await probe();
         } catch (err) {
-          lastError = err as Error;
-          if (Date.now() > deadline) throw new Error(`not accepting connections after ${opts.readyTimeoutMs ?? 30_000} ms`);
+          if (Date.now() > deadline) throw new Error(`not accepting connections after ${opts.readyTimeoutMs ?? 30_000} ms: ${(err as Error).message}`);
           await sleep(100);
         }
       }

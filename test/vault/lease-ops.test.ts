@@ -84,7 +84,7 @@ describe('lease operations', () => {
   it('an answer without a body (204) is read as no TTL, not a TypeError', async () => {
     const { http } = recording();
     const res = await createLeaseOps(http, sealer).renew(PATH, { action: 'renew', record: record(), lease: true, token: true }, A, async () => 't');
-    assert.deepStrictEqual(res && res.ok && 'renewal' in res ? [res.renewal, res.tokenRenewal] : res, [{ ttl: 0, requested: 60 }, { ttl: 0, requested: 45 }]);
+    assert.deepStrictEqual(res?.ok && 'renewal' in res ? [res.renewal, res.tokenRenewal] : res, [{ ttl: 0, requested: 60 }, { ttl: 0, requested: 45 }]);
   });
 
   it('a lease id outside its path reaches no Vault endpoint', async () => {
