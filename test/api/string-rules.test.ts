@@ -70,6 +70,8 @@ describe('string fields refuse with sentences', () => {
       [(a) => (a.spec.monitoring.interval = '1 m'), `spec.monitoring.interval: ${INTERVAL_RULE.message}`],
       [(a) => (a.spec.vault.refreshInterval = '1h 30m'), `spec.vault.refreshInterval: ${REFRESH_INTERVAL_RULE.message}`],
       [(a) => (a.spec.secret = { type: 'Kubernetes.IO/tls' }), `spec.secret.type: ${SECRET_TYPE_RULE.message}`],
+      // Not a pattern, but the same question: which values would do?
+      [(a) => (a.spec.vault.rotation = 'Restart'), 'spec.vault.rotation: must be one of "restart", "none"'],
     ];
     for (const [mutate, expected] of cases) {
       const app = structuredClone(loadExample()) as any;
