@@ -9,6 +9,7 @@ import {
   isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES,
 } from './kube-labels.js';
 import { secretSpecTwins } from './secret-spec-twins.js';
+import { stringRuleTwins } from './string-rules.js';
 
 // CEL's matches() is an unanchored RE2 search, as RegExp.test is; the pattern uses nothing the two read differently.
 const SYSTEM_PATH = new RegExp(SYSTEM_PATH_PATTERN);
@@ -21,6 +22,7 @@ const everyEntry = (self: unknown, ok: (key: string, value: unknown) => boolean)
 
 export const celTwins: Record<string, CelTwin> = {
   ...secretSpecTwins,
+  ...stringRuleTwins,
   [RULE_UNIQUE_TARGET_KEYS]: (self) => {
     if (!Array.isArray(self)) return true;
     const keys = self.map((x) => (x as { targetKey?: unknown })?.targetKey);

@@ -1,6 +1,7 @@
 // Kubernetes label syntax (apimachinery's IsQualifiedName and IsValidLabelValue) as
 // patterns both RE2 (CRD pattern, CEL matches()) and JavaScript read the same way, and
 // the checks built on them: one definition for the CRD, the hook and its configuration.
+import { celString } from './string-rules.js';
 
 /** A label value: at most 63 characters (maxLength in the schema), alphanumeric at both ends, or empty. */
 export const LABEL_VALUE_PATTERN = '^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$';
@@ -60,8 +61,6 @@ export function extraLabelsProblems(labels: unknown): string[] {
   return problems;
 }
 
-// CEL string literal: RE2 escapes (\.) must reach matches() with their backslash.
-const celString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** CEL rules of a map of extra labels; twins in ./cel-rules.ts. Values are bounded by maxLength in the schema. */
 export const RULE_LABEL_KEYS = `self.all(k, k.matches(${celString(LABEL_KEY_PATTERN)})`

@@ -4,12 +4,11 @@
 import { Type } from '@sinclair/typebox';
 import { RULE_LABEL_KEYS } from './kube-labels.js';
 import { extraLabelsSchema, stringMapSchema } from './string-map-schema.js';
+import { celString, SECRET_TYPE_RULE, validations } from './string-rules.js';
 
 export const DEFAULT_SECRET_TYPE = 'Opaque';
-// What a Secret type looks like in practice: Opaque, kubernetes.io/tls, helm.sh/release.v1.
-// The API server checks the keys of the built-in types only; anything else is free-form.
-export const SECRET_TYPE_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?'
-  + '[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$';
+// The API server checks the keys of the built-in types only; anything else is free-form
+// (its syntax: SECRET_TYPE_RULE in ./string-rules.ts).
 
 /**
  * The built-in types whose keys the API server requires (ValidateSecret in
@@ -58,20 +57,19 @@ export const RULE_PULL_SECRET_TYPE = `!has(self.imagePullSecret) || !self.imageP
  * user value would corrupt.
  */
 export const RESERVED_ANNOTATION_KEY_PATTERN = '^(([^/]*\\.)?vaultapp\\.techweaver\\.io/|([^/]*\\.)?metacontroller\\.k8s\\.io/)';
-// A CEL string literal keeps the RE2 escapes (\.) for matches().
-const celString = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 export const RULE_ANNOTATION_KEYS_FREE = `self.all(k, !k.matches(${celString(RESERVED_ANNOTATION_KEY_PATTERN)}))`;
 export const MAX_SECRET_ANNOTATIONS = 32;
 export const MAX_ANNOTATION_VALUE_LENGTH = 4096;
 
 export const SecretSpecSchema = Type.Object({
   type: Type.Optional(Type.String({
-    minLength: 1, maxLength: 253, pattern: SECRET_TYPE_PATTERN, default: DEFAULT_SECRET_TYPE,
+    minLength: 1, maxLength: 253, default: DEFAULT_SECRET_TYPE,
     description: 'Type of the managed Secret, e.g. kubernetes.io/dockerconfigjson, kubernetes.io/tls, kubernetes.io/basic-auth. '
       + 'The keys the type requires must be targetKeys. Immutable: changing it is refused.',
-    'x-kubernetes-validations': [{
-      rule: RULE_NOT_SA_TOKEN, message: 'secret.type kubernetes.io/service-account-token is filled by Kubernetes itself, not from Vault',
-    }],
+    'x-kubernetes-validations': [
+      ...validations(SECRET_TYPE_RULE),
+      { rule: RULE_NOT_SA_TOKEN, message: 'secret.type kubernetes.io/service-account-token is filled by Kubernetes itself, not from Vault' },
+    ],
   })),
   labels: extraLabelsSchema('Labels of the managed Secret, besides the hook\'s own (keys under vaultapp.techweaver.io/ and '
     + 'app.kubernetes.io/managed-by are refused).'),

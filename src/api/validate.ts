@@ -79,6 +79,11 @@ export function holdsMoreValuesThan(value: unknown, max: number): boolean {
 function toFieldError(e: ErrorObject): FieldError {
   let field = e.instancePath.split('/').slice(1).map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`)).join('').replace(/^\./, '');
   if (e.keyword === 'required') field = field ? `${field}.${(e.params as { missingProperty: string }).missingProperty}` : (e.params as { missingProperty: string }).missingProperty;
+  // ajv's "must be equal to one of the allowed values" leaves the reader to guess them.
+  if (e.keyword === 'enum') {
+    const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
+    return { field: field || '(root)', message: `must be one of ${allowed}` };
+  }
   return { field: field || '(root)', message: e.message ?? 'is invalid' };
 }
 

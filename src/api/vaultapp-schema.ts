@@ -2,22 +2,19 @@
 // the hook's runtime validation (./validate.ts) and, through Static<>, the types.
 // Constraints must be expressible both in Kubernetes' structural-schema subset
 // (RE2 patterns, no if/then, CEL rules) and in ajv: hence no lookaheads and every
-// CEL rule has a JavaScript twin in ./cel-rules.ts.
+// CEL rule has a JavaScript twin in ./cel-rules.ts. A person reads every refusal, so the
+// syntax of a string field is a CEL rule with a sentence (./string-rules.ts), never a
+// `pattern`, whose refusal would quote the regular expression.
 import { Type, type Static } from '@sinclair/typebox';
 import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
 import { SECRET_SPEC_VALIDATIONS, SecretSpecSchema } from './secret-spec-schema.js';
 import { extraLabelsSchema } from './string-map-schema.js';
+import {
+  INTERVAL_RULE, METRICS_PATH_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, PORT_RULE, REFRESH_INTERVAL_RULE, ROLE_RULE,
+  TARGET_KEY_RULE, validations,
+} from './string-rules.js';
 
-// Kubernetes' IsConfigMapKey: [-._a-zA-Z0-9]+, not "." and not starting with "..".
-export const SECRET_KEY_PATTERN = '^(\\.[-_a-zA-Z0-9][-._a-zA-Z0-9]*|[-_a-zA-Z0-9][-._a-zA-Z0-9]*)$';
-// Path segments: no empty, "." or ".." segment, no leading "/", no percent-escapes.
-const SEGMENT = '\\.?[A-Za-z0-9_@=+,:~-][A-Za-z0-9._@=+,:~-]*';
-export const VAULT_PATH_PATTERN = `^${SEGMENT}(/${SEGMENT})*$`;
-// IANA_SVC_NAME, what a named container port must be.
-export const PORT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
-// The Prometheus Operator's own pattern for a ServiceMonitor endpoint's interval,
-// so an interval admitted here is never refused in the ServiceMonitor.
-export const DURATION_PATTERN = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
+export { VAULT_PATH_PATTERN } from './string-rules.js';
 
 export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, self.exists_one(y, y.targetKey == x.targetKey))';
 export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
@@ -40,21 +37,26 @@ const preserve = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
 export const VaultSecretSchema = Type.Object({
   path: Type.String({
-    minLength: 1, maxLength: 512, pattern: VAULT_PATH_PATTERN,
+    minLength: 1, maxLength: 512,
     description: 'Vault API path of the secret, e.g. kv/data/billing/database (KV v2), kv1/billing (KV v1) or database/creds/app (leased). On a KV v2 mount, a path without data/ is read through data/ like `vault kv get` does. Paths through sys/, auth/, identity/ or cubbyhole/ (also under a namespace) are refused.',
-    'x-kubernetes-validations': [{ rule: RULE_NO_SYSTEM_PATH, message: SYSTEM_PATH_MESSAGE }],
+    'x-kubernetes-validations': [
+      ...validations(PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE),
+      { rule: RULE_NO_SYSTEM_PATH, message: SYSTEM_PATH_MESSAGE },
+    ],
   }),
   key: Type.String({ minLength: 1, maxLength: 256, description: 'Key inside the secret data at path.' }),
   targetKey: Type.String({
-    minLength: 1, maxLength: 253, pattern: SECRET_KEY_PATTERN,
+    minLength: 1, maxLength: 253,
     description: 'Key in the managed Secret, and file name under /etc/secrets/vault.',
+    'x-kubernetes-validations': validations(TARGET_KEY_RULE),
   }),
 });
 
 export const VaultSpecSchema = Type.Object({
   role: Type.String({
-    minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]*$',
+    minLength: 1, maxLength: 128,
     description: 'Vault role to log in with (Kubernetes auth).',
+    'x-kubernetes-validations': validations(ROLE_RULE),
   }),
   secrets: Type.Array(VaultSecretSchema, {
     minItems: 1, maxItems: 64,
@@ -70,7 +72,8 @@ export const VaultSpecSchema = Type.Object({
     description: 'Also expose every key as an environment variable (envFrom the Secret). Environment variables are read once, so a change always rolls the pods.',
   })),
   refreshInterval: Type.Optional(Type.String({
-    minLength: 1, maxLength: 32, pattern: DURATION_PATTERN,
+    minLength: 1, maxLength: 32,
+    'x-kubernetes-validations': validations(REFRESH_INTERVAL_RULE),
     description: 'How long values read from Vault are used before they are read again (e.g. 5m, 1h; 0 reads at every sync). Default: the hook\'s VAULTAPP_REFRESH_SECONDS. Dynamic credentials keep their own lease schedule; the annotation vaultapp.techweaver.io/refresh (any new value) forces a read at the next sync.',
   })),
 });
@@ -78,11 +81,18 @@ export const VaultSpecSchema = Type.Object({
 export const MonitoringSpecSchema = Type.Object({
   enabled: Type.Boolean({ description: 'Create a metrics Service and a ServiceMonitor.' }),
   port: Type.Optional(Type.String({
-    minLength: 1, maxLength: 15, pattern: PORT_NAME_PATTERN,
+    minLength: 1, maxLength: 15,
     description: 'Name of the container port to scrape. Required when enabled.',
+    'x-kubernetes-validations': validations(PORT_RULE),
   })),
-  path: Type.Optional(Type.String({ minLength: 1, maxLength: 1024, pattern: '^/', default: '/metrics', description: 'HTTP path of the metrics endpoint.' })),
-  interval: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: DURATION_PATTERN, default: '30s', description: 'Scrape interval.' })),
+  path: Type.Optional(Type.String({
+    minLength: 1, maxLength: 1024, default: '/metrics', description: 'HTTP path of the metrics endpoint.',
+    'x-kubernetes-validations': validations(METRICS_PATH_RULE),
+  })),
+  interval: Type.Optional(Type.String({
+    minLength: 1, maxLength: 32, default: '30s', description: 'Scrape interval.',
+    'x-kubernetes-validations': validations(INTERVAL_RULE),
+  })),
   labels: extraLabelsSchema('Labels of the ServiceMonitor, over the hook\'s defaults (VAULTAPP_MONITORING_LABELS): e.g. '
     + 'release: kube-prometheus-stack, for a Prometheus that selects ServiceMonitors by label. '
     + 'Keys under vaultapp.techweaver.io/ and app.kubernetes.io/managed-by are the hook\'s own.'),

@@ -114,10 +114,16 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 // A sync that needed no Vault request knows nothing new about the login: the
 // previous condition stands (and so the status does not change).
 function authenticated(app: VaultApp, material: VaultMaterial): ConditionInput {
-  if (!material.auth.ok) return { type: 'VaultAuthenticated', status: 'False', reason: reasonOf([material.auth.problem]), message: material.auth.problem.message };
-  // A cached token is no proof that Vault still accepts it: when Vault answered nothing, say what is known.
-  const reads = Object.values(material.reads);
-  const silent = reads.length > 0 && reads.every((r) => !r.ok && (r.problem.code === 'VAULT_UNREACHABLE' || r.problem.code === 'VAULT_SEALED'));
+  if (!material.auth.ok) {
+    // A login Vault never answered says nothing about the role: Unknown, not False.
+    const problem = material.auth.problem;
+    return { type: 'VaultAuthenticated', status: unanswered(problem) ? 'Unknown' : 'False', reason: reasonOf([problem]), message: problem.message };
+  }
+  // A cached token is no proof that Vault still accepts it: when Vault answered none of this
+  // sync's requests, say what is known. Paths still fresh and leases kept without renewal
+  // asked Vault nothing, so they prove nothing either way.
+  const asked = Object.values(material.reads).filter((r) => !r.ok || !('unchanged' in r || ('kept' in r && !r.renewal && !r.tokenRenewal)));
+  const silent = asked.length > 0 && asked.every((r) => !r.ok && unanswered(r.problem));
   if (silent) {
     return { type: 'VaultAuthenticated', status: 'Unknown', reason: 'VaultUnreachable', message: `a Vault token for role ${app.spec.vault.role} is cached, but Vault did not answer: whether it still accepts it is not known` };
   }
@@ -127,6 +133,9 @@ function authenticated(app: VaultApp, material: VaultMaterial): ConditionInput {
     ? { type: 'VaultAuthenticated', status: 'True', reason: 'NotNeeded', message: 'no Vault request was needed: the data read last is still fresh' }
     : { type: 'VaultAuthenticated', status: 'True', reason: 'Authenticated', message: `logged in to Vault with role ${app.spec.vault.role}` };
 }
+
+/** Vault did not answer (no connection, a timeout) or answered that it cannot serve (sealed, 503). */
+const unanswered = (p: Problem): boolean => p.code === 'VAULT_UNREACHABLE' || p.code === 'VAULT_SEALED';
 
 // Stateless backoff: the longer SecretsSynced has been False, the longer the wait,
 // from errorBackoffMinSeconds up to the healthy resync interval.

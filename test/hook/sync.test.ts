@@ -259,6 +259,33 @@ describe('sync: focused cases', () => {
     assert.equal(kinds(res).join(), 'Secret,Deployment,Service,ServiceMonitor');
   });
 
+  describe('VaultAuthenticated says what is known while Vault is down', () => {
+    const auth = (res: SyncResponse) => { const c = cond(res, 'VaultAuthenticated'); return [c.status, c.reason, c.message]; };
+    it('a login Vault never answered is Unknown, with the login\'s message', () => {
+      const message = 'cannot log in to Vault with role billing-app: Vault is unreachable (connect ECONNREFUSED)';
+      const res = run(withStatus(example, steadyStatus), { auth: { ok: false, problem: { code: 'VAULT_UNREACHABLE', message } }, reads: {} }, steadyObserved);
+      assert.deepStrictEqual(auth(res), ['Unknown', 'VaultUnreachable', message]);
+    });
+    it('a path still fresh (no request) and one Vault did not answer: Unknown, not "logged in"', () => {
+      const res = run(withStatus(example, steadyStatus), material({ [DB]: { ok: true, unchanged: true }, [PX]: unreachable(PX) }), steadyObserved);
+      assert.deepStrictEqual(auth(res), AUTH_UNKNOWN.slice(1));
+    });
+    it('a sealed Vault (503) answers nothing about the token either', () => {
+      const sealed: PathRead = { ok: false, problem: { code: 'VAULT_SEALED', message: `cannot read path "${DB}": Vault is sealed or unavailable (503)` } };
+      const res = run(withStatus(example, steadyStatus), material({ [DB]: sealed, [PX]: unreachable(PX) }), steadyObserved);
+      assert.deepStrictEqual(auth(res), AUTH_UNKNOWN.slice(1));
+    });
+    it('one path read and one unanswered: Vault accepted the token, so True', () => {
+      const res = run(withStatus(example, steadyStatus), material({ [DB]: kv2({ url: 'postgres://db/billing' }), [PX]: unreachable(PX) }), steadyObserved);
+      assert.deepStrictEqual(auth(res), AUTH_OK.slice(1));
+    });
+    it('a 403 is an answer: True for the login, the read\'s problem is SecretsSynced\'s', () => {
+      const denied: PathRead = { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: `cannot read path "${PX}": permission denied (403)` } };
+      const res = run(withStatus(example, steadyStatus), material({ [DB]: { ok: true, unchanged: true }, [PX]: denied }), steadyObserved);
+      assert.deepStrictEqual(auth(res), AUTH_OK.slice(1));
+    });
+  });
+
   it('the error backoff grows with the time SecretsSynced has been False, up to the resync interval', () => {
     const failing = (since: string) => withStatus(example, { ...steadyStatus, conditions: conditions(at(AUTH_OK, EARLIER), ['SecretsSynced', 'False', 'VaultUnreachable', 'x', since]) });
     const m = material({ [DB]: unreachable(DB), [PX]: unreachable(PX) });

@@ -52,10 +52,6 @@ async function setup(t: TestContext, answers = new UnchangedAnswers()): Promise<
   return { app, reader, clock, mc, answers, lines };
 }
 
-/** The driver's next /sync request, as it would send it. */
-function nextRequest(mc: MetacontrollerDriver): string {
-  return (mc as unknown as { request(finalizing: boolean): string }).request(false);
-}
 
 describe('answers given again unchanged', () => {
   it('a resync of an unchanged VaultApp is answered 304 without a sync, logged and counted', async (t) => {
@@ -96,7 +92,7 @@ describe('answers given again unchanged', () => {
     const s = await setup(t);
     s.clock.ms += 60_000;
     await s.mc.sync();
-    const body = nextRequest(s.mc);
+    const body = s.mc.body(false);
     const etag = (await s.app.inject({ method: 'POST', url: '/sync', payload: body, headers: { 'content-type': 'application/json' } })).headers.etag as string;
     const post = (payload: string, headers: Record<string, string>) => s.app.inject({ method: 'POST', url: '/sync', payload, headers: { 'content-type': 'application/json', ...headers } });
 
@@ -121,7 +117,7 @@ describe('answers given again unchanged', () => {
 
   it('/finalize is never answered from memory', async (t) => {
     const s = await setup(t);
-    const body = nextRequest(s.mc).replace('"finalizing":false', '"finalizing":true');
+    const body = s.mc.body(false).replace('"finalizing":false', '"finalizing":true');
     const first = await s.app.inject({ method: 'POST', url: '/finalize', payload: body, headers: { 'content-type': 'application/json' } });
     const calls = s.reader.calls;
     await s.app.inject({ method: 'POST', url: '/finalize', payload: body, headers: { 'content-type': 'application/json', 'if-none-match': first.headers.etag as string } });

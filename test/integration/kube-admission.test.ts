@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { validateVaultApp } from '../../src/api/validate.js';
+import { describeFieldErrors, validateVaultApp } from '../../src/api/validate.js';
+import { RAW_REGEX } from '../fixtures/messages.js';
 import { KubeApiError, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 import { buildHook, createNamespace, exampleFiles, installCrd, readExample, VAULTAPP_CRD_FILE } from '../support/kube-vaultapp.js';
 
@@ -49,6 +50,11 @@ async function create(obj: any, path = VAULTAPPS): Promise<Outcome> {
   }
 }
 
+function hookText(obj: unknown): string {
+  const r = validateVaultApp(obj);
+  return r.ok ? 'ok' : describeFieldErrors(r.errors);
+}
+
 function hookFields(obj: unknown): string[] | 'ok' {
   const r = validateVaultApp(obj);
   return r.ok ? 'ok' : [...new Set(r.errors.map((e) => e.field))].sort();
@@ -83,15 +89,17 @@ describe('crds/vaultapp.yaml in a real API server', () => {
   }
 });
 
-// Each case: how the seed is broken, and the field the API server and the hook must both name.
-const INVALID: { name: string; mutate: (a: any) => void; field: string; says: RegExp }[] = [
-  { name: 'no spec.vault.role', mutate: (a) => delete a.spec.vault.role, field: 'spec.vault.role', says: /Required value/ },
-  { name: 'empty spec.vault.secrets', mutate: (a) => (a.spec.vault.secrets = []), field: 'spec.vault.secrets', says: /at least 1 items/ },
+// Each case: how the seed is broken, the field the API server and the hook must both name,
+// and what they say: the same sentence (a CEL rule's message and its twin's), unless the
+// refusal is the API server's own wording of a schema keyword (hookSays: ajv's).
+const INVALID: { name: string; mutate: (a: any) => void; field: string; says: RegExp; hookSays?: RegExp }[] = [
+  { name: 'no spec.vault.role', mutate: (a) => delete a.spec.vault.role, field: 'spec.vault.role', says: /Required value/, hookSays: /must have required property 'role'/ },
+  { name: 'empty spec.vault.secrets', mutate: (a) => (a.spec.vault.secrets = []), field: 'spec.vault.secrets', says: /at least 1 items/, hookSays: /must NOT have fewer than 1 items/ },
   { name: 'duplicate targetKey', mutate: (a) => (a.spec.vault.secrets[1].targetKey = a.spec.vault.secrets[0].targetKey), field: 'spec.vault.secrets', says: /targetKey must be unique/ },
   { name: 'monitoring.enabled: true without port', mutate: (a) => delete a.spec.monitoring.port, field: 'spec.monitoring', says: /port is required when monitoring is enabled/ },
-  { name: 'targetKey "db/url" (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), field: 'spec.vault.secrets[0].targetKey', says: /"db\/url".*should match/ },
-  { name: 'targetKey ".." (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[1].targetKey = '..'), field: 'spec.vault.secrets[1].targetKey', says: /"\.\.".*should match/ },
-  { name: 'targetKey "." (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = '.'), field: 'spec.vault.secrets[0].targetKey', says: /should match/ },
+  { name: 'targetKey "db/url" (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), field: 'spec.vault.secrets[0].targetKey', says: /targetKey must be a valid Secret key \(it is also a file name under \/etc\/secrets\/vault\)/ },
+  { name: 'targetKey ".." (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[1].targetKey = '..'), field: 'spec.vault.secrets[1].targetKey', says: /targetKey must be a valid Secret key .*neither '\.' itself nor beginning with '\.\.'/ },
+  { name: 'targetKey "." (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = '.'), field: 'spec.vault.secrets[0].targetKey', says: /targetKey must be a valid Secret key/ },
   { name: 'a path under sys/', mutate: (a) => (a.spec.vault.secrets[0].path = 'sys/policy/admin'), field: 'spec.vault.secrets[0].path', says: /path must not reach Vault's system backends: sys\/, auth\/, identity\/ or cubbyhole\// },
   { name: 'a path under auth/', mutate: (a) => (a.spec.vault.secrets[1].path = 'auth/token/lookup-self'), field: 'spec.vault.secrets[1].path', says: /must not reach Vault's system backends/ },
   { name: 'a path under identity/', mutate: (a) => (a.spec.vault.secrets[0].path = 'identity/entity/name/x'), field: 'spec.vault.secrets[0].path', says: /must not reach/ },
@@ -99,8 +107,16 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
   { name: 'a path under cubbyhole/ (the token\'s own storage)', mutate: (a) => (a.spec.vault.secrets[0].path = 'cubbyhole/app'), field: 'spec.vault.secrets[0].path', says: /must not reach/ },
   { name: 'a namespace\'s sys/ (ns1/sys/policy)', mutate: (a) => (a.spec.vault.secrets[0].path = 'ns1/sys/policy'), field: 'spec.vault.secrets[0].path', says: /<namespace>\/sys\/\.\.\. is the namespace's system backend/ },
   { name: 'a nested namespace\'s auth/ (ns1/team/auth/token/lookup-self)', mutate: (a) => (a.spec.vault.secrets[1].path = 'ns1/team/auth/token/lookup-self'), field: 'spec.vault.secrets[1].path', says: /must not reach/ },
-  { name: 'a path with ".."', mutate: (a) => (a.spec.vault.secrets[0].path = 'kv/../sys/policy'), field: 'spec.vault.secrets[0].path', says: /should match/ },
-  { name: 'a path with a leading "/"', mutate: (a) => (a.spec.vault.secrets[0].path = '/kv/data/billing/database'), field: 'spec.vault.secrets[0].path', says: /should match/ },
+  { name: 'a path with ".."', mutate: (a) => (a.spec.vault.secrets[0].path = 'kv/data/../billing'), field: 'spec.vault.secrets[0].path', says: /path must not begin or end with '\/' or hold '\/\/', and none of its segments may be '\.' or begin with '\.\.'/ },
+  { name: 'a path with a leading "/"', mutate: (a) => (a.spec.vault.secrets[0].path = '/kv/data/billing/database'), field: 'spec.vault.secrets[0].path', says: /path must not begin or end with '\/'/ },
+  { name: 'a path with "%2e%2e" (an escaped "..")', mutate: (a) => (a.spec.vault.secrets[1].path = 'kv/data/%2e%2e/billing'), field: 'spec.vault.secrets[1].path', says: /path may hold only letters, digits, '\/' and the characters \. _ @ = \+ , : ~ - \(no spaces and no %-escapes/ },
+  { name: 'a role with a space', mutate: (a) => (a.spec.vault.role = 'billing app'), field: 'spec.vault.role', says: /role must begin with a letter or digit and hold only letters, digits, '_', '\.', '@' and '-'/ },
+  { name: 'a rotation in capitals', mutate: (a) => (a.spec.vault.rotation = 'Restart'), field: 'spec.vault.rotation', says: /Unsupported value: "Restart": supported values: "restart", "none"/, hookSays: /spec\.vault\.rotation: must be one of "restart", "none"/ },
+  { name: 'a refreshInterval in words', mutate: (a) => (a.spec.vault.refreshInterval = '5 minutes'), field: 'spec.vault.refreshInterval', says: /refreshInterval must be a duration such as 30s, 5m, 1h30m or 0/ },
+  { name: 'a monitoring port in capitals', mutate: (a) => (a.spec.monitoring.port = 'HTTP'), field: 'spec.monitoring.port', says: /port must be the name of a container port: lowercase letters/ },
+  { name: 'a monitoring path without "/"', mutate: (a) => (a.spec.monitoring.path = 'metrics'), field: 'spec.monitoring.path', says: /monitoring\.path must begin with '\/', e\.g\. \/metrics/ },
+  { name: 'a monitoring interval without a unit', mutate: (a) => (a.spec.monitoring.interval = '30'), field: 'spec.monitoring.interval', says: /interval must be a duration such as 30s/ },
+  { name: 'a secret.type with a space', mutate: (a) => (a.spec.secret = { type: 'kubernetes.io/ tls' }), field: 'spec.secret.type', says: /secret\.type must be a Secret type such as Opaque or kubernetes\.io\/tls/ },
   { name: 'a monitoring label of the hook\'s own', mutate: (a) => (a.spec.monitoring.labels = { 'vaultapp.techweaver.io/metrics-for': 'other' }), field: 'spec.monitoring.labels', says: /vaultapp.techweaver.io\/ and app.kubernetes.io\/managed-by are set by the hook and cannot be given here/ },
   { name: 'a monitoring label key with a space', mutate: (a) => (a.spec.monitoring.labels = { 'bad key': 'x' }), field: 'spec.monitoring.labels', says: /every key must be a valid label key: an optional DNS subdomain/ },
   { name: 'a monitoring label value with a space', mutate: (a) => (a.spec.monitoring.labels = { release: 'a b' }), field: 'spec.monitoring.labels', says: /every value must be a valid label value/ },
@@ -128,10 +144,16 @@ describe('invalid VaultApps: rejected at admission (422) and by the hook, naming
       assert.ok(out.message.includes(`${c.field}:`), `the API server's message names ${c.field}: ${out.message}`);
       assert.match(out.message, c.says);
       assert.ok(out.fields.includes(c.field), `causes name ${c.field}: ${out.fields.join(', ')}`);
+      assert.doesNotMatch(out.message, RAW_REGEX, 'the API server\'s refusal quotes no regular expression');
+      // The sentence follows the field's full name: "spec.vault.role: Invalid value: \"string\": role must ...".
+      assert.match(out.message, new RegExp(`${c.field.replace(/[.[\]]/g, '\\$&')}: [^;]*${c.says.source}`));
 
       const hookSays = hookFields(obj);
       assert.notEqual(hookSays, 'ok', 'the hook accepts what the API server rejects');
       assert.deepEqual(hookSays, out.fields, 'the hook and the API server name the same fields');
+      const hookMessage = hookText(obj);
+      assert.match(hookMessage, c.hookSays ?? c.says, 'the hook says the same sentence');
+      assert.doesNotMatch(hookMessage, RAW_REGEX, 'the hook\'s refusal quotes no regular expression');
 
       // And over HTTP: the hook answers 422 naming the field, as it would if the CRD were older.
       const res = await syncOverHttp(obj);
@@ -252,6 +274,8 @@ describe('edges: the API server and the hook agree', () => {
       } else {
         assert.equal(out.status, 422, out.message);
         assert.deepEqual(hookSays, out.fields, `API server: ${out.message}`);
+        assert.doesNotMatch(out.message, RAW_REGEX, 'the API server\'s refusal quotes no regular expression');
+        assert.doesNotMatch(hookText(obj), RAW_REGEX, 'the hook\'s refusal quotes no regular expression');
       }
     });
   }

@@ -3,11 +3,15 @@
 // kustomize renders for each variant of the install, and from the hook's own children.
 // The checker is shown failing on the mistakes it exists for (the negative controls).
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import { sync } from '../../src/hook/sync.js';
 import type { KubeObject } from '../../src/hook/types.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { kustomizeOverlay } from '../support/kustomize.js';
+import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomizeOverlay } from '../support/kustomize.js';
+
+before(async () => {
+  await ensureKubectl();
+}, { timeout: ENSURE_KUBECTL_TIMEOUT_MS });
 
 type Labels = Record<string, string>;
 const within = (wanted: Labels | undefined, labels: Labels | undefined): boolean =>
@@ -80,9 +84,8 @@ describe('the shipped ServiceMonitor scrapes the hook, in every variant of the i
     { name: 'base with the TLS component, with metacontroller/monitoring-tls/', resources: ['base', 'monitoring-tls'], components: ['base/tls'] },
   ];
   for (const v of variants) {
-    it(v.name, (t) => {
+    it(v.name, () => {
       const objects = kustomizeOverlay(v.resources, v.components);
-      if (!objects) return t.skip('kubectl not installed');
       assert.equal(objects.filter((o) => o.kind === 'ServiceMonitor').length, 1, 'the build holds the ServiceMonitor');
       assert.deepEqual(scrapeProblems(objects), []);
     });
@@ -90,22 +93,19 @@ describe('the shipped ServiceMonitor scrapes the hook, in every variant of the i
 });
 
 describe('negative controls: the check fails where Prometheus would scrape nothing', () => {
-  it('the TLS install with the plain-HTTP ServiceMonitor', (t) => {
+  it('the TLS install with the plain-HTTP ServiceMonitor', () => {
     const objects = kustomizeOverlay(['base', 'monitoring'], ['base/tls']);
-    if (!objects) return t.skip('kubectl not installed');
     assert.deepEqual(scrapeProblems(objects), ['ServiceMonitor vaultapp-system/vaultapp-hook: Service vaultapp-hook has no port named http']);
   });
 
-  it('the hook\'s Service without its label (as it was shipped before)', (t) => {
+  it('the hook\'s Service without its label (as it was shipped before)', () => {
     const objects = kustomizeOverlay(['.', 'monitoring']);
-    if (!objects) return t.skip('kubectl not installed');
     delete objects.find((o) => o.kind === 'Service').metadata.labels;
     assert.deepEqual(scrapeProblems(objects), ['ServiceMonitor vaultapp-system/vaultapp-hook: selects no Service']);
   });
 
-  it('HTTPS without tlsConfig, and HTTP against the HTTPS port', (t) => {
+  it('HTTPS without tlsConfig, and HTTP against the HTTPS port', () => {
     const objects = kustomizeOverlay(['base', 'monitoring-tls'], ['base/tls']);
-    if (!objects) return t.skip('kubectl not installed');
     const endpoint = objects.find((o) => o.kind === 'ServiceMonitor').spec.endpoints[0];
     delete endpoint.tlsConfig;
     assert.deepEqual(scrapeProblems(objects), [

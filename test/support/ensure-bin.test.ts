@@ -1,5 +1,5 @@
-// scripts/ensure-vault.sh and scripts/ensure-kube.sh use a binary the user already has
-// (VAULT_BIN, KUBE_APISERVER_BIN, ETCD_BIN, or on PATH) when it runs and reports a
+// scripts/ensure-vault.sh, scripts/ensure-kube.sh and scripts/ensure-kubectl.sh use a binary
+// the user already has (VAULT_BIN, KUBE_APISERVER_BIN, ETCD_BIN, KUBECTL_BIN, or on PATH) when it runs and reports a
 // supported version, say on stderr which one and why, skip the others with the reason,
 // and otherwise fall back to the pinned build. The fallback cases use the real cache,
 // where the pinned binaries already are (a cold one would build them: minutes), so every
@@ -15,6 +15,7 @@ let dir: string;
 let pinnedVault: string;
 let pinnedApiserver: string;
 let pinnedEtcd: string;
+let pinnedKubectl: string;
 
 /** PATH without any directory holding a vault, bao, kube-apiserver or etcd of the user's. */
 function cleanPath(): string {
@@ -35,7 +36,7 @@ function cleanPath(): string {
 /** The environment of a script run: ours less the variables under test, plus `extra`. */
 function envWith(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, PATH: cleanPath() };
-  for (const k of ['VAULT_BIN', 'KUBE_APISERVER_BIN', 'ETCD_BIN', 'VAULTAPP_PINNED_ONLY']) delete env[k];
+  for (const k of ['VAULT_BIN', 'KUBE_APISERVER_BIN', 'ETCD_BIN', 'KUBECTL_BIN', 'VAULTAPP_PINNED_ONLY']) delete env[k];
   return { ...env, ...extra };
 }
 
@@ -57,6 +58,7 @@ before(async () => {
   // The pinned binaries (built here only on a cold cache, as every integration test would).
   [pinnedVault] = (await ensure('ensure-vault.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string];
   [pinnedApiserver, pinnedEtcd] = (await ensure('ensure-kube.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string, string];
+  [pinnedKubectl] = (await ensure('ensure-kubectl.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string];
 }, { timeout: 60 * 60_000 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,4 +133,58 @@ test('kube-apiserver and etcd are chosen each on its own', async () => {
   symlinkSync(pinnedApiserver, apiserver);
   const both = await ensure('ensure-kube.sh', { KUBE_APISERVER_BIN: apiserver, ETCD_BIN: etcd });
   assert.deepEqual(both.paths, [apiserver, etcd]);
+});
+
+// kubectl is wanted for its Kustomize (the manifest tests render metacontroller/ with it).
+// /usr/bin may hold a kubectl, so PATH is not cleaned of it: a fake kubectl first on PATH
+// hides any other, since only the first one found is considered.
+function fakeKubectl(name: string, client: string, kustomize: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, `#!/bin/sh\nprintf 'Client Version: ${client}\\nKustomize Version: ${kustomize}\\n'\n`);
+  chmodSync(p, 0o755);
+  return p;
+}
+function pathWithKubectl(target: string): string {
+  const bin = mkdtempSync(join(dir, 'path-'));
+  symlinkSync(target, join(bin, 'kubectl'));
+  return `${bin}${delimiter}${cleanPath()}`;
+}
+
+test('the pinned kubectl reports the pinned Kubernetes version and Kustomize v5', async () => {
+  const { stderr } = await ensure('ensure-kubectl.sh', { VAULTAPP_PINNED_ONLY: '1' });
+  assert.match(pinnedKubectl, /kubectl-v1\.\d+\.\d+$/);
+  assert.match(stderr, /using .* \(the pinned kubectl v1\.\d+\.\d+, Kustomize v5\.\d+\.\d+\)/);
+});
+
+test('KUBECTL_BIN naming a kubectl with Kustomize v5 is used as it is, without a build', async () => {
+  const mine = fakeKubectl('my-kubectl', 'v1.30.1', 'v5.0.4-0.20230601165947-6ce0bf390ce3');
+  const { paths, stderr } = await ensure('ensure-kubectl.sh', { KUBECTL_BIN: mine, PATH: pathWithKubectl(fakeKubectl('k4', 'v1.26.0', 'v4.5.7')) });
+  assert.deepEqual(paths, [mine]);
+  assert.match(stderr, /using .*my-kubectl \(kubectl v1\.30\.1, Kustomize v5\.0\.4-.*, from KUBECTL_BIN\)/);
+  assert.doesNotMatch(stderr, /building/);
+});
+
+test('a kubectl on PATH is used when KUBECTL_BIN is unset', async () => {
+  const path = pathWithKubectl(pinnedKubectl);
+  const { paths, stderr } = await ensure('ensure-kubectl.sh', { PATH: path });
+  assert.deepEqual(paths, [join(path.split(delimiter)[0]!, 'kubectl')]);
+  assert.match(stderr, /from kubectl on PATH/);
+});
+
+test('a kubectl with Kustomize v4, or none, is skipped with the reason; the pinned one is used', async () => {
+  const old = fakeKubectl('old-kubectl', 'v1.26.0', 'v4.5.7');
+  const none = join(dir, 'no-kustomize');
+  writeFileSync(none, '#!/bin/sh\necho "Client Version: v1.37.0"\n');
+  chmodSync(none, 0o755);
+  const { paths, stderr } = await ensure('ensure-kubectl.sh', { KUBECTL_BIN: old, PATH: pathWithKubectl(none) });
+  assert.deepEqual(paths, [pinnedKubectl]);
+  assert.match(stderr, /skipping .*old-kubectl \(from KUBECTL_BIN\): reports Kustomize v4\.5\.7; supported: v5\.x/);
+  assert.match(stderr, /skipping .*kubectl \(from kubectl on PATH\): reports Kustomize \(none\); supported: v5\.x/);
+});
+
+test('VAULTAPP_PINNED_ONLY=1 (CI) ignores KUBECTL_BIN and a kubectl on PATH', async () => {
+  const mine = fakeKubectl('ci-kubectl', 'v1.37.2', 'v5.8.1');
+  const { paths, stderr } = await ensure('ensure-kubectl.sh', { VAULTAPP_PINNED_ONLY: '1', KUBECTL_BIN: mine, PATH: pathWithKubectl(mine) });
+  assert.deepEqual(paths, [pinnedKubectl]);
+  assert.match(stderr, /VAULTAPP_PINNED_ONLY=1: ignoring KUBECTL_BIN=/);
 });
