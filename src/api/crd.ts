@@ -25,6 +25,12 @@ export function buildCrd(): Record<string, unknown> {
           { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
           { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
           { name: 'Secret', type: 'string', jsonPath: '.status.secretName' },
+          // Not when Vault was last read (readAt, on the Secret's state annotation): a status
+          // timestamp moved by every refresh would be a status write per refresh interval.
+          {
+            name: 'Updated', type: 'date', jsonPath: '.status.lastSecretUpdateTime',
+            description: 'When the Secret\'s data last changed. When Vault was last read is readAt in the Secret\'s vaultapp.techweaver.io/state annotation.',
+          },
           { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
         ],
         schema: {

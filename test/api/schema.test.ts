@@ -28,7 +28,7 @@ describe('the VaultApp schema', () => {
     const v = crd.spec.versions[0];
     assert.equal(crd.metadata.name, 'vaultapps.app.techweaver.io');
     assert.deepStrictEqual(v.subresources, { status: {} });
-    assert.deepStrictEqual(v.additionalPrinterColumns.map((c: { name: string }) => c.name), ['Ready', 'Reason', 'Secret', 'Age']);
+    assert.deepStrictEqual(v.additionalPrinterColumns.map((c: { name: string }) => c.name), ['Ready', 'Reason', 'Secret', 'Updated', 'Age']);
     assert.deepStrictEqual(v.schema.openAPIV3Schema.properties.spec.required, ['deploymentSpec', 'vault']);
   });
 
