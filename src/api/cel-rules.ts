@@ -3,7 +3,7 @@
 // reaches it anyway (an older CRD, a direct curl). A test checks every rule in
 // the schema has a twin here.
 import {
-  MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS, SYSTEM_PATH_PATTERN,
+  MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_SOME_SOURCE, RULE_UNIQUE_TARGET_KEYS, SYSTEM_PATH_PATTERN,
 } from './vaultapp-schema.js';
 import {
   isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES,
@@ -29,6 +29,11 @@ export const celTwins: Record<string, CelTwin> = {
   [RULE_PORT_WHEN_ENABLED]: (self) => {
     const m = self as { enabled?: unknown; port?: unknown };
     return m?.enabled !== true || (typeof m.port === 'string' && m.port !== '');
+  },
+  [RULE_SOME_SOURCE]: (self) => {
+    const v = self as { secrets?: unknown; dataFrom?: unknown } | undefined;
+    // secrets is defaulted to [] by the API server; a body that reaches the hook without it has none.
+    return (Array.isArray(v?.secrets) && v.secrets.length > 0) || v?.dataFrom !== undefined;
   },
   [RULE_NO_SYSTEM_PATH]: (self) => typeof self !== 'string' || !SYSTEM_PATH.test(self),
   [RULE_NAME_LENGTH]: (self) => {

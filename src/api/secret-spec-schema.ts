@@ -32,10 +32,11 @@ const hasTarget = (key: string): string => `self.vault.secrets.exists(s, s.targe
 export function typedKeysRule(t: TypedSecretKeys): { rule: string; message: string } {
   const keys = t.all ? t.all.map(hasTarget).join(' && ') : `(${t.any!.map(hasTarget).join(' || ')})`;
   return {
-    rule: `!has(self.secret) || !has(self.secret.type) || self.secret.type != '${t.type}' || ${keys}`,
+    // With dataFrom the keys are known only once Vault is read: the hook checks them then (typeProblems).
+    rule: `!has(self.secret) || !has(self.secret.type) || self.secret.type != '${t.type}' || has(self.vault.dataFrom) || ${keys}`,
     message: `secret.type ${t.type} needs `
       + `${t.all ? `the key${t.all.length > 1 ? 's' : ''} ${list(t.all, 'and')}` : `the key ${list(t.any!, 'or')}`}: `
-      + 'give it as a targetKey in vault.secrets',
+      + 'give it as a targetKey in vault.secrets (or copy it with vault.dataFrom)',
   };
 }
 

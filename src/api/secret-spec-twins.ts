@@ -10,8 +10,8 @@ const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 
 function typedKeysTwin(t: TypedSecretKeys): (self: unknown) => boolean {
   return (self) => {
-    const spec = self as { secret?: { type?: unknown }; vault?: { secrets?: unknown } } | undefined;
-    if (spec?.secret?.type !== t.type || !Array.isArray(spec.vault?.secrets)) return true;
+    const spec = self as { secret?: { type?: unknown }; vault?: { secrets?: unknown; dataFrom?: unknown } } | undefined;
+    if (spec?.secret?.type !== t.type || spec.vault?.dataFrom !== undefined || !Array.isArray(spec.vault?.secrets)) return true;
     const targets = new Set(spec.vault.secrets.map((s) => (s as { targetKey?: unknown })?.targetKey));
     return t.all ? t.all.every((k) => targets.has(k)) : t.any!.some((k) => targets.has(k));
   };

@@ -51,16 +51,41 @@ export const VaultSecretSchema = Type.Object({
   }),
 });
 
+// A dataFrom prefix: the start of a Secret key ('' allowed), so prefix + key is still one.
+export const DATA_FROM_PREFIX_PATTERN = '^[-._a-zA-Z0-9]*$';
+/** Keys all dataFrom entries of one VaultApp copy at most (a tenant's Vault secret may hold 100,000). */
+export const MAX_DATA_FROM_KEYS = 256;
+export const RULE_SOME_SOURCE = 'self.secrets.size() > 0 || has(self.dataFrom)';
+
+export const DataFromSchema = Type.Object({
+  path: Type.String({
+    minLength: 1, maxLength: 512, pattern: VAULT_PATH_PATTERN,
+    description: 'Vault API path of a KV secret (v1 or v2) whose every key is copied into the managed Secret. Same path rules as vault.secrets.',
+    'x-kubernetes-validations': [{ rule: RULE_NO_SYSTEM_PATH, message: SYSTEM_PATH_MESSAGE }],
+  }),
+  prefix: Type.Optional(Type.String({
+    maxLength: 128, pattern: DATA_FROM_PREFIX_PATTERN,
+    description: 'Put before each key in the Secret (e.g. db_ gives db_password). Default: none.',
+  })),
+});
+
 export const VaultSpecSchema = Type.Object({
   role: Type.String({
     minLength: 1, maxLength: 128, pattern: '^[A-Za-z0-9][A-Za-z0-9_.@-]*$',
     description: 'Vault role to log in with (Kubernetes auth).',
   }),
+  // Defaulted by the API server, so a VaultApp of dataFrom alone may leave it out.
   secrets: Type.Array(VaultSecretSchema, {
-    minItems: 1, maxItems: 64,
-    description: 'Values to copy from Vault into the managed Secret.',
+    maxItems: 64, default: [],
+    description: 'Values to copy from Vault into the managed Secret, one key each. May be empty (or left out) when dataFrom is given.',
     'x-kubernetes-validations': [{ rule: RULE_UNIQUE_TARGET_KEYS, message: 'targetKey must be unique' }],
   }),
+  dataFrom: Type.Optional(Type.Array(DataFromSchema, {
+    minItems: 1, maxItems: 16,
+    description: `Vault KV secrets whose every key is copied into the managed Secret (at most ${MAX_DATA_FROM_KEYS} keys in all). `
+      + 'A key that is also a targetKey of vault.secrets, or that an earlier dataFrom entry already gave, is skipped and reported (the explicit one wins); '
+      + 'so is a key that is not a valid Secret key.',
+  })),
   rotation: Type.Optional(Type.Unsafe<'restart' | 'none'>({
     type: 'string', enum: ['restart', 'none'], default: 'restart',
     description: 'When the data changes: restart rolls the pods once the Secret holds the new data; none leaves them running (the kubelet refreshes the mounted files; for applications that reload).',
@@ -73,6 +98,8 @@ export const VaultSpecSchema = Type.Object({
     minLength: 1, maxLength: 32, pattern: DURATION_PATTERN,
     description: 'How long values read from Vault are used before they are read again (e.g. 5m, 1h; 0 reads at every sync). Default: the hook\'s VAULTAPP_REFRESH_SECONDS. Dynamic credentials keep their own lease schedule; the annotation vaultapp.techweaver.io/refresh (any new value) forces a read at the next sync.',
   })),
+}, {
+  'x-kubernetes-validations': [{ rule: RULE_SOME_SOURCE, message: 'vault needs at least one entry in secrets or in dataFrom: the Secret would have no data' }],
 });
 
 export const MonitoringSpecSchema = Type.Object({
@@ -171,6 +198,8 @@ export const VaultAppSchema = Type.Object({
 }, { 'x-kubernetes-validations': ROOT_VALIDATIONS });
 
 export type VaultSecret = Static<typeof VaultSecretSchema>;
+export type DataFrom = Static<typeof DataFromSchema>;
+export type VaultSpec = Static<typeof VaultSpecSchema>;
 export type VaultAppSpec = Static<typeof VaultAppSpecSchema>;
 export type MonitoringSpec = Static<typeof MonitoringSpecSchema>;
 export type Condition = Static<typeof ConditionSchema>;

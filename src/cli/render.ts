@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { describeFieldErrors, validateVaultApp } from '../api/validate.js';
 import { loadConfig } from '../config/config.js';
+import { pathsOf } from '../hook/data-from.js';
 import type { VaultMaterial } from '../hook/material.js';
 import { CHILD_TYPE } from '../hook/observed.js';
 import { sync } from '../hook/sync.js';
@@ -30,8 +31,8 @@ let material: VaultMaterial;
 if (values.values) {
   const byPath = parse(readFileSync(values.values, 'utf8')) as Record<string, Record<string, unknown>>;
   material = { auth: { ok: true }, reads: Object.fromEntries(Object.entries(byPath).map(([p, data]) => [p, { ok: true as const, engine: 'kv2' as const, data }])) };
-  for (const s of app.spec.vault.secrets) {
-    material.reads[s.path] ??= { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: `cannot read path "${s.path}": not in ${values.values}` } };
+  for (const path of pathsOf(app)) {
+    material.reads[path] ??= { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: `cannot read path "${path}": not in ${values.values}` } };
   }
 } else {
   material = await createVault(config).reader.material(app);

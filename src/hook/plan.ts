@@ -2,6 +2,7 @@
 // read a path, or, for a lease recorded on the observed Secret, keep it as it
 // is or renew it. Pure.
 import type { VaultApp } from '../api/vaultapp-schema.js';
+import { pathsOf } from './data-from.js';
 import { durationSeconds } from './duration.js';
 import { leaseAction, observedLeases, renewalsDue, type LeaseRecord } from './leases.js';
 import { secretName } from './names.js';
@@ -36,9 +37,9 @@ export function planVaultWork(req: SyncRequest, now: Date, config: Pick<SyncConf
   const data = (secret?.data ?? {}) as Record<string, string>;
   const records = observedLeases(secret, app, config.hmacKey).trusted;
   const state = observedState(secret, app, config.hmacKey);
-  const current = state.kind === 'trusted' ? dataMacs(app, data, config.hmacKey) : {};
+  const current = state.kind === 'trusted' ? dataMacs(app, data, config.hmacKey, state.state.dataFrom?.keys) : {};
   const leasedBefore = new Set(state.kind === 'trusted' ? state.state.leased : []);
-  const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
+  const paths = pathsOf(app);
   const staticPaths = paths.filter((p) => !leasedBefore.has(p) && !records.some((r) => r.path === p));
   const complete = (path: string): boolean => app.spec.vault.secrets.filter((s) => s.path === path).every((s) => Object.hasOwn(data, s.targetKey));
   const keepStatic = staticPaths.every(complete) && staticDataFresh(app, state, current, staticPaths, now, refreshSecondsOf(app, config));

@@ -1,9 +1,10 @@
 // Turns what was read from Vault into the managed Secret's data and lease
 // records, or into the problems that stop it. All keys of one path come from the
 // one read of it; a lease still in use keeps the data the observed Secret holds.
-import type { VaultSecret } from '../api/vaultapp-schema.js';
+import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
 import { isoSeconds } from './conditions.js';
+import { copyAllKeys, dataFromOf, type DataFromKeys } from './data-from.js';
 import { issuedRecord, type LeaseRecord, type UnsignedLeaseRecord } from './leases.js';
 import type { PathRead, Renewal, VaultMaterial } from './material.js';
 import { ownGet, ownSet } from './own.js';
@@ -15,6 +16,8 @@ export interface SecretDataOutcome {
   leases: LeaseRecord[];
   /** Lease records to keep when the observed data is kept instead (on problems). */
   fallbackLeases: LeaseRecord[];
+  /** With `data`, when the VaultApp has dataFrom entries: the keys they wrote and what they skipped. */
+  dataFrom?: DataFromKeys;
   problems: Problem[];
 }
 
@@ -32,13 +35,18 @@ function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecor
   return sign(next);
 }
 
-export function secretDataFromVault(entries: VaultSecret[], material: VaultMaterial, observedData: Record<string, string> | undefined, now: Date, sign: SignLease): SecretDataOutcome {
+/**
+ * `keptFrom` is what dataFrom wrote at the last read, from the trusted refresh state:
+ * a path kept unchanged keeps those keys as the Secret holds them.
+ */
+export function secretDataFromVault(app: VaultApp, material: VaultMaterial, observedData: Record<string, string> | undefined, keptFrom: DataFromKeys | undefined, now: Date, sign: SignLease): SecretDataOutcome {
+  const entries = app.spec.vault.secrets;
   if (!material.auth.ok) return { problems: [material.auth.problem], leases: [], fallbackLeases: [] };
   const problems: Problem[] = [];
   const data: Record<string, string> = {};
   const leases = new Map<string, LeaseRecord>();
   const fallback = new Map<string, LeaseRecord>();
-  const failedPaths = new Map<string, { problem: Problem; targetKeys: string[] }>();
+  const failedPaths: FailedPaths = new Map();
 
   for (const entry of entries) {
     const read = ownGet(material.reads, entry.path);
@@ -47,7 +55,7 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
       continue;
     }
     if (!read.ok) {
-      const failed = failedPaths.get(entry.path) ?? { problem: read.problem, targetKeys: [] };
+      const failed = failedPaths.get(entry.path) ?? { problem: read.problem, targetKeys: [], dataFrom: [] };
       failed.targetKeys.push(entry.targetKey);
       failedPaths.set(entry.path, failed);
       if (read.kept) fallback.set(entry.path, read.kept);
@@ -82,9 +90,55 @@ export function secretDataFromVault(entries: VaultSecret[], material: VaultMater
     ownSet(data, entry.targetKey, Buffer.from(String(value), 'utf8').toString('base64'));
   }
 
-  for (const [, { problem: p, targetKeys }] of failedPaths) {
-    problems.push({ code: p.code, message: `${p.message} (targetKey ${targetKeys.join(', ')})` });
+  const fromVault = dataFromOf(app).length > 0 ? copiedKeys(app, material, observedData, keptFrom, failedPaths) : undefined;
+  if (fromVault) {
+    problems.push(...fromVault.problems);
+    for (const [k, v] of Object.entries(fromVault.data)) ownSet(data, k, v);
+  }
+  for (const [, { problem: p, targetKeys, dataFrom }] of failedPaths) {
+    const what = [...(targetKeys.length > 0 ? [`targetKey ${targetKeys.join(', ')}`] : []), ...dataFrom];
+    problems.push({ code: p.code, message: `${p.message} (${what.join('; ')})` });
   }
   const fallbackLeases = [...fallback.values()];
-  return problems.length === 0 ? { data, problems, leases: [...leases.values()], fallbackLeases } : { problems, leases: [], fallbackLeases };
+  return problems.length === 0
+    ? { data, problems, leases: [...leases.values()], fallbackLeases, ...(fromVault ? { dataFrom: fromVault.from } : {}) }
+    : { problems, leases: [], fallbackLeases };
+}
+
+type FailedPaths = Map<string, { problem: Problem; targetKeys: string[]; dataFrom: string[] }>;
+
+// dataFrom's paths are all static (a lease is refused), and the plan keeps all static
+// paths or reads them all: so either every dataFrom path was just read, or none was.
+function copiedKeys(app: VaultApp, material: VaultMaterial, observedData: Record<string, string> | undefined, keptFrom: DataFromKeys | undefined, failedPaths: FailedPaths): { data: Record<string, string>; from: DataFromKeys; problems: Problem[] } {
+  const entries = dataFromOf(app);
+  const problems: Problem[] = [];
+  const fresh: Record<string, Record<string, unknown>> = {};
+  let unchanged = 0;
+  for (const [i, entry] of entries.entries()) {
+    const read = ownGet(material.reads, entry.path);
+    const which = `dataFrom[${i}]`;
+    if (!read) problems.push(problem('INTERNAL', `path "${entry.path}" was not read (${which})`));
+    else if (!read.ok) {
+      const failed = failedPaths.get(entry.path) ?? { problem: read.problem, targetKeys: [], dataFrom: [] };
+      failed.dataFrom.push(which);
+      failedPaths.set(entry.path, failed);
+    } else if ('unchanged' in read) unchanged++;
+    else if ('kept' in read || read.lease) {
+      problems.push(problem('DATA_FROM_NOT_KV', `path "${entry.path}" (${which}) gives a dynamic credential with a lease: dataFrom copies KV secrets only; name its keys in vault.secrets`));
+    } else ownSet(fresh, entry.path, read.data);
+  }
+  const none = { data: {}, from: { keys: {}, skipped: [] } };
+  if (problems.length > 0 || failedPaths.size > 0) return { ...none, problems };
+  if (unchanged === 0) {
+    const taken = new Set(app.spec.vault.secrets.map((s) => s.targetKey));
+    return copyAllKeys(entries, (path) => ownGet(fresh, path) ?? {}, taken);
+  }
+  if (unchanged !== entries.length || !keptFrom) return { ...none, problems: [problem('INTERNAL', 'dataFrom paths were kept from the last read without a record of their keys')] };
+  const data: Record<string, string> = {};
+  for (const key of Object.values(keptFrom.keys).flat()) {
+    const value = observedData ? ownGet(observedData, key) : undefined;
+    if (value === undefined) return { ...none, problems: [problem('INTERNAL', `key "${key}" from dataFrom: kept from the last read but the Secret lacks it`)] };
+    ownSet(data, key, value);
+  }
+  return { data, from: keptFrom, problems: [] };
 }

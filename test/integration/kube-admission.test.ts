@@ -86,7 +86,12 @@ describe('crds/vaultapp.yaml in a real API server', () => {
 // Each case: how the seed is broken, and the field the API server and the hook must both name.
 const INVALID: { name: string; mutate: (a: any) => void; field: string; says: RegExp }[] = [
   { name: 'no spec.vault.role', mutate: (a) => delete a.spec.vault.role, field: 'spec.vault.role', says: /Required value/ },
-  { name: 'empty spec.vault.secrets', mutate: (a) => (a.spec.vault.secrets = []), field: 'spec.vault.secrets', says: /at least 1 items/ },
+  { name: 'empty spec.vault.secrets and no dataFrom', mutate: (a) => (a.spec.vault.secrets = []), field: 'spec.vault', says: /vault needs at least one entry in secrets or in dataFrom/ },
+  // spec.vault.dataFrom (issue 12 item 4)
+  { name: 'a dataFrom path under sys/', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'sys/policy/admin' }]), field: 'spec.vault.dataFrom[0].path', says: /must not reach Vault's system backends/ },
+  { name: 'a dataFrom path under a namespace\'s auth/', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/x' }, { path: 'ns1/auth/token/lookup-self' }]), field: 'spec.vault.dataFrom[1].path', says: /must not reach Vault's system backends/ },
+  { name: 'a dataFrom path with ".."', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/../sys/policy' }]), field: 'spec.vault.dataFrom[0].path', says: /should match/ },
+  { name: 'a dataFrom prefix with a "/"', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/x', prefix: 'a/' }]), field: 'spec.vault.dataFrom[0].prefix', says: /should match/ },
   { name: 'duplicate targetKey', mutate: (a) => (a.spec.vault.secrets[1].targetKey = a.spec.vault.secrets[0].targetKey), field: 'spec.vault.secrets', says: /targetKey must be unique/ },
   { name: 'monitoring.enabled: true without port', mutate: (a) => delete a.spec.monitoring.port, field: 'spec.monitoring', says: /port is required when monitoring is enabled/ },
   { name: 'targetKey "db/url" (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), field: 'spec.vault.secrets[0].targetKey', says: /"db\/url".*should match/ },
@@ -223,6 +228,15 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: 'secret.type kubernetes.io/tls with tls.crt and tls.key', ok: true, mutate: (a) => {
     a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets[0].targetKey = 'tls.crt'; a.spec.vault.secrets[1].targetKey = 'tls.key';
   } },
+  { name: 'dataFrom with a prefix of 128 characters', ok: true, mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/data/x', prefix: 'p'.repeat(128) }]) },
+  { name: 'dataFrom with a prefix of 129 characters', ok: false, mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/data/x', prefix: 'p'.repeat(129) }]) },
+  { name: 'an empty dataFrom list', ok: false, mutate: (a) => (a.spec.vault.dataFrom = []) },
+  { name: '16 dataFrom entries', ok: true, mutate: (a) => (a.spec.vault.dataFrom = Array.from({ length: 16 }, (_, i) => ({ path: `kv/data/x${i}` }))) },
+  { name: '17 dataFrom entries', ok: false, mutate: (a) => (a.spec.vault.dataFrom = Array.from({ length: 17 }, (_, i) => ({ path: `kv/data/x${i}` }))) },
+  { name: 'secrets empty, dataFrom given', ok: true, mutate: (a) => { a.spec.vault.secrets = []; a.spec.vault.dataFrom = [{ path: 'kv/data/x' }]; } },
+  { name: 'secret.type kubernetes.io/tls with dataFrom (the keys are checked when read)', ok: true, mutate: (a) => {
+    a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets = []; a.spec.vault.dataFrom = [{ path: 'kv/data/tls' }];
+  } },
   { name: 'secret.type kubernetes.io/basic-auth with password only', ok: true, mutate: (a) => { a.spec.secret = { type: 'kubernetes.io/basic-auth' }; a.spec.vault.secrets[0].targetKey = 'password'; } },
   { name: 'secret.type example.com/custom (no required keys)', ok: true, mutate: (a) => (a.spec.secret = { type: 'example.com/custom' }) },
   { name: 'secret.type of 254 characters', ok: false, mutate: (a) => (a.spec.secret = { type: 't'.repeat(254) }) },
@@ -255,6 +269,23 @@ describe('edges: the API server and the hook agree', () => {
       }
     });
   }
+});
+
+describe('spec.vault.secrets may be left out when dataFrom is given', () => {
+  it('the API server defaults it to [] and stores what the hook accepts', async () => {
+    const obj = seed((a) => { delete a.spec.vault.secrets; a.spec.vault.dataFrom = [{ path: 'kv/data/all', prefix: 'app_' }]; });
+    const out = await create(obj);
+    assert.ok(out.accepted, !out.accepted ? out.message : '');
+    assert.deepEqual(out.stored.spec.vault.secrets, []);
+    assert.deepEqual(out.stored.spec.vault.dataFrom, [{ path: 'kv/data/all', prefix: 'app_' }]);
+    assert.equal(hookFields(out.stored), 'ok');
+  });
+
+  it('left out without dataFrom: refused, naming spec.vault', async () => {
+    const out = await create(seed((a) => delete a.spec.vault.secrets));
+    assert.equal(out.accepted, false);
+    if (!out.accepted) assert.match(out.message, /spec.vault: .*vault needs at least one entry in secrets or in dataFrom/);
+  });
 });
 
 // The type of a Secret is immutable, so is spec.secret.type: a transition rule refuses
