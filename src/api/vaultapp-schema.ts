@@ -19,7 +19,16 @@ export const PORT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 // so an interval admitted here is never refused in the ServiceMonitor.
 export const DURATION_PATTERN = '^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$';
 
-export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, self.exists_one(y, y.targetKey == x.targetKey))';
+export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, !has(x.targetKey) || self.exists_one(y, has(y.targetKey) && y.targetKey == x.targetKey))';
+// Templates (spec.vault.templates): an entry's value is {{ <name>.<key> }}; entries of one name are one read.
+export const ENTRY_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]*$';
+export const RULE_TARGET_OR_NAME = 'has(self.targetKey) || has(self.name)';
+export const RULE_NAME_ONE_PATH = 'self.all(x, !has(x.name) || self.all(y, !has(y.name) || y.name != x.name || y.path == x.path))';
+export const MAX_TEMPLATES = 32;
+export const MAX_TEMPLATE_LENGTH = 8192;
+const celQuoted = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+export const RULE_TEMPLATE_KEYS = `self.all(k, k.size() <= 253 && k.matches(${celQuoted(SECRET_KEY_PATTERN)}))`;
+export const RULE_TEMPLATES_NOT_TARGETS = '!has(self.templates) || self.secrets.all(s, !has(s.targetKey) || !(s.targetKey in self.templates))';
 export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
 // Vault's system backends: sys/, auth/ and identity/ at the root, and the same under a
 // Vault Enterprise namespace (ns1/sys/policy is ns1's own sys/); cubbyhole/ is the
@@ -45,10 +54,17 @@ export const VaultSecretSchema = Type.Object({
     'x-kubernetes-validations': [{ rule: RULE_NO_SYSTEM_PATH, message: SYSTEM_PATH_MESSAGE }],
   }),
   key: Type.String({ minLength: 1, maxLength: 256, description: 'Key inside the secret data at path.' }),
-  targetKey: Type.String({
+  targetKey: Type.Optional(Type.String({
     minLength: 1, maxLength: 253, pattern: SECRET_KEY_PATTERN,
-    description: 'Key in the managed Secret, and file name under /etc/secrets/vault.',
-  }),
+    description: 'Key in the managed Secret, and file name under /etc/secrets/vault. Left out, the value feeds vault.templates only (the entry then needs a name).',
+  })),
+  name: Type.Optional(Type.String({
+    minLength: 1, maxLength: 63, pattern: ENTRY_NAME_PATTERN,
+    description: 'Makes the value available to vault.templates as {{ <name>.<key> }}. Entries of one name must read the same path: '
+      + 'one read, so the username and password of a dynamic credential come from one lease.',
+  })),
+}, {
+  'x-kubernetes-validations': [{ rule: RULE_TARGET_OR_NAME, message: 'an entry without targetKey feeds templates only, and needs a name' }],
 });
 
 // A dataFrom prefix: the start of a Secret key ('' allowed), so prefix + key is still one.
@@ -78,7 +94,10 @@ export const VaultSpecSchema = Type.Object({
   secrets: Type.Array(VaultSecretSchema, {
     maxItems: 64, default: [],
     description: 'Values to copy from Vault into the managed Secret, one key each. May be empty (or left out) when dataFrom is given.',
-    'x-kubernetes-validations': [{ rule: RULE_UNIQUE_TARGET_KEYS, message: 'targetKey must be unique' }],
+    'x-kubernetes-validations': [
+      { rule: RULE_UNIQUE_TARGET_KEYS, message: 'targetKey must be unique' },
+      { rule: RULE_NAME_ONE_PATH, message: 'entries sharing a name must read the same path: a name is one read (for a dynamic credential, one lease)' },
+    ],
   }),
   dataFrom: Type.Optional(Type.Array(DataFromSchema, {
     minItems: 1, maxItems: 16,
@@ -98,8 +117,21 @@ export const VaultSpecSchema = Type.Object({
     minLength: 1, maxLength: 32, pattern: DURATION_PATTERN,
     description: 'How long values read from Vault are used before they are read again (e.g. 5m, 1h; 0 reads at every sync). Default: the hook\'s VAULTAPP_REFRESH_SECONDS. Dynamic credentials keep their own lease schedule; the annotation vaultapp.techweaver.io/refresh (any new value) forces a read at the next sync.',
   })),
+  // Unsafe: TypeBox's Record is patternProperties, which a structural schema does not allow.
+  templates: Type.Optional(Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: MAX_TEMPLATE_LENGTH },
+    maxProperties: MAX_TEMPLATES,
+    description: 'Keys of the managed Secret rendered from the values of named vault.secrets entries with Liquid, '
+      + 'e.g. DATABASE_URL: "postgresql://{{ db.username }}:{{ db.password }}@db:5432/app". An unknown variable, a parse '
+      + 'error or a render limit is reported naming the key, and the Secret keeps its data.',
+    'x-kubernetes-validations': [{ rule: RULE_TEMPLATE_KEYS, message: 'every template key must be a Secret key: [-._a-zA-Z0-9], at most 253 characters, not "." or starting with ".."' }],
+  })),
 }, {
-  'x-kubernetes-validations': [{ rule: RULE_SOME_SOURCE, message: 'vault needs at least one entry in secrets or in dataFrom: the Secret would have no data' }],
+  'x-kubernetes-validations': [
+    { rule: RULE_SOME_SOURCE, message: 'vault needs at least one entry in secrets or in dataFrom: the Secret would have no data' },
+    { rule: RULE_TEMPLATES_NOT_TARGETS, message: 'a template key may not also be a targetKey of vault.secrets: each key of the Secret has one source' },
+  ],
 });
 
 export const MonitoringSpecSchema = Type.Object({

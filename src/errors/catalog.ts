@@ -27,6 +27,7 @@ export const errorCatalog = {
   DATA_FROM_TOO_MANY_KEYS: { reason: 'TooManyKeys', summary: 'the dataFrom paths hold more keys than a VaultApp copies' },
   DATA_FROM_NOT_KV: { reason: 'NotKeyValue', summary: 'a dataFrom path gives a dynamic credential (a lease), not a KV secret' },
   SECRET_TOO_LARGE: { reason: 'SecretTooLarge', summary: 'the data is larger than the 1 MiB a Secret holds' },
+  TEMPLATE_ERROR: { reason: 'TemplateError', summary: 'a template of spec.vault.templates does not parse or render (unknown variable, a limit)' },
   VAULT_UNEXPECTED_RESPONSE: { reason: 'UnexpectedResponse', summary: 'Vault answered with a shape the hook does not understand' },
   VAULT_ERROR: { reason: 'VaultError', summary: 'Vault answered with an error' },
   LEASE_RENEWAL_FAILED: { reason: 'LeaseRenewalFailed', summary: 'a dynamic credential\'s lease (or the token behind it) could not be renewed' },

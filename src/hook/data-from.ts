@@ -38,12 +38,13 @@ function encode(value: unknown): string | undefined {
 
 /**
  * The Secret data (base64 values by key) every dataFrom entry gives, from the data just
- * read at its path. `taken` are the keys vault.secrets writes: they win over dataFrom.
+ * read at its path. `taken` are the keys vault.secrets and vault.templates write (with the
+ * words for their source): they win over dataFrom.
  * More than MAX_DATA_FROM_KEYS keys at the paths in all is a problem, not a cut: which
  * keys a cut kept would be arbitrary.
  */
 export function copyAllKeys(
-  entries: DataFrom[], dataAt: (path: string) => Record<string, unknown>, taken: ReadonlySet<string>,
+  entries: DataFrom[], dataAt: (path: string) => Record<string, unknown>, taken: ReadonlyMap<string, string>,
 ): { data: Record<string, string>; from: DataFromKeys; problems: Problem[] } {
   const data: Record<string, string> = {};
   const keys: Record<string, string[]> = {};
@@ -67,7 +68,7 @@ export function copyAllKeys(
       const value = encode(ownGet(source, name));
       if (!isSecretKey(target)) notes.push(`${where(name)}: ${quote(target)} is not a Secret key ([-._a-zA-Z0-9], at most 253 characters)`);
       else if (value === undefined) notes.push(`${where(name)} is null`);
-      else if (taken.has(target)) notes.push(`${where(name)}: ${quote(target)} is a targetKey of vault.secrets, which wins`);
+      else if (taken.has(target)) notes.push(`${where(name)}: ${quote(target)} is ${taken.get(target)}, which wins`);
       else if (givenBy.has(target)) notes.push(`${where(name)}: ${quote(target)} comes from dataFrom[${givenBy.get(target)}] already`);
       else {
         givenBy.set(target, i);

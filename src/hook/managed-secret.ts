@@ -8,7 +8,7 @@ import type { VaultMaterial } from './material.js';
 import { childLabels, secretName } from './names.js';
 import { observedChild, observedSecretData } from './observed.js';
 import { refreshSecondsOf } from './plan.js';
-import { nextState, observedState, serializeState, STATE_ANNOTATION, type RefreshState } from './refresh-state.js';
+import { dataMacs, nextState, observedState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
 import { secretDataFromVault } from './secret-data.js';
 import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from './secret-shape.js';
 import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
@@ -35,8 +35,12 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   const records = observedLeases(observed, app, config.hmacKey);
   const state = observedState(observed, app, config.hmacKey);
   const binding = bindingOf(app);
-  const keptFrom = state.kind === 'trusted' ? state.state.dataFrom : undefined;
-  const fromVault = secretDataFromVault(app, material, observedData, keptFrom, now, (r) => signLease(r, binding, config.hmacKey));
+  const trusted = state.kind === 'trusted' ? state.state : undefined;
+  const kept = {
+    ...(trusted?.dataFrom ? { dataFrom: trusted.dataFrom } : {}),
+    templatesStale: templatesStale(app, state, trusted ? dataMacs(app, observedData, config.hmacKey, trusted.dataFrom?.keys) : {}),
+  };
+  const fromVault = secretDataFromVault(app, material, observedData, kept, now, (r) => signLease(r, binding, config.hmacKey));
   const type = typeToWrite(app, observed, name);
   // State the hook did not write for this VaultApp is never acted on (./leases.ts,
   // ./refresh-state.ts); the sync reports it and keeps the Secret's data, as for any other problem.

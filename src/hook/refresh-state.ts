@@ -41,8 +41,24 @@ export function specDigest(app: VaultApp): string {
   const id = identityOf(app);
   const dataFrom = app.spec.vault.dataFrom;
   // Appended only when present, so that the digest of a VaultApp without dataFrom is what it was before dataFrom existed.
-  return sha256(JSON.stringify([id.namespace, id.serviceAccount, id.role, app.spec.vault.secrets.map((s) => [s.path, s.key, s.targetKey]),
-    ...(dataFrom ? [dataFrom.map((d) => [d.path, d.prefix ?? ''])] : [])]));
+  const templates = app.spec.vault.templates;
+  // Names and templates likewise: a VaultApp without them keeps the digest it had.
+  return sha256(JSON.stringify([id.namespace, id.serviceAccount, id.role,
+    app.spec.vault.secrets.map((s) => (s.name === undefined ? [s.path, s.key, s.targetKey] : [s.path, s.key, s.targetKey ?? null, s.name])),
+    ...(dataFrom ? [dataFrom.map((d) => [d.path, d.prefix ?? ''])] : []),
+    ...(templates ? [{ templates: Object.entries(templates).sort(([a], [b]) => (a < b ? -1 : 1)) }] : [])]));
+}
+
+/** The entry of RefreshState.data that covers the templates' outputs. */
+export const TEMPLATES_KEY = '*templates';
+
+/**
+ * Whether the templates must render again whatever is read: no trusted state, another
+ * spec (a template or an entry changed), or outputs that are not what the hook wrote.
+ */
+export function templatesStale(app: VaultApp, observed: ObservedState, current: Record<string, string>): boolean {
+  if (Object.keys(app.spec.vault.templates ?? {}).length === 0) return false;
+  return observed.kind !== 'trusted' || observed.state.spec !== specDigest(app) || !pathUnchanged(observed.state, current, TEMPLATES_KEY);
 }
 
 export function refreshDigest(app: VaultApp): string {
@@ -62,7 +78,9 @@ export function dataMacs(app: VaultApp, data: Record<string, string> | undefined
     const value = data && Object.hasOwn(data, key) ? data[key]! : null;
     byPath.set(path, [...(byPath.get(path) ?? []), [key, typeof value === 'string' ? value : null]]);
   };
-  for (const e of app.spec.vault.secrets) add(e.path, e.targetKey);
+  for (const e of app.spec.vault.secrets) if (e.targetKey !== undefined) add(e.path, e.targetKey);
+  // The templates' outputs under a name no Vault path can have ('*' is not in a path).
+  for (const key of Object.keys(app.spec.vault.templates ?? {})) add(TEMPLATES_KEY, key);
   for (const path of new Set(dataFromOf(app).map((d) => d.path))) {
     // A path that wrote no key still gets its MAC: "nothing" is what the hook wrote for it.
     if (!byPath.has(path)) byPath.set(path, []);

@@ -91,6 +91,12 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
   { name: 'a dataFrom path under sys/', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'sys/policy/admin' }]), field: 'spec.vault.dataFrom[0].path', says: /must not reach Vault's system backends/ },
   { name: 'a dataFrom path under a namespace\'s auth/', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/x' }, { path: 'ns1/auth/token/lookup-self' }]), field: 'spec.vault.dataFrom[1].path', says: /must not reach Vault's system backends/ },
   { name: 'a dataFrom path with ".."', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/../sys/policy' }]), field: 'spec.vault.dataFrom[0].path', says: /should match/ },
+  // spec.vault.templates (issue 12 item 3)
+  { name: 'a template key that is also a targetKey', mutate: (a) => (a.spec.vault.templates = { db_url: 'x' }), field: 'spec.vault', says: /a template key may not also be a targetKey of vault.secrets/ },
+  { name: 'a template key that is not a Secret key', mutate: (a) => (a.spec.vault.templates = { 'a/b': 'x' }), field: 'spec.vault.templates', says: /every template key must be a Secret key/ },
+  { name: 'an entry with neither targetKey nor name', mutate: (a) => delete a.spec.vault.secrets[1].targetKey, field: 'spec.vault.secrets[1]', says: /an entry without targetKey feeds templates only, and needs a name/ },
+  { name: 'one name over two paths', mutate: (a) => { a.spec.vault.secrets[0].name = 'db'; a.spec.vault.secrets[1].name = 'db'; }, field: 'spec.vault.secrets', says: /entries sharing a name must read the same path/ },
+  { name: 'an entry name that is not an identifier', mutate: (a) => (a.spec.vault.secrets[0].name = 'my-db'), field: 'spec.vault.secrets[0].name', says: /should match/ },
   { name: 'a dataFrom prefix with a "/"', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/x', prefix: 'a/' }]), field: 'spec.vault.dataFrom[0].prefix', says: /should match/ },
   { name: 'duplicate targetKey', mutate: (a) => (a.spec.vault.secrets[1].targetKey = a.spec.vault.secrets[0].targetKey), field: 'spec.vault.secrets', says: /targetKey must be unique/ },
   { name: 'monitoring.enabled: true without port', mutate: (a) => delete a.spec.monitoring.port, field: 'spec.monitoring', says: /port is required when monitoring is enabled/ },
@@ -236,6 +242,21 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: 'secrets empty, dataFrom given', ok: true, mutate: (a) => { a.spec.vault.secrets = []; a.spec.vault.dataFrom = [{ path: 'kv/data/x' }]; } },
   { name: 'secret.type kubernetes.io/tls with dataFrom (the keys are checked when read)', ok: true, mutate: (a) => {
     a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets = []; a.spec.vault.dataFrom = [{ path: 'kv/data/tls' }];
+  } },
+  { name: 'templates from template-only entries of one name', ok: true, mutate: (a) => {
+    a.spec.vault.secrets = [{ path: 'database/creds/app', key: 'username', name: 'db' }, { path: 'database/creds/app', key: 'password', name: 'db' }];
+    a.spec.vault.templates = { DATABASE_URL: 'postgresql://{{ db.username }}:{{ db.password }}@db:5432/app' };
+  } },
+  { name: '32 templates of 8192 characters', ok: true, mutate: (a) => {
+    a.spec.vault.secrets[0].name = 'db';
+    a.spec.vault.templates = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`t${i}`, 'x'.repeat(8192)]));
+  } },
+  { name: '33 templates', ok: false, mutate: (a) => (a.spec.vault.templates = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'x']))) },
+  { name: 'a template of 8193 characters', ok: false, mutate: (a) => (a.spec.vault.templates = { t: 'x'.repeat(8193) }) },
+  { name: 'a template key of 254 characters', ok: false, mutate: (a) => (a.spec.vault.templates = { ['k'.repeat(254)]: 'x' }) },
+  { name: 'a template key of 253 characters', ok: true, mutate: (a) => (a.spec.vault.templates = { ['k'.repeat(253)]: 'x' }) },
+  { name: 'secret.type kubernetes.io/basic-auth whose password is a template', ok: true, mutate: (a) => {
+    a.spec.secret = { type: 'kubernetes.io/basic-auth' }; a.spec.vault.secrets[0].name = 'db'; a.spec.vault.templates = { password: '{{ db.url }}' };
   } },
   { name: 'secret.type kubernetes.io/basic-auth with password only', ok: true, mutate: (a) => { a.spec.secret = { type: 'kubernetes.io/basic-auth' }; a.spec.vault.secrets[0].targetKey = 'password'; } },
   { name: 'secret.type example.com/custom (no required keys)', ok: true, mutate: (a) => (a.spec.secret = { type: 'example.com/custom' }) },

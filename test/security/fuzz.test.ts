@@ -288,7 +288,7 @@ const pathRead = (path: string, needed: string[]): fc.Arbitrary<PathRead | undef
 
 const syncCase = vaultApp.chain((app) => {
   const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
-  const targetKeys = app.spec.vault.secrets.map((s) => s.targetKey);
+  const targetKeys = app.spec.vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey]));
   return fc.record({
     app: fc.constant(app),
     authOk: fc.integer({ min: 0, max: 9 }).map((n) => n > 0),
@@ -344,7 +344,7 @@ describe('fuzz: sync() with generated material and observed children', () => {
         const data = secret!.data as Record<string, string>;
         for (const e of c.app.spec.vault.secrets) {
           const read = material.reads[e.path];
-          if (read?.ok && 'data' in read) assert.equal(Buffer.from(data[e.targetKey]!, 'base64').toString('utf8'), String(read.data[e.key]), `S6: ${e.targetKey}`);
+          if (read?.ok && 'data' in read && e.targetKey !== undefined) assert.equal(Buffer.from(data[e.targetKey]!, 'base64').toString('utf8'), String(read.data[e.key]), `S6: ${e.targetKey}`);
         }
       } else if (c.observedSecret?.keys.length) {
         kept++;

@@ -83,7 +83,7 @@ export function materialFor(app: VaultApp): VaultMaterial {
   for (const s of app.spec.vault.secrets) {
     const read = (reads[s.path] ??= { ok: true, engine: /(^|\/)data\//.test(s.path) ? 'kv2' : 'kv1', data: {}, ...(/(^|\/)data\//.test(s.path) ? { version: 1 } : {}) });
     // Registry credentials must be JSON objects (the API server checks them): one naming its path and key.
-    const value = /^\.docker(configjson|cfg)$/.test(s.targetKey) ? JSON.stringify({ auths: { [s.path]: { auth: s.key } } }) : `value of ${s.key} at ${s.path}`;
+    const value = /^\.docker(configjson|cfg)$/.test(s.targetKey ?? '') ? JSON.stringify({ auths: { [s.path]: { auth: s.key } } }) : `value of ${s.key} at ${s.path}`;
     if (read.ok && 'data' in read) read.data[s.key] = value;
   }
   return { auth: { ok: true }, reads };
