@@ -4,7 +4,7 @@
 // the schema has a twin here.
 import {
   MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NAME_ONE_PATH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_SOME_SOURCE, RULE_TARGET_OR_NAME,
-  RULE_TEMPLATE_KEYS, RULE_TEMPLATES_NOT_TARGETS, RULE_UNIQUE_TARGET_KEYS, SECRET_KEY_PATTERN, SYSTEM_PATH_PATTERN,
+  RULE_TEMPLATE_KEYS, RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES, RULE_TEMPLATES_NOT_TARGETS, RULE_UNIQUE_TARGET_KEYS, SECRET_KEY_PATTERN, SYSTEM_PATH_PATTERN,
 } from './vaultapp-schema.js';
 import {
   isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES,
@@ -43,6 +43,10 @@ export const celTwins: Record<string, CelTwin> = {
     });
   },
   [RULE_TEMPLATE_KEYS]: (self) => everyEntry(self, (k) => k.length <= 253 && SECRET_KEY.test(k)),
+  [RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES]: (self) => {
+    const v = self as { secrets?: unknown; templates?: unknown } | undefined;
+    return !Array.isArray(v?.secrets) || v.templates !== undefined || v.secrets.every((s) => (s as { targetKey?: unknown })?.targetKey !== undefined);
+  },
   [RULE_TEMPLATES_NOT_TARGETS]: (self) => {
     const v = self as { secrets?: unknown; templates?: unknown } | undefined;
     if (v?.templates === null || typeof v?.templates !== 'object' || !Array.isArray(v.secrets)) return true;

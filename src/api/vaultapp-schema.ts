@@ -28,6 +28,7 @@ export const MAX_TEMPLATES = 32;
 export const MAX_TEMPLATE_LENGTH = 8192;
 const celQuoted = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 export const RULE_TEMPLATE_KEYS = `self.all(k, k.size() <= 253 && k.matches(${celQuoted(SECRET_KEY_PATTERN)}))`;
+export const RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES = 'self.secrets.all(s, has(s.targetKey)) || has(self.templates)';
 export const RULE_TEMPLATES_NOT_TARGETS = '!has(self.templates) || self.secrets.all(s, !has(s.targetKey) || !(s.targetKey in self.templates))';
 export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
 // Vault's system backends: sys/, auth/ and identity/ at the root, and the same under a
@@ -131,6 +132,7 @@ export const VaultSpecSchema = Type.Object({
   'x-kubernetes-validations': [
     { rule: RULE_SOME_SOURCE, message: 'vault needs at least one entry in secrets or in dataFrom: the Secret would have no data' },
     { rule: RULE_TEMPLATES_NOT_TARGETS, message: 'a template key may not also be a targetKey of vault.secrets: each key of the Secret has one source' },
+    { rule: RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES, message: 'an entry without targetKey feeds templates only: give vault.templates, or the entry a targetKey' },
   ],
 });
 

@@ -221,6 +221,7 @@ describe('templates in the schema', () => {
     ['a template key that is also a targetKey', (a) => (a.spec.vault.templates = { db_url: 'x' }), /spec.vault: a template key may not also be a targetKey/],
     ['a template key that is not a Secret key', (a) => (a.spec.vault.templates = { 'a/b': 'x' }), /spec.vault.templates: every template key must be a Secret key/],
     ['an entry with neither targetKey nor name', (a) => delete a.spec.vault.secrets[1]!.name, /spec.vault.secrets\[1\]: an entry without targetKey feeds templates only, and needs a name/],
+    ['a template-only entry without templates', (a) => delete a.spec.vault.templates, /spec.vault: an entry without targetKey feeds templates only: give vault.templates/],
     ['one name over two paths', (a) => (a.spec.vault.secrets[0]!.name = 'db'), /spec.vault.secrets: entries sharing a name must read the same path/],
     ['a name that is not an identifier', (a) => (a.spec.vault.secrets[1]!.name = 'my-db'), /spec.vault.secrets\[1\].name: must match pattern/],
     ['33 templates', (a) => (a.spec.vault.templates = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'x']))), /spec.vault.templates: must NOT have more than 32 properties/],

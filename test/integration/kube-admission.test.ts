@@ -95,6 +95,7 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
   { name: 'a template key that is also a targetKey', mutate: (a) => (a.spec.vault.templates = { db_url: 'x' }), field: 'spec.vault', says: /a template key may not also be a targetKey of vault.secrets/ },
   { name: 'a template key that is not a Secret key', mutate: (a) => (a.spec.vault.templates = { 'a/b': 'x' }), field: 'spec.vault.templates', says: /every template key must be a Secret key/ },
   { name: 'an entry with neither targetKey nor name', mutate: (a) => delete a.spec.vault.secrets[1].targetKey, field: 'spec.vault.secrets[1]', says: /an entry without targetKey feeds templates only, and needs a name/ },
+  { name: 'a template-only entry without templates', mutate: (a) => { delete a.spec.vault.secrets[1].targetKey; a.spec.vault.secrets[1].name = 'px'; }, field: 'spec.vault', says: /an entry without targetKey feeds templates only: give vault.templates, or the entry a targetKey/ },
   { name: 'one name over two paths', mutate: (a) => { a.spec.vault.secrets[0].name = 'db'; a.spec.vault.secrets[1].name = 'db'; }, field: 'spec.vault.secrets', says: /entries sharing a name must read the same path/ },
   { name: 'an entry name that is not an identifier', mutate: (a) => (a.spec.vault.secrets[0].name = 'my-db'), field: 'spec.vault.secrets[0].name', says: /should match/ },
   { name: 'a dataFrom prefix with a "/"', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/x', prefix: 'a/' }]), field: 'spec.vault.dataFrom[0].prefix', says: /should match/ },
