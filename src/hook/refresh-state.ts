@@ -78,7 +78,11 @@ export function dataMacs(app: VaultApp, data: Record<string, string> | undefined
     const value = data && Object.hasOwn(data, key) ? data[key]! : null;
     byPath.set(path, [...(byPath.get(path) ?? []), [key, typeof value === 'string' ? value : null]]);
   };
-  for (const e of app.spec.vault.secrets) if (e.targetKey !== undefined) add(e.path, e.targetKey);
+  for (const e of app.spec.vault.secrets) {
+    // A path of template-only entries writes no key of its own; its MAC (of nothing) still says the hook read it.
+    if (!byPath.has(e.path)) byPath.set(e.path, []);
+    if (e.targetKey !== undefined) add(e.path, e.targetKey);
+  }
   // The templates' outputs under a name no Vault path can have ('*' is not in a path).
   for (const key of Object.keys(app.spec.vault.templates ?? {})) add(TEMPLATES_KEY, key);
   for (const path of new Set(dataFromOf(app).map((d) => d.path))) {

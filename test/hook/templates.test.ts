@@ -75,6 +75,19 @@ describe('templates from a dynamic credential', () => {
     assert.deepStrictEqual(actions(first.app, first.observed, 300), { [DB]: 'read', [CREDS]: 'read' }, 'at the refresh');
   });
 
+  it('template-only values of a KV path: inside the refresh interval nothing is read and nothing changes', () => {
+    const app = loadExample();
+    app.spec.vault.secrets = [{ path: DB, key: 'url', name: 'kv' }, { path: PX, key: 'key', targetKey: 'px' }];
+    app.spec.vault.templates = { URL: '{{ kv.url }}/app' };
+    const m: VaultMaterial = { auth: { ok: true }, reads: { [DB]: { ok: true, engine: 'kv2', data: { url: 'postgres://db' }, version: 1 }, [PX]: { ok: true, engine: 'kv2', data: { key: 'k' }, version: 1 } } };
+    const first = settle(app, sync(request(app), m, at(0), config));
+    assert.deepStrictEqual(values({ children: first.observed } as SyncResponse), { URL: 'postgres://db/app', px: 'k' });
+    assert.deepStrictEqual(actions(first.app, first.observed, 30), { [DB]: 'keep', [PX]: 'keep' });
+    const keptAll: VaultMaterial = { auth: { ok: true }, vaultSkipped: true, reads: { [DB]: { ok: true, unchanged: true }, [PX]: { ok: true, unchanged: true } } };
+    assert.deepStrictEqual(secretOf(sync(request(first.app, first.observed), keptAll, at(30), config).children), secretOf(first.observed));
+    assert.deepStrictEqual(actions(first.app, first.observed, 300), { [DB]: 'read', [PX]: 'read' });
+  });
+
   it('a changed template renders at the next sync: the template-only credential is read for it', () => {
     const app = appWithTemplate();
     const first = settle(app, sync(request(app), material(1), at(0), config));
