@@ -137,7 +137,7 @@ function check(fleet: DriverFleet): string {
     const want: Record<string, string> = {};
     for (const e of s.parent.spec.vault.secrets) {
       const i = Number(e.path.slice(-4));
-      want[e.targetKey] = kvData(i)[e.key]!;
+      if (e.targetKey !== undefined) want[e.targetKey] = kvData(i)[e.key]!;
     }
     const good = values !== undefined && JSON.stringify(Object.entries(values).sort()) === JSON.stringify(Object.entries(want).sort()) && conditionOf(s, 'Ready') === 'True';
     if (good) ok++;

@@ -27,15 +27,17 @@ export const TYPED_SECRET_KEYS: TypedSecretKeys[] = [
 export const PULL_SECRET_TYPES = ['kubernetes.io/dockerconfigjson', 'kubernetes.io/dockercfg'];
 
 const list = (keys: string[], and: string): string => keys.length === 1 ? keys[0]! : `${keys.slice(0, -1).join(', ')} ${and} ${keys.at(-1)}`;
-const hasTarget = (key: string): string => `self.vault.secrets.exists(s, s.targetKey == '${key}')`;
+const hasTarget = (key: string): string => `(self.vault.secrets.exists(s, has(s.targetKey) && s.targetKey == '${key}') `
+  + `|| (has(self.vault.templates) && '${key}' in self.vault.templates))`;
 /** The CEL rule (on spec) and its message for one typed Secret. */
 export function typedKeysRule(t: TypedSecretKeys): { rule: string; message: string } {
   const keys = t.all ? t.all.map(hasTarget).join(' && ') : `(${t.any!.map(hasTarget).join(' || ')})`;
   return {
-    rule: `!has(self.secret) || !has(self.secret.type) || self.secret.type != '${t.type}' || ${keys}`,
+    // With dataFrom the keys are known only once Vault is read: the hook checks them then (typeProblems).
+    rule: `!has(self.secret) || !has(self.secret.type) || self.secret.type != '${t.type}' || has(self.vault.dataFrom) || ${keys}`,
     message: `secret.type ${t.type} needs `
       + `${t.all ? `the key${t.all.length > 1 ? 's' : ''} ${list(t.all, 'and')}` : `the key ${list(t.any!, 'or')}`}: `
-      + 'give it as a targetKey in vault.secrets',
+      + 'give it as a targetKey in vault.secrets or a key of vault.templates (or copy it with vault.dataFrom)',
   };
 }
 

@@ -10,9 +10,10 @@ const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof
 
 function typedKeysTwin(t: TypedSecretKeys): (self: unknown) => boolean {
   return (self) => {
-    const spec = self as { secret?: { type?: unknown }; vault?: { secrets?: unknown } } | undefined;
-    if (spec?.secret?.type !== t.type || !Array.isArray(spec.vault?.secrets)) return true;
-    const targets = new Set(spec.vault.secrets.map((s) => (s as { targetKey?: unknown })?.targetKey));
+    const spec = self as { secret?: { type?: unknown }; vault?: { secrets?: unknown; dataFrom?: unknown; templates?: unknown } } | undefined;
+    if (spec?.secret?.type !== t.type || spec.vault?.dataFrom !== undefined || !Array.isArray(spec.vault?.secrets)) return true;
+    const templates = isMap(spec.vault.templates) ? Object.keys(spec.vault.templates) : [];
+    const targets = new Set([...spec.vault.secrets.map((s) => (s as { targetKey?: unknown })?.targetKey), ...templates]);
     return t.all ? t.all.every((k) => targets.has(k)) : t.any!.some((k) => targets.has(k));
   };
 }

@@ -51,6 +51,15 @@ export const TARGET_KEY_RULE = matching(SECRET_KEY_PATTERN,
   'targetKey must be a valid Secret key (it is also a file name under /etc/secrets/vault): letters, digits, '
   + '\'-\', \'_\' and \'.\', neither \'.\' itself nor beginning with \'..\'');
 
+// --- spec.vault.secrets[].name: what vault.templates reads as {{ <name>.<key> }}.
+export const ENTRY_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]*$';
+export const ENTRY_NAME_RULE = matching(ENTRY_NAME_PATTERN,
+  'name must begin with a letter or \'_\' and hold only letters, digits and \'_\' (templates read it as {{ name.key }})');
+
+// --- spec.vault.dataFrom[].prefix: the start of a Secret key ('' allowed), so prefix + key is still one.
+export const DATA_FROM_PREFIX_RULE = matching('^[-._a-zA-Z0-9]*$',
+  'prefix may hold only letters, digits, \'-\', \'_\' and \'.\' (it begins each key in the Secret)');
+
 // --- spec.monitoring.port: IANA_SVC_NAME, what a named container port must be (maxLength 15 in the schema).
 export const PORT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const PORT_RULE = matching(PORT_NAME_PATTERN,
@@ -78,7 +87,7 @@ export const SECRET_TYPE_RULE = matching(SECRET_TYPE_PATTERN,
   + 'then letters, digits, \'-\', \'_\' or \'.\', beginning and ending with a letter or digit');
 
 export const STRING_RULES: StringRule[] = [
-  ROLE_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, TARGET_KEY_RULE, PORT_RULE, METRICS_PATH_RULE,
+  ROLE_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, TARGET_KEY_RULE, ENTRY_NAME_RULE, DATA_FROM_PREFIX_RULE, PORT_RULE, METRICS_PATH_RULE,
   INTERVAL_RULE, REFRESH_INTERVAL_RULE, SECRET_TYPE_RULE,
 ];
 

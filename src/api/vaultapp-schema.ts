@@ -10,13 +10,21 @@ import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
 import { SECRET_SPEC_VALIDATIONS, SecretSpecSchema } from './secret-spec-schema.js';
 import { extraLabelsSchema } from './string-map-schema.js';
 import {
-  INTERVAL_RULE, METRICS_PATH_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, PORT_RULE, REFRESH_INTERVAL_RULE, ROLE_RULE,
-  TARGET_KEY_RULE, validations,
+  celString, DATA_FROM_PREFIX_RULE, ENTRY_NAME_RULE, INTERVAL_RULE, METRICS_PATH_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, PORT_RULE,
+  REFRESH_INTERVAL_RULE, ROLE_RULE, SECRET_KEY_PATTERN, TARGET_KEY_RULE, validations,
 } from './string-rules.js';
 
-export { VAULT_PATH_PATTERN } from './string-rules.js';
+export { SECRET_KEY_PATTERN, VAULT_PATH_PATTERN } from './string-rules.js';
 
-export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, self.exists_one(y, y.targetKey == x.targetKey))';
+export const RULE_UNIQUE_TARGET_KEYS = 'self.all(x, !has(x.targetKey) || self.exists_one(y, has(y.targetKey) && y.targetKey == x.targetKey))';
+// Templates (spec.vault.templates): an entry's value is {{ <name>.<key> }}; entries of one name are one read.
+export const RULE_TARGET_OR_NAME = 'has(self.targetKey) || has(self.name)';
+export const RULE_NAME_ONE_PATH = 'self.all(x, !has(x.name) || self.all(y, !has(y.name) || y.name != x.name || y.path == x.path))';
+export const MAX_TEMPLATES = 32;
+export const MAX_TEMPLATE_LENGTH = 8192;
+export const RULE_TEMPLATE_KEYS = `self.all(k, k.size() <= 253 && k.matches(${celString(SECRET_KEY_PATTERN)}))`;
+export const RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES = 'self.secrets.all(s, has(s.targetKey)) || has(self.templates)';
+export const RULE_TEMPLATES_NOT_TARGETS = '!has(self.templates) || self.secrets.all(s, !has(s.targetKey) || !(s.targetKey in self.templates))';
 export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
 // Vault's system backends: sys/, auth/ and identity/ at the root, and the same under a
 // Vault Enterprise namespace (ns1/sys/policy is ns1's own sys/); cubbyhole/ is the
@@ -45,11 +53,39 @@ export const VaultSecretSchema = Type.Object({
     ],
   }),
   key: Type.String({ minLength: 1, maxLength: 256, description: 'Key inside the secret data at path.' }),
-  targetKey: Type.String({
+  targetKey: Type.Optional(Type.String({
     minLength: 1, maxLength: 253,
-    description: 'Key in the managed Secret, and file name under /etc/secrets/vault.',
+    description: 'Key in the managed Secret, and file name under /etc/secrets/vault. Left out, the value feeds vault.templates only (the entry then needs a name).',
     'x-kubernetes-validations': validations(TARGET_KEY_RULE),
+  })),
+  name: Type.Optional(Type.String({
+    minLength: 1, maxLength: 63,
+    description: 'Makes the value available to vault.templates as {{ <name>.<key> }}. Entries of one name must read the same path: '
+      + 'one read, so the username and password of a dynamic credential come from one lease.',
+    'x-kubernetes-validations': validations(ENTRY_NAME_RULE),
+  })),
+}, {
+  'x-kubernetes-validations': [{ rule: RULE_TARGET_OR_NAME, message: 'an entry without targetKey feeds templates only, and needs a name' }],
+});
+
+/** Keys all dataFrom entries of one VaultApp copy at most (a tenant's Vault secret may hold 100,000). */
+export const MAX_DATA_FROM_KEYS = 256;
+export const RULE_SOME_SOURCE = 'self.secrets.size() > 0 || has(self.dataFrom)';
+
+export const DataFromSchema = Type.Object({
+  path: Type.String({
+    minLength: 1, maxLength: 512,
+    description: 'Vault API path of a KV secret (v1 or v2) whose every key is copied into the managed Secret. Same path rules as vault.secrets.',
+    'x-kubernetes-validations': [
+      ...validations(PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE),
+      { rule: RULE_NO_SYSTEM_PATH, message: SYSTEM_PATH_MESSAGE },
+    ],
   }),
+  prefix: Type.Optional(Type.String({
+    maxLength: 128,
+    'x-kubernetes-validations': validations(DATA_FROM_PREFIX_RULE),
+    description: 'Put before each key in the Secret (e.g. db_ gives db_password). Default: none.',
+  })),
 });
 
 export const VaultSpecSchema = Type.Object({
@@ -58,11 +94,21 @@ export const VaultSpecSchema = Type.Object({
     description: 'Vault role to log in with (Kubernetes auth).',
     'x-kubernetes-validations': validations(ROLE_RULE),
   }),
+  // Defaulted by the API server, so a VaultApp of dataFrom alone may leave it out.
   secrets: Type.Array(VaultSecretSchema, {
-    minItems: 1, maxItems: 64,
-    description: 'Values to copy from Vault into the managed Secret.',
-    'x-kubernetes-validations': [{ rule: RULE_UNIQUE_TARGET_KEYS, message: 'targetKey must be unique' }],
+    maxItems: 64, default: [],
+    description: 'Values to copy from Vault into the managed Secret, one key each. May be empty (or left out) when dataFrom is given.',
+    'x-kubernetes-validations': [
+      { rule: RULE_UNIQUE_TARGET_KEYS, message: 'targetKey must be unique' },
+      { rule: RULE_NAME_ONE_PATH, message: 'entries sharing a name must read the same path: a name is one read (for a dynamic credential, one lease)' },
+    ],
   }),
+  dataFrom: Type.Optional(Type.Array(DataFromSchema, {
+    minItems: 1, maxItems: 16,
+    description: `Vault KV secrets whose every key is copied into the managed Secret (at most ${MAX_DATA_FROM_KEYS} keys in all). `
+      + 'A key that is also a targetKey of vault.secrets, or that an earlier dataFrom entry already gave, is skipped and reported (the explicit one wins); '
+      + 'so is a key that is not a valid Secret key.',
+  })),
   rotation: Type.Optional(Type.Unsafe<'restart' | 'none'>({
     type: 'string', enum: ['restart', 'none'], default: 'restart',
     description: 'When the data changes: restart rolls the pods once the Secret holds the new data; none leaves them running (the kubelet refreshes the mounted files; for applications that reload).',
@@ -76,6 +122,22 @@ export const VaultSpecSchema = Type.Object({
     'x-kubernetes-validations': validations(REFRESH_INTERVAL_RULE),
     description: 'How long values read from Vault are used before they are read again (e.g. 5m, 1h; 0 reads at every sync). Default: the hook\'s VAULTAPP_REFRESH_SECONDS. Dynamic credentials keep their own lease schedule; the annotation vaultapp.techweaver.io/refresh (any new value) forces a read at the next sync.',
   })),
+  // Unsafe: TypeBox's Record is patternProperties, which a structural schema does not allow.
+  templates: Type.Optional(Type.Unsafe<Record<string, string>>({
+    type: 'object',
+    additionalProperties: { type: 'string', maxLength: MAX_TEMPLATE_LENGTH },
+    maxProperties: MAX_TEMPLATES,
+    description: 'Keys of the managed Secret rendered from the values of named vault.secrets entries with Liquid, '
+      + 'e.g. DATABASE_URL: "postgresql://{{ db.username }}:{{ db.password }}@db:5432/app". An unknown variable, a parse '
+      + 'error or a render limit is reported naming the key, and the Secret keeps its data.',
+    'x-kubernetes-validations': [{ rule: RULE_TEMPLATE_KEYS, message: 'every template key must be a Secret key: [-._a-zA-Z0-9], at most 253 characters, not "." or starting with ".."' }],
+  })),
+}, {
+  'x-kubernetes-validations': [
+    { rule: RULE_SOME_SOURCE, message: 'vault needs at least one entry in secrets or in dataFrom: the Secret would have no data' },
+    { rule: RULE_TEMPLATES_NOT_TARGETS, message: 'a template key may not also be a targetKey of vault.secrets: each key of the Secret has one source' },
+    { rule: RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES, message: 'an entry without targetKey feeds templates only: give vault.templates, or the entry a targetKey' },
+  ],
 });
 
 export const MonitoringSpecSchema = Type.Object({
@@ -174,6 +236,7 @@ export const VaultAppSchema = Type.Object({
 }, { 'x-kubernetes-validations': ROOT_VALIDATIONS });
 
 export type VaultSecret = Static<typeof VaultSecretSchema>;
+export type DataFrom = Static<typeof DataFromSchema>;
 export type Condition = Static<typeof ConditionSchema>;
 export type VaultAppStatus = Static<typeof VaultAppStatusSchema>;
 export type VaultApp = Static<typeof VaultAppSchema>;

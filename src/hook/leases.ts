@@ -10,6 +10,7 @@
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { bindingOf, stateMac, stateMacMatches, type StateBinding } from './carried-state.js';
 import { isoSeconds } from './conditions.js';
+import { pathsOf } from './data-from.js';
 import type { IssuedLease } from './material.js';
 import type { KubeObject } from './types.js';
 
@@ -111,7 +112,7 @@ export function observedLeases(secret: KubeObject | undefined, parent: VaultApp,
   }
   if (!Array.isArray(parsed)) return { trusted: [], rejected: ['not a lease record'] };
   const binding = bindingOf(parent);
-  const paths = new Set(parent.spec.vault.secrets.map((s) => s.path));
+  const paths = new Set(pathsOf(parent));
   const trusted: LeaseRecord[] = [];
   const rejected: RejectedLease[] = parsed.length > MAX_RECORDS_EXAMINED ? ['too many records'] : [];
   for (const r of parsed.slice(0, MAX_RECORDS_EXAMINED)) {

@@ -8,7 +8,7 @@ import type { VaultMaterial } from './material.js';
 import { childLabels, secretName } from './names.js';
 import { observedChild, observedSecretData } from './observed.js';
 import { refreshSecondsOf } from './plan.js';
-import { nextState, observedState, serializeState, STATE_ANNOTATION, type RefreshState } from './refresh-state.js';
+import { dataMacs, nextState, observedState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
 import { secretDataFromVault } from './secret-data.js';
 import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from './secret-shape.js';
 import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
@@ -20,6 +20,8 @@ export interface ManagedSecret {
   synced?: Record<string, string>;
   observedData?: Record<string, string>;
   leases: LeaseRecord[];
+  /** With `synced`: what dataFrom skipped (keys, paths; never values), for the SecretsSynced condition. */
+  skipped?: string[];
   /** The refresh state the answer carries (new, or kept as observed). */
   state?: RefreshState;
   problems: Problem[];
@@ -33,7 +35,12 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   const records = observedLeases(observed, app, config.hmacKey);
   const state = observedState(observed, app, config.hmacKey);
   const binding = bindingOf(app);
-  const fromVault = secretDataFromVault(app.spec.vault.secrets, material, observedData, now, (r) => signLease(r, binding, config.hmacKey));
+  const trusted = state.kind === 'trusted' ? state.state : undefined;
+  const kept = {
+    ...(trusted?.dataFrom ? { dataFrom: trusted.dataFrom } : {}),
+    templatesStale: templatesStale(app, state, trusted ? dataMacs(app, observedData, config.hmacKey, trusted.dataFrom?.keys) : {}),
+  };
+  const fromVault = secretDataFromVault(app, material, observedData, kept, now, (r) => signLease(r, binding, config.hmacKey));
   const type = typeToWrite(app, observed, name);
   // State the hook did not write for this VaultApp is never acted on (./leases.ts,
   // ./refresh-state.ts); the sync reports it and keeps the Secret's data, as for any other problem.
@@ -43,12 +50,13 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
     ...fromVault.problems,
     ...type.problems,
     ...(fromVault.data ? typeProblems(type.type, fromVault.data, name) : []),
+    ...(fromVault.data ? sizeProblems(fromVault.data, name) : []),
   ];
   const synced = fromVault.data !== undefined && problems.length === 0 ? fromVault.data : undefined;
   const data = synced ?? observedData;
   const leases = synced ? fromVault.leases : keptLeases(records.trusted, fromVault.fallbackLeases);
   const readNow = Object.values(material.reads).some((r) => r.ok && 'data' in r && !r.lease);
-  const nextRefresh = synced ? nextState(app, state, synced, leases.map((l) => l.path), readNow, now, config.hmacKey, refreshSecondsOf(app, config))
+  const nextRefresh = synced ? nextState(app, state, synced, leases.map((l) => l.path), readNow, now, config.hmacKey, refreshSecondsOf(app, config), fromVault.dataFrom)
     : state.kind === 'trusted' ? state.state : undefined;
   if (data === undefined) return { observedData, leases, problems };
 
@@ -68,10 +76,21 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
       // An empty map would be normalised away by the API server: a perpetual diff.
       ...(Object.keys(data).length > 0 ? { data } : {}),
     },
-    ...(synced ? { synced } : {}),
+    ...(synced ? { synced, ...(fromVault.dataFrom && fromVault.dataFrom.skipped.length > 0 ? { skipped: fromVault.dataFrom.skipped } : {}) } : {}),
     observedData, leases, problems,
     ...(nextRefresh ? { state: nextRefresh } : {}),
   };
+}
+
+// The API server refuses a Secret whose keys and values come to more than 1 MiB
+// (MaxSecretSize); said here, the Secret keeps its data instead of every apply failing.
+export const MAX_SECRET_BYTES = 1024 * 1024;
+function sizeProblems(data: Record<string, string>, secret: string): Problem[] {
+  let size = 0;
+  for (const [k, v] of Object.entries(data)) size += k.length + Buffer.byteLength(v, 'base64');
+  return size > MAX_SECRET_BYTES
+    ? [problem('SECRET_TOO_LARGE', `the data for Secret ${secret} comes to ${size} bytes, more than the ${MAX_SECRET_BYTES} a Secret holds`)]
+    : [];
 }
 
 // When the observed data is kept, so are the lease records that describe it,

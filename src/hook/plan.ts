@@ -2,12 +2,13 @@
 // read a path, or, for a lease recorded on the observed Secret, keep it as it
 // is or renew it. Pure.
 import type { VaultApp } from '../api/vaultapp-schema.js';
+import { pathsOf } from './data-from.js';
 import { durationSeconds } from './duration.js';
 import { leaseAction, observedLeases, renewalsDue, type LeaseRecord } from './leases.js';
 import { secretName } from './names.js';
 import { observedChild } from './observed.js';
-import { ownSet } from './own.js';
-import { dataMacs, observedState, pathUnchanged, staticDataFresh } from './refresh-state.js';
+import { ownGet, ownSet } from './own.js';
+import { dataMacs, observedState, pathUnchanged, staticDataFresh, templatesStale } from './refresh-state.js';
 import type { SyncConfig, SyncRequest } from './types.js';
 
 export type PathPlan =
@@ -36,11 +37,11 @@ export function planVaultWork(req: SyncRequest, now: Date, config: Pick<SyncConf
   const data = (secret?.data ?? {}) as Record<string, string>;
   const records = observedLeases(secret, app, config.hmacKey).trusted;
   const state = observedState(secret, app, config.hmacKey);
-  const current = state.kind === 'trusted' ? dataMacs(app, data, config.hmacKey) : {};
+  const current = state.kind === 'trusted' ? dataMacs(app, data, config.hmacKey, state.state.dataFrom?.keys) : {};
   const leasedBefore = new Set(state.kind === 'trusted' ? state.state.leased : []);
-  const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
+  const paths = pathsOf(app);
   const staticPaths = paths.filter((p) => !leasedBefore.has(p) && !records.some((r) => r.path === p));
-  const complete = (path: string): boolean => app.spec.vault.secrets.filter((s) => s.path === path).every((s) => Object.hasOwn(data, s.targetKey));
+  const complete = (path: string): boolean => app.spec.vault.secrets.filter((s) => s.path === path).every((s) => s.targetKey === undefined || Object.hasOwn(data, s.targetKey));
   const keepStatic = staticPaths.every(complete) && staticDataFresh(app, state, current, staticPaths, now, refreshSecondsOf(app, config));
   const plan: VaultPlan = {};
   for (const path of paths) {
@@ -56,5 +57,19 @@ export function planVaultWork(req: SyncRequest, now: Date, config: Pick<SyncConf
       : action === 'reuse' ? { action, record }
       : { action, record, ...renewalsDue(record, now) });
   }
+  return withTemplateInputs(app, plan, templatesStale(app, state, current));
+}
+
+/**
+ * A value that feeds templates only is not in the Secret: when the templates render (a
+ * value they use is read, or they are stale), its path is read too. For a dynamic
+ * credential that is a new lease — the price of keeping it out of the Secret.
+ */
+function withTemplateInputs(app: VaultApp, plan: VaultPlan, stale: boolean): VaultPlan {
+  const named = app.spec.vault.secrets.filter((s) => s.name !== undefined);
+  if (Object.keys(app.spec.vault.templates ?? {}).length === 0 || named.length === 0) return plan;
+  const render = stale || named.some((s) => ownGet(plan, s.path)?.action === 'read');
+  if (!render) return plan;
+  for (const s of named) if (s.targetKey === undefined) ownSet(plan, s.path, { action: 'read' });
   return plan;
 }

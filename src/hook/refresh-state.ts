@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { bindingOf, stateMac, stateMacMatches } from './carried-state.js';
+import { dataFromOf, isSecretKey, MAX_SKIP_NOTES, type DataFromKeys } from './data-from.js';
 import { isoSeconds } from './conditions.js';
 import { identityOf } from './identity.js';
 import type { KubeObject } from './types.js';
@@ -26,16 +27,38 @@ export interface RefreshState {
   data: Record<string, string>;
   /** The paths whose data came with a lease: they follow the lease records, never the refresh interval. */
   leased: string[];
+  /** With spec.vault.dataFrom: the keys each path wrote (kept as the Secret holds them while fresh), and what was skipped. */
+  dataFrom?: DataFromKeys;
   mac: string;
 }
 
 const MAC_PURPOSE = 'refresh-state';
-const MAX_STATE_LENGTH = 16 * 1024;
+// dataFrom's key names are the bulk: at most MAX_DATA_FROM_KEYS of at most 253 characters.
+const MAX_STATE_LENGTH = 96 * 1024;
 const sha256 = (s: string): string => createHash('sha256').update(s).digest('base64url');
 
 export function specDigest(app: VaultApp): string {
   const id = identityOf(app);
-  return sha256(JSON.stringify([id.namespace, id.serviceAccount, id.role, app.spec.vault.secrets.map((s) => [s.path, s.key, s.targetKey])]));
+  const dataFrom = app.spec.vault.dataFrom;
+  // Appended only when present, so that the digest of a VaultApp without dataFrom is what it was before dataFrom existed.
+  const templates = app.spec.vault.templates;
+  // Names and templates likewise: a VaultApp without them keeps the digest it had.
+  return sha256(JSON.stringify([id.namespace, id.serviceAccount, id.role,
+    app.spec.vault.secrets.map((s) => (s.name === undefined ? [s.path, s.key, s.targetKey] : [s.path, s.key, s.targetKey ?? null, s.name])),
+    ...(dataFrom ? [dataFrom.map((d) => [d.path, d.prefix ?? ''])] : []),
+    ...(templates ? [{ templates: Object.entries(templates).sort(([a], [b]) => (a < b ? -1 : 1)) }] : [])]));
+}
+
+/** The entry of RefreshState.data that covers the templates' outputs. */
+export const TEMPLATES_KEY = '*templates';
+
+/**
+ * Whether the templates must render again whatever is read: no trusted state, another
+ * spec (a template or an entry changed), or outputs that are not what the hook wrote.
+ */
+export function templatesStale(app: VaultApp, observed: ObservedState, current: Record<string, string>): boolean {
+  if (Object.keys(app.spec.vault.templates ?? {}).length === 0) return false;
+  return observed.kind !== 'trusted' || observed.state.spec !== specDigest(app) || !pathUnchanged(observed.state, current, TEMPLATES_KEY);
 }
 
 export function refreshDigest(app: VaultApp): string {
@@ -45,12 +68,27 @@ export function refreshDigest(app: VaultApp): string {
   return typeof value === 'string' && value !== '' ? sha256(value) : '';
 }
 
-/** MACs of the Secret's values per path, over the spec's targetKeys only: keys others add are not the hook's. */
-export function dataMacs(app: VaultApp, data: Record<string, string> | undefined, hmacKey: string): Record<string, string> {
+/**
+ * MACs of the Secret's values per path, over the spec's targetKeys and the keys dataFrom
+ * wrote (`fromKeys`, per path) only: keys others add are not the hook's.
+ */
+export function dataMacs(app: VaultApp, data: Record<string, string> | undefined, hmacKey: string, fromKeys?: Record<string, string[]>): Record<string, string> {
   const byPath = new Map<string, [string, string | null][]>();
+  const add = (path: string, key: string): void => {
+    const value = data && Object.hasOwn(data, key) ? data[key]! : null;
+    byPath.set(path, [...(byPath.get(path) ?? []), [key, typeof value === 'string' ? value : null]]);
+  };
   for (const e of app.spec.vault.secrets) {
-    const value = data && Object.hasOwn(data, e.targetKey) ? data[e.targetKey]! : null;
-    byPath.set(e.path, [...(byPath.get(e.path) ?? []), [e.targetKey, typeof value === 'string' ? value : null]]);
+    // A path of template-only entries writes no key of its own; its MAC (of nothing) still says the hook read it.
+    if (!byPath.has(e.path)) byPath.set(e.path, []);
+    if (e.targetKey !== undefined) add(e.path, e.targetKey);
+  }
+  // The templates' outputs under a name no Vault path can have ('*' is not in a path).
+  for (const key of Object.keys(app.spec.vault.templates ?? {})) add(TEMPLATES_KEY, key);
+  for (const path of new Set(dataFromOf(app).map((d) => d.path))) {
+    // A path that wrote no key still gets its MAC: "nothing" is what the hook wrote for it.
+    if (!byPath.has(path)) byPath.set(path, []);
+    for (const key of fromKeys && Object.hasOwn(fromKeys, path) ? fromKeys[path]! : []) add(path, key);
   }
   const binding = bindingOf(app);
   const out: Record<string, string> = {};
@@ -60,7 +98,9 @@ export function dataMacs(app: VaultApp, data: Record<string, string> | undefined
   return out;
 }
 
-const macFields = (s: Omit<RefreshState, 'mac'>): unknown[] => [s.readAt, s.spec, s.refresh, Object.entries(s.data), s.leased];
+// dataFrom is appended only when present: states written before it existed keep verifying.
+const macFields = (s: Omit<RefreshState, 'mac'>): unknown[] => [s.readAt, s.spec, s.refresh, Object.entries(s.data), s.leased,
+  ...(s.dataFrom ? [Object.entries(s.dataFrom.keys), s.dataFrom.skipped] : [])];
 
 export function signState(app: VaultApp, state: Omit<RefreshState, 'mac'>, hmacKey: string): RefreshState {
   return { ...state, mac: stateMac(hmacKey, MAC_PURPOSE, bindingOf(app), macFields(state)) };
@@ -74,7 +114,15 @@ const isState = (x: unknown): x is RefreshState => {
   const s = x as RefreshState;
   return typeof s?.readAt === 'string' && Number.isFinite(Date.parse(s.readAt)) && typeof s.spec === 'string' && typeof s.refresh === 'string'
     && typeof s.mac === 'string' && s.data !== null && typeof s.data === 'object' && !Array.isArray(s.data)
-    && Object.values(s.data).every((v) => typeof v === 'string') && Array.isArray(s.leased) && s.leased.every((p) => typeof p === 'string');
+    && Object.values(s.data).every((v) => typeof v === 'string') && Array.isArray(s.leased) && s.leased.every((p) => typeof p === 'string')
+    && (s.dataFrom === undefined || isDataFromKeys(s.dataFrom));
+};
+
+const isDataFromKeys = (x: unknown): x is DataFromKeys => {
+  const d = x as DataFromKeys;
+  return d !== null && typeof d === 'object' && d.keys !== null && typeof d.keys === 'object' && !Array.isArray(d.keys)
+    && Object.values(d.keys).every((keys) => Array.isArray(keys) && keys.every((k) => typeof k === 'string' && isSecretKey(k)))
+    && Array.isArray(d.skipped) && d.skipped.length <= MAX_SKIP_NOTES + 1 && d.skipped.every((n) => typeof n === 'string');
 };
 
 /** The state on the observed Secret: absent, trusted (the hook wrote it for this VaultApp), or rejected. */
@@ -126,14 +174,15 @@ export function secondsUntilRefresh(readAt: string, now: Date, refreshSeconds: n
  * more sync. With an interval of 0 every sync reads anyway, and a `readAt` moved at
  * every read would make each sync's write bring the next one: a hot loop.
  */
-export function nextState(app: VaultApp, previous: ObservedState, data: Record<string, string>, leased: string[], readNow: boolean, now: Date, hmacKey: string, refreshSeconds: number): RefreshState {
+export function nextState(app: VaultApp, previous: ObservedState, data: Record<string, string>, leased: string[], readNow: boolean, now: Date, hmacKey: string, refreshSeconds: number, dataFrom?: DataFromKeys): RefreshState {
   const before = previous.kind === 'trusted' ? previous.state : undefined;
   const moved = readNow && refreshSeconds > 0;
   return signState(app, {
     readAt: (moved ? undefined : before?.readAt) ?? isoSeconds(now),
     spec: specDigest(app),
     refresh: (readNow ? undefined : before?.refresh) ?? refreshDigest(app),
-    data: dataMacs(app, data, hmacKey),
+    data: dataMacs(app, data, hmacKey, dataFrom?.keys),
     leased: [...new Set(leased)].sort(),
+    ...(dataFromOf(app).length > 0 ? { dataFrom: dataFrom ?? { keys: {}, skipped: [] } } : {}),
   }, hmacKey);
 }

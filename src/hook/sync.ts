@@ -7,6 +7,7 @@
 import { errorCatalog, type Problem } from '../errors/catalog.js';
 import type { VaultApp, VaultAppStatus } from '../api/vaultapp-schema.js';
 import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
+import { pathsOf, skippedMessage } from './data-from.js';
 import { desiredDeployment } from './deployment.js';
 import { deploymentReadiness } from './deployment-readiness.js';
 import type { VaultMaterial } from './material.js';
@@ -39,7 +40,7 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   conditions.push(authenticated(app, material));
   const secretsOk = synced !== undefined;
   conditions.push(secretsOk
-    ? { type: 'SecretsSynced', status: 'True', reason: 'Synced', message: `${Object.keys(synced).length} keys from ${new Set(app.spec.vault.secrets.map((s) => s.path)).size} Vault paths in Secret ${sName}` }
+    ? { type: 'SecretsSynced', status: 'True', reason: secret.skipped ? 'SyncedWithSkippedKeys' : 'Synced', message: `${Object.keys(synced).length} keys from ${pathsOf(app).length} Vault paths in Secret ${sName}${skippedMessage(secret.skipped)}` }
     : { type: 'SecretsSynced', status: 'False', reason: reasonOf(problems), message: `${describe(problems)}${observedData !== undefined ? `; Secret ${sName} keeps its current data` : `; Secret ${sName} not created yet`}` });
 
   // Deployment: versioned by the observed Secret once it exists, so pods roll only

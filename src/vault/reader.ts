@@ -17,6 +17,7 @@ import { describeVaultFailure, VaultRequestError, type VaultHttp, type VaultResp
 import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
 import { isoSeconds } from '../hook/conditions.js';
+import { pathsOf } from '../hook/data-from.js';
 import { identityOf, type Identity } from '../hook/identity.js';
 import type { TokenSource } from './token-source.js';
 
@@ -175,7 +176,7 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     const binding = bindingOf(app);
     const refused = options.authorize?.(id);
     if (refused) return { auth: { ok: false, problem: refused }, reads: {} };
-    const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
+    const paths = pathsOf(app);
     const planned = (path: string): PathPlan => (Object.hasOwn(plan, path) ? plan[path] : undefined) ?? { action: 'read' };
     // Nothing to read or renew: not even a login (a token may have to be requested and Vault asked).
     if (paths.every((p) => planned(p).action === 'keep' || planned(p).action === 'reuse')) {

@@ -4,6 +4,7 @@
 // core what the real reader would.
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem } from '../errors/catalog.js';
+import { pathsOf } from '../hook/data-from.js';
 import type { PathRead, VaultMaterial } from '../hook/material.js';
 import type { ReaderStats, VaultReader } from './reader.js';
 
@@ -19,11 +20,10 @@ export interface RecordedOptions {
 
 const notStored = (path: string): string => `cannot read path "${path}": nothing stored there (404)`;
 
-/** What the real reader would hand over for these KV v2 values: one read per distinct path of the spec. */
+/** What the real reader would hand over for these KV v2 values: one read per distinct path of the spec (secrets and dataFrom). */
 export function recordedMaterial(app: VaultApp, values: RecordedValues, opts: RecordedOptions = {}): VaultMaterial {
   const reads: Record<string, PathRead> = {};
-  for (const { path } of app.spec.vault.secrets) {
-    if (reads[path]) continue;
+  for (const path of pathsOf(app)) {
     const data = Object.hasOwn(values, path) ? values[path] : undefined;
     reads[path] = data
       ? { ok: true, engine: 'kv2', data, ...(opts.version !== undefined ? { version: opts.version } : {}) }

@@ -45,7 +45,7 @@ describe('the VaultApp schema', () => {
 
   const invalid: [string, (a: any) => void, string][] = [
     ['no role', (a) => delete a.spec.vault.role, 'spec.vault.role: must have required property \'role\''],
-    ['empty secrets', (a) => (a.spec.vault.secrets = []), 'spec.vault.secrets: must NOT have fewer than 1 items'],
+    ['empty secrets and no dataFrom', (a) => (a.spec.vault.secrets = []), 'spec.vault: vault needs at least one entry in secrets or in dataFrom: the Secret would have no data'],
     ['duplicate targetKey', (a) => (a.spec.vault.secrets[1].targetKey = 'db_url'), 'spec.vault.secrets: targetKey must be unique'],
     ['monitoring enabled without a port', (a) => delete a.spec.monitoring.port, 'spec.monitoring: port is required when monitoring is enabled'],
     ['a targetKey that is not a Secret key', (a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), 'spec.vault.secrets[0].targetKey: targetKey must be a valid Secret key'],

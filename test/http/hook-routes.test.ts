@@ -54,7 +54,7 @@ describe('POST /sync', () => {
     ['no parent', { children: {} }, 400, /parent/],
     ['children missing', { parent: loadExample() }, 400, /children/],
     ['a parent without a namespace', { ...request(loadExample()), parent: { ...loadExample(), metadata: { name: 'x' } } }, 400, /namespace/],
-    ['a parent whose spec is invalid', { ...request({ ...loadExample(), spec: { ...loadExample().spec, vault: { role: '', secrets: [] } } }) }, 422, /VaultApp default\/billing-service is invalid: spec\.vault\.role: .*spec\.vault\.secrets: /],
+    ['a parent whose spec is invalid', { ...request({ ...loadExample(), spec: { ...loadExample().spec, vault: { role: '', secrets: [] } } }) }, 422, /VaultApp default\/billing-service is invalid: spec\.vault: vault needs at least one entry in secrets or in dataFrom.*; spec\.vault\.role: /],
     ['broken JSON', '{"parent": ', 400, /JSON/i],
     ['broken YAML', 'parent: [unclosed', 400, /YAML/, 'application/yaml'],
     ['an unsupported media type', 'parent=x', 415, /.+/, 'application/x-www-form-urlencoded'],

@@ -94,7 +94,19 @@ describe('crds/vaultapp.yaml in a real API server', () => {
 // refusal is the API server's own wording of a schema keyword (hookSays: ajv's).
 const INVALID: { name: string; mutate: (a: any) => void; field: string; says: RegExp; hookSays?: RegExp }[] = [
   { name: 'no spec.vault.role', mutate: (a) => delete a.spec.vault.role, field: 'spec.vault.role', says: /Required value/, hookSays: /must have required property 'role'/ },
-  { name: 'empty spec.vault.secrets', mutate: (a) => (a.spec.vault.secrets = []), field: 'spec.vault.secrets', says: /at least 1 items/, hookSays: /must NOT have fewer than 1 items/ },
+  { name: 'empty spec.vault.secrets and no dataFrom', mutate: (a) => (a.spec.vault.secrets = []), field: 'spec.vault', says: /vault needs at least one entry in secrets or in dataFrom/ },
+  // spec.vault.dataFrom (issue 12 item 4)
+  { name: 'a dataFrom path under sys/', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'sys/policy/admin' }]), field: 'spec.vault.dataFrom[0].path', says: /must not reach Vault's system backends/ },
+  { name: 'a dataFrom path under a namespace\'s auth/', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/x' }, { path: 'ns1/auth/token/lookup-self' }]), field: 'spec.vault.dataFrom[1].path', says: /must not reach Vault's system backends/ },
+  { name: 'a dataFrom path with ".."', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/../sys/policy' }]), field: 'spec.vault.dataFrom[0].path', says: /none of its segments may be '\.' or begin with '\.\.'/ },
+  // spec.vault.templates (issue 12 item 3)
+  { name: 'a template key that is also a targetKey', mutate: (a) => (a.spec.vault.templates = { db_url: 'x' }), field: 'spec.vault', says: /a template key may not also be a targetKey of vault.secrets/ },
+  { name: 'a template key that is not a Secret key', mutate: (a) => (a.spec.vault.templates = { 'a/b': 'x' }), field: 'spec.vault.templates', says: /every template key must be a Secret key/ },
+  { name: 'an entry with neither targetKey nor name', mutate: (a) => delete a.spec.vault.secrets[1].targetKey, field: 'spec.vault.secrets[1]', says: /an entry without targetKey feeds templates only, and needs a name/ },
+  { name: 'a template-only entry without templates', mutate: (a) => { delete a.spec.vault.secrets[1].targetKey; a.spec.vault.secrets[1].name = 'px'; }, field: 'spec.vault', says: /an entry without targetKey feeds templates only: give vault.templates, or the entry a targetKey/ },
+  { name: 'one name over two paths', mutate: (a) => { a.spec.vault.secrets[0].name = 'db'; a.spec.vault.secrets[1].name = 'db'; }, field: 'spec.vault.secrets', says: /entries sharing a name must read the same path/ },
+  { name: 'an entry name that is not an identifier', mutate: (a) => (a.spec.vault.secrets[0].name = 'my-db'), field: 'spec.vault.secrets[0].name', says: /name must begin with a letter or '_' and hold only letters, digits and '_'/ },
+  { name: 'a dataFrom prefix with a "/"', mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/x', prefix: 'a/' }]), field: 'spec.vault.dataFrom[0].prefix', says: /prefix may hold only letters, digits, '-', '_' and '\.'/ },
   { name: 'duplicate targetKey', mutate: (a) => (a.spec.vault.secrets[1].targetKey = a.spec.vault.secrets[0].targetKey), field: 'spec.vault.secrets', says: /targetKey must be unique/ },
   { name: 'monitoring.enabled: true without port', mutate: (a) => delete a.spec.monitoring.port, field: 'spec.monitoring', says: /port is required when monitoring is enabled/ },
   { name: 'targetKey "db/url" (not a Secret key)', mutate: (a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), field: 'spec.vault.secrets[0].targetKey', says: /targetKey must be a valid Secret key \(it is also a file name under \/etc\/secrets\/vault\)/ },
@@ -245,6 +257,30 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: 'secret.type kubernetes.io/tls with tls.crt and tls.key', ok: true, mutate: (a) => {
     a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets[0].targetKey = 'tls.crt'; a.spec.vault.secrets[1].targetKey = 'tls.key';
   } },
+  { name: 'dataFrom with a prefix of 128 characters', ok: true, mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/data/x', prefix: 'p'.repeat(128) }]) },
+  { name: 'dataFrom with a prefix of 129 characters', ok: false, mutate: (a) => (a.spec.vault.dataFrom = [{ path: 'kv/data/x', prefix: 'p'.repeat(129) }]) },
+  { name: 'an empty dataFrom list', ok: false, mutate: (a) => (a.spec.vault.dataFrom = []) },
+  { name: '16 dataFrom entries', ok: true, mutate: (a) => (a.spec.vault.dataFrom = Array.from({ length: 16 }, (_, i) => ({ path: `kv/data/x${i}` }))) },
+  { name: '17 dataFrom entries', ok: false, mutate: (a) => (a.spec.vault.dataFrom = Array.from({ length: 17 }, (_, i) => ({ path: `kv/data/x${i}` }))) },
+  { name: 'secrets empty, dataFrom given', ok: true, mutate: (a) => { a.spec.vault.secrets = []; a.spec.vault.dataFrom = [{ path: 'kv/data/x' }]; } },
+  { name: 'secret.type kubernetes.io/tls with dataFrom (the keys are checked when read)', ok: true, mutate: (a) => {
+    a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets = []; a.spec.vault.dataFrom = [{ path: 'kv/data/tls' }];
+  } },
+  { name: 'templates from template-only entries of one name', ok: true, mutate: (a) => {
+    a.spec.vault.secrets = [{ path: 'database/creds/app', key: 'username', name: 'db' }, { path: 'database/creds/app', key: 'password', name: 'db' }];
+    a.spec.vault.templates = { DATABASE_URL: 'postgresql://{{ db.username }}:{{ db.password }}@db:5432/app' };
+  } },
+  { name: '32 templates of 8192 characters', ok: true, mutate: (a) => {
+    a.spec.vault.secrets[0].name = 'db';
+    a.spec.vault.templates = Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`t${i}`, 'x'.repeat(8192)]));
+  } },
+  { name: '33 templates', ok: false, mutate: (a) => (a.spec.vault.templates = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'x']))) },
+  { name: 'a template of 8193 characters', ok: false, mutate: (a) => (a.spec.vault.templates = { t: 'x'.repeat(8193) }) },
+  { name: 'a template key of 254 characters', ok: false, mutate: (a) => (a.spec.vault.templates = { ['k'.repeat(254)]: 'x' }) },
+  { name: 'a template key of 253 characters', ok: true, mutate: (a) => (a.spec.vault.templates = { ['k'.repeat(253)]: 'x' }) },
+  { name: 'secret.type kubernetes.io/basic-auth whose password is a template', ok: true, mutate: (a) => {
+    a.spec.secret = { type: 'kubernetes.io/basic-auth' }; a.spec.vault.secrets[0].name = 'db'; a.spec.vault.templates = { password: '{{ db.url }}' };
+  } },
   { name: 'secret.type kubernetes.io/basic-auth with password only', ok: true, mutate: (a) => { a.spec.secret = { type: 'kubernetes.io/basic-auth' }; a.spec.vault.secrets[0].targetKey = 'password'; } },
   { name: 'secret.type example.com/custom (no required keys)', ok: true, mutate: (a) => (a.spec.secret = { type: 'example.com/custom' }) },
   { name: 'secret.type of 254 characters', ok: false, mutate: (a) => (a.spec.secret = { type: 't'.repeat(254) }) },
@@ -279,6 +315,23 @@ describe('edges: the API server and the hook agree', () => {
       }
     });
   }
+});
+
+describe('spec.vault.secrets may be left out when dataFrom is given', () => {
+  it('the API server defaults it to [] and stores what the hook accepts', async () => {
+    const obj = seed((a) => { delete a.spec.vault.secrets; a.spec.vault.dataFrom = [{ path: 'kv/data/all', prefix: 'app_' }]; });
+    const out = await create(obj);
+    assert.ok(out.accepted, !out.accepted ? out.message : '');
+    assert.deepEqual(out.stored.spec.vault.secrets, []);
+    assert.deepEqual(out.stored.spec.vault.dataFrom, [{ path: 'kv/data/all', prefix: 'app_' }]);
+    assert.equal(hookFields(out.stored), 'ok');
+  });
+
+  it('left out without dataFrom: refused, naming spec.vault', async () => {
+    const out = await create(seed((a) => delete a.spec.vault.secrets));
+    assert.equal(out.accepted, false);
+    if (!out.accepted) assert.match(out.message, /spec.vault: .*vault needs at least one entry in secrets or in dataFrom/);
+  });
 });
 
 // The type of a Secret is immutable, so is spec.secret.type: a transition rule refuses

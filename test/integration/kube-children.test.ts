@@ -11,7 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { KubeApiError, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 import {
-  buildHook, collectionPath, createNamespace, describeDiffs, ensureServiceMonitorCrd, exampleFiles, fieldDiffs,
+  buildHook, collectionPath, createNamespace, describeDiffs, ensureServiceMonitorCrd, exampleFiles, expectedSecretKeys, fieldDiffs,
   installCrd, objectPath, readExample, syncOnce, VAULTAPP_CRD_FILE,
 } from '../support/kube-vaultapp.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomizeOverlay } from '../support/kustomize.js';
@@ -127,7 +127,7 @@ describe('every child of every example passes a server-side dry-run create', () 
       const expected = ['Secret', 'Deployment', ...(app.spec.monitoring?.enabled ? ['Service', 'ServiceMonitor'] : [])];
       assert.deepEqual(res.children.map((c) => c.kind), expected, JSON.stringify(res.status.conditions));
       const secret = res.children.find((c) => c.kind === 'Secret')!;
-      assert.deepEqual(Object.keys(secret.data as object).sort(), app.spec.vault.secrets.map((s) => s.targetKey).sort());
+      assert.deepEqual(Object.keys(secret.data as object).sort(), expectedSecretKeys(app));
 
       assert.deepEqual(await dryRunCreate(res.children), [], 'the API server rejects children of an admitted VaultApp');
       // The status the hook returns fits the CRD's status schema.

@@ -17,7 +17,8 @@
 //     its children go with it), or it contains that Secret with non-empty data;
 //     and then: when SecretsSynced is False the data is exactly the observed data
 //     (nothing dropped, nothing altered), and when it is True the keys are exactly
-//     the spec's targetKeys — the user's own spec is the only thing that decides
+//     the spec's targetKeys and template keys (with dataFrom: those, and otherwise only
+//     keys under a dataFrom prefix) — the user's own spec is the only thing that decides
 //     which keys exist (that is the legitimate way data goes away).
 //  R5 An observed Deployment <name> is in every 200 sync answer (a child left out
 //     is deleted by Metacontroller).
@@ -42,6 +43,7 @@ import { errorCatalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { bindingOf } from '../../src/hook/carried-state.js';
+import { pathsOf } from '../../src/hook/data-from.js';
 import { LEASES_ANNOTATION, signLease, type LeaseRecord } from '../../src/hook/leases.js';
 import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork } from '../../src/hook/plan.js';
@@ -106,8 +108,13 @@ function checkAnswer(sent: { parent?: VaultApp; children?: unknown }, res: SyncR
       return `SecretsSynced is ${synced?.status} (${synced?.reason}) but the Secret's data differs from the observed data`;
     }
     if (synced?.status === 'True') {
-      const want = [...new Set(sent.parent!.spec.vault.secrets.map((s) => s.targetKey))].sort();
-      if (JSON.stringify(Object.keys(data).sort()) !== JSON.stringify(want)) return 'SecretsSynced is True but the Secret\'s keys are not the spec\'s targetKeys';
+      const vault = sent.parent!.spec.vault;
+      const want = [...new Set([...vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey])), ...Object.keys(vault.templates ?? {})])].sort();
+      const prefixes = (vault.dataFrom ?? []).map((d) => d.prefix ?? '');
+      const keys = Object.keys(data).sort();
+      if (prefixes.length === 0 ? JSON.stringify(keys) !== JSON.stringify(want) : want.some((k) => !keys.includes(k)) || keys.some((k) => !want.includes(k) && !prefixes.some((p) => k.startsWith(p)))) {
+        return 'SecretsSynced is True but the Secret\'s keys are not the spec\'s targetKeys, template keys and dataFrom keys';
+      }
     }
   }
   if (firstNamed(children['Deployment.apps/v1'], name) && !res.children.some((c) => c.kind === 'Deployment' && c.metadata.name === name)) {
@@ -240,13 +247,27 @@ const vaultValue = fc.oneof(
 const PATHS = ['kv/data/app/db', 'kv/data/app/api', 'kv1/app/legacy', 'database/creds/app', 'kv/app/cli-style'];
 const KEYS = ['url', 'password', 'username', 'key', 'token', 'weird key', 'ü'];
 
+// Some entries are named (one name per path, as admission requires) and some of those feed templates only.
 const entries = fc.uniqueArray(
-  fc.record({ path: fc.constantFrom(...PATHS), key: fc.constantFrom(...KEYS), targetKey: fc.stringMatching(/^[a-z_][a-z0-9_.-]{0,12}$/) }),
-  { minLength: 1, maxLength: 6, selector: (e) => e.targetKey },
-);
+  fc.record({ path: fc.constantFrom(...PATHS), key: fc.constantFrom(...KEYS), targetKey: fc.stringMatching(/^[a-z_][a-z0-9_.-]{0,12}$/), named: fc.integer({ min: 0, max: 5 }) })
+    .map(({ named, ...e }) => ({ ...e, ...(named >= 3 ? { name: `n${PATHS.indexOf(e.path)}` } : {}), ...(named === 5 ? { targetKey: undefined } : {}) })),
+  { minLength: 1, maxLength: 6, selector: (e) => e.targetKey ?? `${e.path}\u0000${e.key}` },
+).map((es) => es.map(({ targetKey, ...e }) => (targetKey === undefined ? e : { ...e, targetKey })));
+// Template keys are upper case: never a generated targetKey. Some templates are hostile or broken.
+const TEMPLATES = [
+  (n: string, k: string) => `x-{{ ${n}["${k}"] }}-y`,
+  (n: string, k: string) => `{{ ${n}["${k}"] | upcase }}{% for i in (1..3) %}.{% endfor %}`,
+  (n: string) => `{{ ${n}.constructor }}`,
+  () => '{% for i in (1..10000000) %}x{% endfor %}',
+  (n: string) => `{% if ${n} %}unclosed`,
+  () => '{{ nobody.password }}',
+];
+const dataFromArb = fc.option(fc.array(fc.record({ path: fc.constantFrom(...PATHS), prefix: fc.constantFrom(undefined, '', 'df_') })
+  .map(({ path, prefix }) => (prefix === undefined ? { path } : { path, prefix })), { minLength: 1, maxLength: 2 }), { nil: undefined });
 
 const vaultApp = fc.record({
-  name: dnsLabel, namespace: dnsLabel, role: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), secrets: entries,
+  name: dnsLabel, namespace: dnsLabel, role: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), secrets: entries, dataFrom: dataFromArb,
+  templates: fc.array(fc.integer({ min: 0, max: TEMPLATES.length - 1 }), { maxLength: 1 }),
   monitoring: fc.oneof(fc.constant(undefined), fc.constant({ enabled: false }), fc.constantFrom('http-metrics', 'missing-port').map((port) => ({ enabled: true, port }))),
   rotation: fc.constantFrom(undefined, 'restart', 'none'), injectEnv: fc.constantFrom(undefined, true, false),
   volumeClash: fc.boolean(), replicas: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), generation: fc.integer({ min: 1, max: 9 }),
@@ -254,6 +275,10 @@ const vaultApp = fc.record({
   const a = loadExample();
   a.metadata = { name: g.name, namespace: g.namespace, uid: `uid-${g.name}`, generation: g.generation };
   a.spec.vault = { role: g.role, secrets: g.secrets, ...(g.rotation ? { rotation: g.rotation as 'restart' | 'none' } : {}), ...(g.injectEnv !== undefined ? { injectEnv: g.injectEnv } : {}) };
+  if (g.dataFrom) a.spec.vault.dataFrom = g.dataFrom;
+  const named = g.secrets.find((e) => e.name !== undefined);
+  // Admission: an entry without targetKey needs templates.
+  if (named) a.spec.vault.templates = Object.fromEntries([0, ...g.templates].map((t, i) => [`TPL${i}`, TEMPLATES[t]!(named.name!, named.key)]));
   if (g.monitoring === undefined) delete a.spec.monitoring;
   else a.spec.monitoring = g.monitoring;
   if (g.replicas === undefined) delete (a.spec.deploymentSpec as { replicas?: number }).replicas;
@@ -287,8 +312,8 @@ const pathRead = (path: string, needed: string[]): fc.Arbitrary<PathRead | undef
 );
 
 const syncCase = vaultApp.chain((app) => {
-  const paths = [...new Set(app.spec.vault.secrets.map((s) => s.path))];
-  const targetKeys = app.spec.vault.secrets.map((s) => s.targetKey);
+  const paths = pathsOf(app);
+  const targetKeys = app.spec.vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey]));
   return fc.record({
     app: fc.constant(app),
     authOk: fc.integer({ min: 0, max: 9 }).map((n) => n > 0),
@@ -344,7 +369,7 @@ describe('fuzz: sync() with generated material and observed children', () => {
         const data = secret!.data as Record<string, string>;
         for (const e of c.app.spec.vault.secrets) {
           const read = material.reads[e.path];
-          if (read?.ok && 'data' in read) assert.equal(Buffer.from(data[e.targetKey]!, 'base64').toString('utf8'), String(read.data[e.key]), `S6: ${e.targetKey}`);
+          if (read?.ok && 'data' in read && e.targetKey !== undefined) assert.equal(Buffer.from(data[e.targetKey]!, 'base64').toString('utf8'), String(read.data[e.key]), `S6: ${e.targetKey}`);
         }
       } else if (c.observedSecret?.keys.length) {
         kept++;

@@ -83,10 +83,26 @@ export function materialFor(app: VaultApp): VaultMaterial {
   for (const s of app.spec.vault.secrets) {
     const read = (reads[s.path] ??= { ok: true, engine: /(^|\/)data\//.test(s.path) ? 'kv2' : 'kv1', data: {}, ...(/(^|\/)data\//.test(s.path) ? { version: 1 } : {}) });
     // Registry credentials must be JSON objects (the API server checks them): one naming its path and key.
-    const value = /^\.docker(configjson|cfg)$/.test(s.targetKey) ? JSON.stringify({ auths: { [s.path]: { auth: s.key } } }) : `value of ${s.key} at ${s.path}`;
+    const value = /^\.docker(configjson|cfg)$/.test(s.targetKey ?? '') ? JSON.stringify({ auths: { [s.path]: { auth: s.key } } }) : `value of ${s.key} at ${s.path}`;
     if (read.ok && 'data' in read) read.data[s.key] = value;
   }
+  for (const d of app.spec.vault.dataFrom ?? []) {
+    const read = (reads[d.path] ??= { ok: true, engine: 'kv2', data: {}, version: 1 });
+    if (read.ok && 'data' in read) Object.assign(read.data, Object.fromEntries(DATA_FROM_KEYS.map((k) => [k, `value of ${k} at ${d.path}`])));
+  }
   return { auth: { ok: true }, reads };
+}
+
+/** The keys every dataFrom path has in materialFor. */
+const DATA_FROM_KEYS = ['region', 'timeout'];
+
+/** The keys the Secret of `app` holds when answered from materialFor. */
+export function expectedSecretKeys(app: VaultApp): string[] {
+  return [...new Set([
+    ...app.spec.vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey])),
+    ...Object.keys(app.spec.vault.templates ?? {}),
+    ...(app.spec.vault.dataFrom ?? []).flatMap((d) => DATA_FROM_KEYS.map((k) => `${d.prefix ?? ''}${k}`)),
+  ])].sort();
 }
 
 /** A reader that answers each VaultApp from materialFor; counts calls. */
