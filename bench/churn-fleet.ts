@@ -39,7 +39,7 @@ export function buildChurnFleet(server: Server, n: number, prefix: string, concu
       { path: tenantPath(t, 'database'), key: 'url', targetKey: 'db_url' },
       { path: tenantPath(t, 'provider-x'), key: 'key', targetKey: 'provider_x_api_key' },
     ];
-    const mc = new MetacontrollerDriver(client.transport, req.parent, undefined, { deploymentStatus: stepped ? 'stepped' : 'immediate', now: clock.now });
+    const mc = new MetacontrollerDriver(client.transport, req.parent, undefined, { deploymentStatus: stepped ? 'stepped' : 'immediate', now: clock.now, ownWritesOnly: true });
     mc.observe(req.children);
     return mc;
   });

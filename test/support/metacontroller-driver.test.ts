@@ -55,3 +55,35 @@ it('settles a captured VaultApp as Metacontroller would, then answers 304 with n
   assert.equal(mc.apiWrites, writes, 'and Metacontroller writes nothing');
   assert.equal(mc.wrote, false);
 });
+
+it('ownWritesOnly (the bench) sends the same requests and makes the same writes, reusing what nothing changed', async (t) => {
+  const app = await build(t, recordedReader(material));
+  const run = async (ownWritesOnly: boolean) => {
+    let clock = Date.parse('2026-11-27T12:00:00Z');
+    const bodies: string[] = [];
+    const transport: HookTransport = async (path, body, h) => {
+      bodies.push(body);
+      const res = await app.inject({ method: 'POST', url: path, payload: body, headers: h });
+      return { statusCode: res.statusCode, body: res.body, ...(typeof res.headers.etag === 'string' ? { etag: res.headers.etag } : {}) };
+    };
+    const captured = capturedRequestFor('orders', '0b5c7a52-1111-4222-8333-444455556666');
+    const mc = new MetacontrollerDriver(transport, captured.parent, undefined, { deploymentStatus: 'stepped', now: () => new Date(clock), ownWritesOnly });
+    mc.observe(captured.children);
+    await mc.settle();
+    for (let i = 0; i < 3; i++) {
+      clock += 60_000;
+      await mc.sync();
+      mc.touchDeploymentStatus();
+      await mc.settle();
+    }
+    return { bodies, counts: { ...mc.counts }, last: mc.last, children: JSON.stringify([...mc.observed]) };
+  };
+  const plain = await run(false);
+  const reusing = await run(true);
+  assert.deepStrictEqual(reusing.counts, plain.counts);
+  assert.ok(plain.counts.notModified >= 3, `${plain.counts.notModified} answers were 304`);
+  assert.deepStrictEqual(reusing.last, plain.last);
+  assert.equal(reusing.children.replace(/"resourceVersion":"\d+"/g, ''), plain.children.replace(/"resourceVersion":"\d+"/g, ''));
+  const strip = (b: string) => b.replace(/"resourceVersion":"\d+"/g, '');
+  assert.deepStrictEqual(reusing.bodies.map(strip), plain.bodies.map(strip), 'the same requests');
+});
