@@ -4,7 +4,7 @@
 // (RE2 patterns, no if/then, CEL rules) and in ajv: hence no lookaheads and every
 // CEL rule has a JavaScript twin in ./cel-rules.ts.
 import { Type, type Static } from '@sinclair/typebox';
-import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
+import type { DeploymentSpec, StatefulSetSpec } from 'kubernetes-types/apps/v1.js';
 import { SECRET_SPEC_VALIDATIONS, SecretSpecSchema } from './secret-spec-schema.js';
 import { EXTRA_LABELS_VALIDATIONS, LABEL_VALUE_MAX_LENGTH, MAX_EXTRA_LABELS } from './kube-labels.js';
 
@@ -105,7 +105,7 @@ export const MonitoringSpecSchema = Type.Object({
 // Kubernetes sets no maximum on these lists; the ones here are far above what a pod
 // uses (a handful of containers, a few dozen mounts) and bound what one VaultApp makes
 // the hook and the API server walk.
-export const LIST_LIMITS = { containers: 128, volumes: 1024, ports: 1024, volumeMounts: 1024, envFrom: 256 } as const;
+export const LIST_LIMITS = { containers: 128, volumes: 1024, ports: 1024, volumeMounts: 1024, envFrom: 256, volumeClaimTemplates: 256 } as const;
 const listOfObjects = (maxItems: number) => Type.Array(Type.Object({}, preserve), { maxItems });
 const ContainerSchema = Type.Object({
   name: Type.String({ minLength: 1 }),
@@ -114,7 +114,8 @@ const ContainerSchema = Type.Object({
   envFrom: Type.Optional(listOfObjects(LIST_LIMITS.envFrom)),
 }, preserve);
 
-const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
+// What a Deployment and a StatefulSet share and the hook reads or extends.
+const workloadFields = {
   selector: Type.Object({}, { ...preserve, description: 'Label selector of the pods (apps/v1).' }),
   template: Type.Object({
     metadata: Type.Optional(Type.Object({}, preserve)),
@@ -124,14 +125,49 @@ const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
       volumes: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, preserve), { maxItems: LIST_LIMITS.volumes })),
     }, preserve),
   }, preserve),
-}, { ...preserve, description: 'An apps/v1 DeploymentSpec for the application.' }));
+};
+
+const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object(workloadFields, {
+  ...preserve, description: 'An apps/v1 DeploymentSpec for the application. Exactly one of deploymentSpec and statefulSetSpec.',
+}));
+
+// A DNS-1123 label, or empty (apps/v1 lets a StatefulSet go without a governing Service).
+export const SERVICE_NAME_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$';
+// The claim templates' names become pod volumes; the hook reads them to keep its own
+// volume's name free (a claim template named like it would replace the Secret volume).
+const StatefulSetSpecSchema = Type.Unsafe<StatefulSetSpec>(Type.Object({
+  ...workloadFields,
+  serviceName: Type.Optional(Type.String({
+    maxLength: 63, pattern: SERVICE_NAME_PATTERN, description: 'The headless Service that governs the pods\' network identity (optional in apps/v1).',
+  })),
+  volumeClaimTemplates: Type.Optional(Type.Array(Type.Object({
+    metadata: Type.Optional(Type.Object({ name: Type.Optional(Type.String()) }, preserve)),
+  }, preserve), { maxItems: LIST_LIMITS.volumeClaimTemplates })),
+}, {
+  ...preserve,
+  description: 'An apps/v1 StatefulSetSpec for the application, instead of deploymentSpec. The kind cannot change once the VaultApp exists.',
+}));
+
+// Exactly one workload; and its kind is fixed at creation (a transition rule, on updates
+// only): switching would delete the running workload and start another in its place.
+export const RULE_ONE_WORKLOAD = 'has(self.deploymentSpec) != has(self.statefulSetSpec)';
+export const RULE_WORKLOAD_KIND_FIXED = 'has(self.deploymentSpec) == has(oldSelf.deploymentSpec)';
+export const WORKLOAD_VALIDATIONS = [
+  { rule: RULE_ONE_WORKLOAD, message: 'give exactly one of deploymentSpec and statefulSetSpec' },
+  {
+    rule: RULE_WORKLOAD_KIND_FIXED,
+    message: 'deploymentSpec and statefulSetSpec cannot be swapped: the workload\'s kind is fixed when the VaultApp is created. '
+      + 'To change it, delete the VaultApp and create it again',
+  },
+];
 
 export const VaultAppSpecSchema = Type.Object({
-  deploymentSpec: DeploymentSpecSchema,
+  deploymentSpec: Type.Optional(DeploymentSpecSchema),
+  statefulSetSpec: Type.Optional(StatefulSetSpecSchema),
   vault: VaultSpecSchema,
   monitoring: Type.Optional(MonitoringSpecSchema),
   secret: Type.Optional(SecretSpecSchema),
-}, { 'x-kubernetes-validations': SECRET_SPEC_VALIDATIONS });
+}, { 'x-kubernetes-validations': [...WORKLOAD_VALIDATIONS, ...SECRET_SPEC_VALIDATIONS] });
 
 export const ConditionSchema = Type.Object({
   type: Type.String({ maxLength: 316 }),

@@ -72,7 +72,7 @@ describe('resource quantities: the hook\'s canonical form is the API server\'s',
 describe('empty lists: the hook drops the ones the API server drops', () => {
   it('a pod template full of empty lists: the stored Deployment has none of them, and the hook\'s desired pod spec equals the stored one', async () => {
     const app = loadExample();
-    const pod = app.spec.deploymentSpec.template.spec! as unknown as Record<string, unknown>;
+    const pod = app.spec.deploymentSpec!.template.spec! as unknown as Record<string, unknown>;
     const container = (pod.containers as Array<Record<string, unknown>>)[0]!;
     Object.assign(container, {
       command: [], args: [], env: [], envFrom: [], ports: [], volumeMounts: [], volumeDevices: [],

@@ -63,7 +63,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
       if (!end) return payload;
       const res = req.syncResponse;
       if (res) {
-        for (const c of res.status.conditions ?? []) if (c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'MonitoringReady') observer.error(c.reason);
+        for (const c of res.status.conditions ?? []) if (c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'StatefulSetReady' && c.type !== 'MonitoringReady') observer.error(c.reason);
         end(outcomeOf(res));
       } else {
         observer.error(`http_${reply.statusCode}`);
