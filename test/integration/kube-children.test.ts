@@ -125,7 +125,7 @@ describe('every child of every example passes a server-side dry-run create', () 
       const parent = await createParent(app, 'children');
       const res = await syncOnce(hook, parent);
 
-      const expected = ['Secret', 'Deployment', ...(app.spec.monitoring?.enabled ? ['Service', 'ServiceMonitor'] : [])];
+      const expected = ['Secret', app.spec.statefulSetSpec ? 'StatefulSet' : 'Deployment', ...(app.spec.monitoring?.enabled ? ['Service', 'ServiceMonitor'] : [])];
       assert.deepEqual(res.children.map((c) => c.kind), expected, JSON.stringify(res.status.conditions));
       const secret = res.children.find((c) => c.kind === 'Secret')!;
       assert.deepEqual(Object.keys(secret.data as object).sort(), app.spec.vault.secrets.map((s) => s.targetKey).sort());
