@@ -4,7 +4,7 @@
 // the schema has a twin here.
 import {
   MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NO_SYSTEM_PATH, RULE_ONE_WORKLOAD, RULE_PORT_WHEN_ENABLED, RULE_UNIQUE_TARGET_KEYS,
-  RULE_WORKLOAD_KIND_FIXED, SYSTEM_PATH_PATTERN,
+  RULE_POD_MANAGEMENT_FIXED, RULE_SERVICE_NAME_FIXED, RULE_WORKLOAD_KIND_FIXED, SYSTEM_PATH_PATTERN,
 } from './vaultapp-schema.js';
 import {
   isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES,
@@ -45,6 +45,9 @@ export const celTwins: Record<string, CelTwin> = {
   // A transition rule: the hook sees no oldSelf. It follows the spec's kind and never
   // reads an observed workload of the other kind (src/hook/workload.ts).
   [RULE_WORKLOAD_KIND_FIXED]: () => true,
+  // Transition rules too; the API server refuses the StatefulSet update itself.
+  [RULE_SERVICE_NAME_FIXED]: () => true,
+  [RULE_POD_MANAGEMENT_FIXED]: () => true,
   [RULE_LABEL_KEYS]: (self) => everyEntry(self, (k) => isLabelKey(k)),
   [RULE_LABEL_KEYS_NOT_RESERVED]: (self) => everyEntry(self, (k) => !isReservedLabelKey(k)),
   [RULE_LABEL_VALUES]: (self) => everyEntry(self, (_k, v) => typeof v !== 'string' || matchesLabelValuePattern(v)),

@@ -133,12 +133,23 @@ const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object(workloadFie
 
 // A DNS-1123 label, or empty (apps/v1 lets a StatefulSet go without a governing Service).
 export const SERVICE_NAME_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$';
+// Kubernetes refuses a change of these on an existing StatefulSet: refused here too, when
+// the user makes it, instead of every apply failing (transition rules, updates only).
+// selector and volumeClaimTemplates are immutable as well, but are untyped objects here,
+// which CEL cannot compare whole.
+const unchanged = (field: string, none: string): string =>
+  `(has(self.${field}) ? self.${field} : '${none}') == (has(oldSelf.${field}) ? oldSelf.${field} : '${none}')`;
+export const RULE_SERVICE_NAME_FIXED = unchanged('serviceName', '');
+export const RULE_POD_MANAGEMENT_FIXED = unchanged('podManagementPolicy', 'OrderedReady');
 // The claim templates' names become pod volumes; the hook reads them to keep its own
 // volume's name free (a claim template named like it would replace the Secret volume).
 const StatefulSetSpecSchema = Type.Unsafe<StatefulSetSpec>(Type.Object({
   ...workloadFields,
   serviceName: Type.Optional(Type.String({
-    maxLength: 63, pattern: SERVICE_NAME_PATTERN, description: 'The headless Service that governs the pods\' network identity (optional in apps/v1).',
+    maxLength: 63, pattern: SERVICE_NAME_PATTERN, description: 'The headless Service that governs the pods\' network identity (optional in apps/v1; immutable).',
+  })),
+  podManagementPolicy: Type.Optional(Type.Unsafe<'OrderedReady' | 'Parallel'>({
+    type: 'string', enum: ['OrderedReady', 'Parallel'], description: 'OrderedReady (the default) or Parallel; immutable.',
   })),
   volumeClaimTemplates: Type.Optional(Type.Array(Type.Object({
     metadata: Type.Optional(Type.Object({ name: Type.Optional(Type.String()) }, preserve)),
@@ -146,6 +157,10 @@ const StatefulSetSpecSchema = Type.Unsafe<StatefulSetSpec>(Type.Object({
 }, {
   ...preserve,
   description: 'An apps/v1 StatefulSetSpec for the application, instead of deploymentSpec. The kind cannot change once the VaultApp exists.',
+  'x-kubernetes-validations': [
+    { rule: RULE_SERVICE_NAME_FIXED, message: 'statefulSetSpec.serviceName cannot be changed: Kubernetes does not let a StatefulSet\'s serviceName change' },
+    { rule: RULE_POD_MANAGEMENT_FIXED, message: 'statefulSetSpec.podManagementPolicy cannot be changed: Kubernetes does not let a StatefulSet\'s podManagementPolicy change' },
+  ],
 }));
 
 // Exactly one workload; and its kind is fixed at creation (a transition rule, on updates

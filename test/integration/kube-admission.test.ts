@@ -227,6 +227,7 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: 'statefulSetSpec with 256 claim templates', ok: true, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.volumeClaimTemplates = Array.from({ length: 256 }, (_, i) => ({ metadata: { name: `d${i}` } })); } },
   { name: 'statefulSetSpec with 257 claim templates', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.volumeClaimTemplates = Array.from({ length: 257 }, (_, i) => ({ metadata: { name: `d${i}` } })); } },
   { name: 'statefulSetSpec with a claim template named by a number', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.volumeClaimTemplates = [{ metadata: { name: 7 } }]; } },
+  { name: 'statefulSetSpec with podManagementPolicy "Random"', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.podManagementPolicy = 'Random'; } },
   { name: 'statefulSetSpec without selector', ok: false, mutate: (a) => { asStatefulSet(a); delete a.spec.statefulSetSpec.selector; } },
   { name: 'statefulSetSpec with a container without a name', ok: false, mutate: (a) => { asStatefulSet(a); delete a.spec.statefulSetSpec.template.spec.containers[0].name; } },
   { name: 'no containers', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers = []) },
@@ -340,6 +341,10 @@ describe('deploymentSpec and statefulSetSpec cannot be swapped once created', ()
     { name: 'StatefulSet → Deployment is refused', from: asStatefulSet, to: toDeployment, ok: false, says: /cannot be swapped/ },
     { name: 'StatefulSet → both is refused (exactly one)', from: asStatefulSet, to: (a) => (a.spec.deploymentSpec = structuredClone(a.spec.statefulSetSpec)), ok: false, says: /give exactly one/ },
     { name: 'StatefulSet scaled and its image changed is accepted', from: asStatefulSet, to: (a) => { a.spec.statefulSetSpec.replicas = 5; a.spec.statefulSetSpec.template.spec.containers[0].image = 'x:2'; }, ok: true },
+    { name: 'StatefulSet serviceName changed is refused', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.serviceName = 'other'), ok: false, says: /statefulSetSpec\.serviceName cannot be changed/ },
+    { name: 'StatefulSet serviceName added is refused', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.serviceName = 'billing'), ok: false, says: /serviceName cannot be changed/ },
+    { name: 'StatefulSet podManagementPolicy OrderedReady (default) → Parallel is refused', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.podManagementPolicy = 'Parallel'), ok: false, says: /podManagementPolicy cannot be changed/ },
+    { name: 'StatefulSet podManagementPolicy left out → OrderedReady written out is accepted', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.podManagementPolicy = 'OrderedReady'), ok: true },
     { name: 'Deployment scaled is accepted (the seed keeps working)', from: () => {}, to: (a) => (a.spec.deploymentSpec.replicas = 5), ok: true },
   ];
   for (const c of cases) {
