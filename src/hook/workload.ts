@@ -3,7 +3,8 @@
 // annotation. Where the user already has something at our volume name or mount path,
 // theirs wins and the collision is reported instead of silently overwritten. The spec is
 // written as the API server stores it (resource quantities, ./quantity.ts; empty lists,
-// ./empty-lists.ts) so that no sync finds the workload changed.
+// ./empty-lists.ts; claim templates, ./claim-templates.ts) so that no sync finds the
+// workload changed.
 //
 // The kind is the spec's (exactly one of deploymentSpec and statefulSetSpec; admission
 // refuses a switch). An observed child of the other kind is never read: not for its
@@ -17,7 +18,8 @@ import { childLabels, SECRET_MOUNT_PATH, SECRET_VOLUME, secretName, VERSION_ANNO
 import { dropEmptyLists } from './empty-lists.js';
 import type { ChildKind } from './observed.js';
 import { isRecord } from './own.js';
-import { canonicalClaimQuantities, canonicalPodQuantities } from './quantity.js';
+import { canonicalPodQuantities } from './quantity.js';
+import { storedClaimTemplates } from './claim-templates.js';
 import type { KubeObject } from './types.js';
 import { isDeepStrictEqual } from 'node:util';
 
@@ -58,12 +60,8 @@ export function desiredWorkload(app: VaultApp, version: string): WorkloadOutcome
   dropEmptyLists(podSpec);
   // A Deployment has no claim templates: whatever stands there is not read.
   const claims = kind === 'StatefulSet' && Array.isArray(spec.volumeClaimTemplates) ? spec.volumeClaimTemplates : [];
-  if (claims.length > 0) {
-    for (const claim of claims) {
-      canonicalClaimQuantities(claim);
-      dropEmptyLists(claim);
-    }
-  } else if (kind === 'StatefulSet' && Array.isArray(spec.volumeClaimTemplates)) delete spec.volumeClaimTemplates;
+  if (claims.length > 0) storedClaimTemplates(claims);
+  else if (kind === 'StatefulSet' && Array.isArray(spec.volumeClaimTemplates)) delete spec.volumeClaimTemplates;
 
   const volume: Volume = { name: SECRET_VOLUME, secret: { secretName: secretName(name) } };
   const volumes = podSpec.volumes ?? [];

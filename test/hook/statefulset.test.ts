@@ -56,7 +56,11 @@ describe('a VaultApp with statefulSetSpec', () => {
             volumes: [{ name: 'vault-secrets', secret: { secretName: 'ledger-vault-secrets' } }],
           },
         },
-        volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } } } }],
+        // With the defaults the API server stores (Metacontroller replaces this list whole).
+        volumeClaimTemplates: [{
+          apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data' },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '10Gi' } }, volumeMode: 'Filesystem' }, status: { phase: 'Pending' },
+        }],
       },
     });
     // The metrics Service selects the StatefulSet's pods.
@@ -88,6 +92,15 @@ describe('a VaultApp with statefulSetSpec', () => {
     const sts = kindOf(sync(request(app), material('pw-1'), NOW, config), 'StatefulSet')!.spec as any;
     assert.deepStrictEqual(sts.volumeClaimTemplates[0].spec.resources, { requests: { storage: '1536Mi' }, limits: { storage: '2147483648' } });
     assert.equal('finalizers' in sts.volumeClaimTemplates[0].metadata, false);
+    // What the user wrote stands; only absent defaults are added.
+    const own = example();
+    (own.spec.statefulSetSpec as any).volumeClaimTemplates[0].spec.volumeMode = 'Block';
+    (own.spec.statefulSetSpec as any).volumeClaimTemplates[0].spec.dataSource = { kind: 'VolumeSnapshot', name: 'snap', apiGroup: 'snapshot.storage.k8s.io' };
+    (own.spec.statefulSetSpec as any).volumeClaimTemplates.push({ metadata: { name: 'copy' }, spec: { dataSource: { kind: 'PersistentVolumeClaim', name: 'src' } } });
+    const written = (kindOf(sync(request(own), material('pw-1'), NOW, config), 'StatefulSet')!.spec as any).volumeClaimTemplates;
+    assert.equal(written[0].spec.volumeMode, 'Block');
+    assert.equal(written[0].spec.dataSource.apiGroup, 'snapshot.storage.k8s.io');
+    assert.deepStrictEqual(written[1].spec, { dataSource: { kind: 'PersistentVolumeClaim', name: 'src', apiGroup: null }, volumeMode: 'Filesystem' });
     const empty = example();
     (empty.spec.statefulSetSpec as any).volumeClaimTemplates = [];
     (empty.spec.statefulSetSpec as any).template.spec.containers[0].volumeMounts = [];
