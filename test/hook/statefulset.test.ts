@@ -156,6 +156,18 @@ describe('a VaultApp with statefulSetSpec', () => {
     assert.equal(cond(dep, 'DeploymentReady').reason, 'Creating');
   });
 
+  it('a hostile observed StatefulSet (spec a string, generation an object without toString, template annotations a list) is never a crash', () => {
+    const odd: KubeObject = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'ledger', generation: { toString: null } as unknown as number }, spec: 'x' as unknown as Record<string, unknown>, status: { conditions: {}, readyReplicas: '3' } };
+    const res = sync(request(example(), [secret(data1), odd]), material('pw-1'), NOW, config);
+    assert.equal(versionOf(kindOf(res, 'StatefulSet')), hmac(data1));
+    assert.equal(cond(res, 'StatefulSetReady').status, 'False');
+    const listed = statefulSet(hmac(data1));
+    (listed.spec as any).template.metadata.annotations = ['x'];
+    const none = example();
+    none.spec.vault.rotation = 'none';
+    assert.equal(versionOf(kindOf(sync(request(none, [secret(data1), listed]), material('pw-1'), NOW, config), 'StatefulSet')), hmac(data1));
+  });
+
   it('ready when the StatefulSet has rolled out: the Ready condition names it', () => {
     const done = statefulSet(hmac(data1), { observedGeneration: 1, replicas: 3, readyReplicas: 3, availableReplicas: 3, updatedReplicas: 3, currentReplicas: 3, currentRevision: 'ledger-7d9', updateRevision: 'ledger-7d9' });
     const res = sync(request(example(), [secret(data1), done]), material('pw-1'), NOW, config);
