@@ -52,8 +52,9 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   const workload = workloadOf(app);
   const workloadReady = workload.kind === 'StatefulSet' ? 'StatefulSetReady' : 'DeploymentReady';
   const observedWorkload = observedChild(req, workload.child, name);
-  // An older CompositeController without statefulsets: Metacontroller would refuse a child
-  // of a type it does not manage, and nothing would say why. Deployments were always declared.
+  // An older CompositeController without statefulsets: Metacontroller lists only declared
+  // types, so it would create the StatefulSet and then never see it again (never update it
+  // on a rotation, never report its status, never delete it). Deployments were always declared.
   if (workload.kind === 'StatefulSet' && !childTypeManaged(req, 'statefulSet')) {
     const p = problem('CHILD_TYPE_NOT_MANAGED', 'the CompositeController does not declare apps/v1 statefulsets as a child type: apply the CompositeController of this release (metacontroller/ or the Helm chart) to run StatefulSets');
     conditions.push({ type: workloadReady, status: 'False', reason: reasonOf([p]), message: p.message });
