@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { validateVaultApp } from '../../src/api/validate.js';
 import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
+import { identityOf } from '../../src/hook/identity.js';
 import { statefulSetReadiness } from '../../src/hook/statefulset-readiness.js';
 import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncConfig, SyncResponse } from '../../src/hook/types.js';
@@ -166,6 +167,13 @@ describe('a VaultApp with statefulSetSpec', () => {
     const none = example();
     none.spec.vault.rotation = 'none';
     assert.equal(versionOf(kindOf(sync(request(none, [secret(data1), listed]), material('pw-1'), NOW, config), 'StatefulSet')), hmac(data1));
+  });
+
+  it('the Vault identity is the StatefulSet pods\' service account', () => {
+    const app = example();
+    assert.equal(identityOf(app).serviceAccount, 'default');
+    app.spec.statefulSetSpec!.template.spec!.serviceAccountName = 'ledger-sa';
+    assert.deepStrictEqual(identityOf(app), { namespace: 'default', serviceAccount: 'ledger-sa', role: 'ledger' });
   });
 
   it('ready when the StatefulSet has rolled out: the Ready condition names it', () => {
