@@ -66,9 +66,9 @@ export function buildFleet(shape: FleetShape): VaultApp[] {
     const app = structuredClone(base);
     app.metadata = { name, namespace: namespaceOf(ns), uid: `6b1f3c2e-${String(shape.seed).padStart(4, '0').slice(-4)}-4000-8000-${String(i).padStart(12, '0')}`, generation: 1 } as VaultApp['metadata'];
     const labels = { app: name };
-    app.spec.deploymentSpec.selector = { matchLabels: labels };
-    app.spec.deploymentSpec.template.metadata = { labels };
-    app.spec.deploymentSpec.template.spec!.containers[0]!.name = name.slice(0, 63);
+    app.spec.deploymentSpec!.selector = { matchLabels: labels };
+    app.spec.deploymentSpec!.template.metadata = { labels };
+    app.spec.deploymentSpec!.template.spec!.containers[0]!.name = name.slice(0, 63);
     app.spec.vault.role = roleOf(ns);
     app.spec.vault.secrets = [
       { path: kvPath(first!), key: 'url', targetKey: 'db_url' },

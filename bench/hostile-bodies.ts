@@ -18,7 +18,7 @@ interface HostileBody { name: string; method?: 'GET' | 'POST'; url?: string; typ
 
 const withContainers = (containers: unknown[]): string => {
   const body = request(loadExample());
-  (body.parent.spec.deploymentSpec.template.spec as { containers: unknown[] }).containers = containers;
+  (body.parent.spec.deploymentSpec!.template.spec as { containers: unknown[] }).containers = containers;
   return JSON.stringify(body);
 };
 

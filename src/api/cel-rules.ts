@@ -3,8 +3,9 @@
 // reaches it anyway (an older CRD, a direct curl). A test checks every rule in
 // the schema has a twin here.
 import {
-  MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NAME_ONE_PATH, RULE_NO_SYSTEM_PATH, RULE_PORT_WHEN_ENABLED, RULE_SOME_SOURCE, RULE_TARGET_OR_NAME,
-  RULE_TEMPLATE_KEYS, RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES, RULE_TEMPLATES_NOT_TARGETS, RULE_UNIQUE_TARGET_KEYS, SECRET_KEY_PATTERN, SYSTEM_PATH_PATTERN,
+  MAX_NAME_LENGTH, RULE_NAME_LENGTH, RULE_NAME_ONE_PATH, RULE_NO_SYSTEM_PATH, RULE_ONE_WORKLOAD, RULE_POD_MANAGEMENT_FIXED, RULE_PORT_WHEN_ENABLED,
+  RULE_SERVICE_NAME_FIXED, RULE_SOME_SOURCE, RULE_TARGET_OR_NAME, RULE_TEMPLATE_KEYS, RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES, RULE_TEMPLATES_NOT_TARGETS,
+  RULE_UNIQUE_TARGET_KEYS, RULE_WORKLOAD_KIND_FIXED, SECRET_KEY_PATTERN, SYSTEM_PATH_PATTERN,
 } from './vaultapp-schema.js';
 import {
   isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES,
@@ -72,6 +73,18 @@ export const celTwins: Record<string, CelTwin> = {
     const name = (self as { metadata?: { name?: unknown } })?.metadata?.name;
     return typeof name !== 'string' || name.length <= MAX_NAME_LENGTH;
   },
+  [RULE_ONE_WORKLOAD]: (self) => {
+    const spec = self as Record<string, unknown> | null;
+    if (spec === null || typeof spec !== 'object') return true;
+    const given = (k: string) => Object.hasOwn(spec, k) && spec[k] !== undefined && spec[k] !== null;
+    return given('deploymentSpec') !== given('statefulSetSpec');
+  },
+  // A transition rule: the hook sees no oldSelf. It follows the spec's kind and never
+  // reads an observed workload of the other kind (src/hook/workload.ts).
+  [RULE_WORKLOAD_KIND_FIXED]: () => true,
+  // Transition rules too; the API server refuses the StatefulSet update itself.
+  [RULE_SERVICE_NAME_FIXED]: () => true,
+  [RULE_POD_MANAGEMENT_FIXED]: () => true,
   [RULE_LABEL_KEYS]: (self) => everyEntry(self, (k) => isLabelKey(k)),
   [RULE_LABEL_KEYS_NOT_RESERVED]: (self) => everyEntry(self, (k) => !isReservedLabelKey(k)),
   [RULE_LABEL_VALUES]: (self) => everyEntry(self, (_k, v) => typeof v !== 'string' || matchesLabelValuePattern(v)),

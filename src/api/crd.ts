@@ -36,7 +36,7 @@ export function buildCrd(): Record<string, unknown> {
         schema: {
           openAPIV3Schema: {
             type: 'object',
-            description: 'VaultApp declares a Deployment, the Vault secrets it needs and how Prometheus scrapes it.',
+            description: 'VaultApp declares a Deployment or StatefulSet, the Vault secrets it needs and how Prometheus scrapes it.',
             required: ['spec'],
             'x-kubernetes-validations': ROOT_VALIDATIONS,
             properties: {

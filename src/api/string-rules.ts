@@ -60,6 +60,10 @@ export const ENTRY_NAME_RULE = matching(ENTRY_NAME_PATTERN,
 export const DATA_FROM_PREFIX_RULE = matching('^[-._a-zA-Z0-9]*$',
   'prefix may hold only letters, digits, \'-\', \'_\' and \'.\' (it begins each key in the Secret)');
 
+// --- spec.statefulSetSpec.serviceName: a Service's name, a DNS label (maxLength 63 in the schema), or empty.
+export const SERVICE_NAME_RULE = matching('^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$',
+  'serviceName must be the name of a Service: lowercase letters, digits and \'-\', beginning and ending with a letter or digit (or empty)');
+
 // --- spec.monitoring.port: IANA_SVC_NAME, what a named container port must be (maxLength 15 in the schema).
 export const PORT_NAME_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 export const PORT_RULE = matching(PORT_NAME_PATTERN,
@@ -87,7 +91,7 @@ export const SECRET_TYPE_RULE = matching(SECRET_TYPE_PATTERN,
   + 'then letters, digits, \'-\', \'_\' or \'.\', beginning and ending with a letter or digit');
 
 export const STRING_RULES: StringRule[] = [
-  ROLE_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, TARGET_KEY_RULE, ENTRY_NAME_RULE, DATA_FROM_PREFIX_RULE, PORT_RULE, METRICS_PATH_RULE,
+  ROLE_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, TARGET_KEY_RULE, ENTRY_NAME_RULE, DATA_FROM_PREFIX_RULE, SERVICE_NAME_RULE, PORT_RULE, METRICS_PATH_RULE,
   INTERVAL_RULE, REFRESH_INTERVAL_RULE, SECRET_TYPE_RULE,
 ];
 

@@ -6,12 +6,12 @@
 // syntax of a string field is a CEL rule with a sentence (./string-rules.ts), never a
 // `pattern`, whose refusal would quote the regular expression.
 import { Type, type Static } from '@sinclair/typebox';
-import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
+import type { DeploymentSpec, StatefulSetSpec } from 'kubernetes-types/apps/v1.js';
 import { SECRET_SPEC_VALIDATIONS, SecretSpecSchema } from './secret-spec-schema.js';
 import { extraLabelsSchema } from './string-map-schema.js';
 import {
   celString, DATA_FROM_PREFIX_RULE, ENTRY_NAME_RULE, INTERVAL_RULE, METRICS_PATH_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, PORT_RULE,
-  REFRESH_INTERVAL_RULE, ROLE_RULE, SECRET_KEY_PATTERN, TARGET_KEY_RULE, validations,
+  REFRESH_INTERVAL_RULE, ROLE_RULE, SECRET_KEY_PATTERN, SERVICE_NAME_RULE, TARGET_KEY_RULE, validations,
 } from './string-rules.js';
 
 export { SECRET_KEY_PATTERN, VAULT_PATH_PATTERN } from './string-rules.js';
@@ -170,7 +170,7 @@ export const MonitoringSpecSchema = Type.Object({
 // Kubernetes sets no maximum on these lists; the ones here are far above what a pod
 // uses (a handful of containers, a few dozen mounts) and bound what one VaultApp makes
 // the hook and the API server walk.
-export const LIST_LIMITS = { containers: 128, volumes: 1024, ports: 1024, volumeMounts: 1024, envFrom: 256 } as const;
+export const LIST_LIMITS = { containers: 128, volumes: 1024, ports: 1024, volumeMounts: 1024, envFrom: 256, volumeClaimTemplates: 256 } as const;
 const listOfObjects = (maxItems: number) => Type.Array(Type.Object({}, preserve), { maxItems });
 const ContainerSchema = Type.Object({
   name: Type.String({ minLength: 1 }),
@@ -179,7 +179,8 @@ const ContainerSchema = Type.Object({
   envFrom: Type.Optional(listOfObjects(LIST_LIMITS.envFrom)),
 }, preserve);
 
-const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
+// What a Deployment and a StatefulSet share and the hook reads or extends.
+const workloadFields = {
   selector: Type.Object({}, { ...preserve, description: 'Label selector of the pods (apps/v1).' }),
   template: Type.Object({
     metadata: Type.Optional(Type.Object({}, preserve)),
@@ -189,14 +190,64 @@ const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object({
       volumes: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1 }) }, preserve), { maxItems: LIST_LIMITS.volumes })),
     }, preserve),
   }, preserve),
-}, { ...preserve, description: 'An apps/v1 DeploymentSpec for the application.' }));
+};
+
+const DeploymentSpecSchema = Type.Unsafe<DeploymentSpec>(Type.Object(workloadFields, {
+  ...preserve, description: 'An apps/v1 DeploymentSpec for the application. Exactly one of deploymentSpec and statefulSetSpec.',
+}));
+
+// A DNS-1123 label, or empty (apps/v1 lets a StatefulSet go without a governing Service).
+// Kubernetes refuses a change of these on an existing StatefulSet: refused here too, when
+// the user makes it, instead of every apply failing (transition rules, updates only).
+// selector and volumeClaimTemplates are immutable as well, but are untyped objects here,
+// which CEL cannot compare whole.
+const unchanged = (field: string, none: string): string =>
+  `(has(self.${field}) ? self.${field} : '${none}') == (has(oldSelf.${field}) ? oldSelf.${field} : '${none}')`;
+export const RULE_SERVICE_NAME_FIXED = unchanged('serviceName', '');
+export const RULE_POD_MANAGEMENT_FIXED = unchanged('podManagementPolicy', 'OrderedReady');
+// The claim templates' names become pod volumes; the hook reads them to keep its own
+// volume's name free (a claim template named like it would replace the Secret volume).
+const StatefulSetSpecSchema = Type.Unsafe<StatefulSetSpec>(Type.Object({
+  ...workloadFields,
+  serviceName: Type.Optional(Type.String({
+    maxLength: 63, description: 'The headless Service that governs the pods\' network identity (optional in apps/v1; immutable).',
+    'x-kubernetes-validations': validations(SERVICE_NAME_RULE),
+  })),
+  podManagementPolicy: Type.Optional(Type.Unsafe<'OrderedReady' | 'Parallel'>({
+    type: 'string', enum: ['OrderedReady', 'Parallel'], description: 'OrderedReady (the default) or Parallel; immutable.',
+  })),
+  volumeClaimTemplates: Type.Optional(Type.Array(Type.Object({
+    metadata: Type.Optional(Type.Object({ name: Type.Optional(Type.String()) }, preserve)),
+  }, preserve), { maxItems: LIST_LIMITS.volumeClaimTemplates })),
+}, {
+  ...preserve,
+  description: 'An apps/v1 StatefulSetSpec for the application, instead of deploymentSpec. The kind cannot change once the VaultApp exists.',
+  'x-kubernetes-validations': [
+    { rule: RULE_SERVICE_NAME_FIXED, message: 'statefulSetSpec.serviceName cannot be changed: Kubernetes does not let a StatefulSet\'s serviceName change' },
+    { rule: RULE_POD_MANAGEMENT_FIXED, message: 'statefulSetSpec.podManagementPolicy cannot be changed: Kubernetes does not let a StatefulSet\'s podManagementPolicy change' },
+  ],
+}));
+
+// Exactly one workload; and its kind is fixed at creation (a transition rule, on updates
+// only): switching would delete the running workload and start another in its place.
+export const RULE_ONE_WORKLOAD = 'has(self.deploymentSpec) != has(self.statefulSetSpec)';
+export const RULE_WORKLOAD_KIND_FIXED = 'has(self.deploymentSpec) == has(oldSelf.deploymentSpec)';
+export const WORKLOAD_VALIDATIONS = [
+  { rule: RULE_ONE_WORKLOAD, message: 'give exactly one of deploymentSpec and statefulSetSpec' },
+  {
+    rule: RULE_WORKLOAD_KIND_FIXED,
+    message: 'deploymentSpec and statefulSetSpec cannot be swapped: the workload\'s kind is fixed when the VaultApp is created. '
+      + 'To change it, delete the VaultApp and create it again',
+  },
+];
 
 export const VaultAppSpecSchema = Type.Object({
-  deploymentSpec: DeploymentSpecSchema,
+  deploymentSpec: Type.Optional(DeploymentSpecSchema),
+  statefulSetSpec: Type.Optional(StatefulSetSpecSchema),
   vault: VaultSpecSchema,
   monitoring: Type.Optional(MonitoringSpecSchema),
   secret: Type.Optional(SecretSpecSchema),
-}, { 'x-kubernetes-validations': SECRET_SPEC_VALIDATIONS });
+}, { 'x-kubernetes-validations': [...WORKLOAD_VALIDATIONS, ...SECRET_SPEC_VALIDATIONS] });
 
 export const ConditionSchema = Type.Object({
   type: Type.String({ maxLength: 316 }),

@@ -1,6 +1,6 @@
 import type { Condition } from '../api/vaultapp-schema.js';
 
-export const CONDITION_TYPES = ['VaultAuthenticated', 'SecretsSynced', 'DeploymentReady', 'MonitoringReady', 'Ready'] as const;
+export const CONDITION_TYPES = ['VaultAuthenticated', 'SecretsSynced', 'DeploymentReady', 'StatefulSetReady', 'MonitoringReady', 'Ready'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** RFC 3339 at second precision, as metav1.Time serialises. */

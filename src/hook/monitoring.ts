@@ -1,17 +1,17 @@
 // The metrics Service and the ServiceMonitor that selects it.
-import type { DeploymentSpec } from 'kubernetes-types/apps/v1.js';
 import { isReservedLabelKey } from '../api/kube-labels.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
 import { childLabels, isLabelValue, isServiceName, METRICS_FOR_LABEL, metricsServiceName } from './names.js';
 import type { KubeObject } from './types.js';
+import { workloadOf, type WorkloadSpec } from './workload.js';
 
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const DEFAULT_SCRAPE_INTERVAL = '30s';
 
 export interface MonitoringOutcome { service?: KubeObject; serviceMonitor?: KubeObject; problems: Problem[] }
 
-function findPort(spec: DeploymentSpec, portName: string): number | undefined {
+function findPort(spec: WorkloadSpec, portName: string): number | undefined {
   for (const c of spec.template.spec?.containers ?? []) {
     const port = c.ports?.find((p) => p.name === portName);
     if (port) return port.containerPort;
@@ -20,7 +20,7 @@ function findPort(spec: DeploymentSpec, portName: string): number | undefined {
 }
 
 // A Service selects by equality only: matchLabels when there are any, else the pod labels.
-function podSelector(spec: DeploymentSpec): Record<string, string> {
+function podSelector(spec: WorkloadSpec): Record<string, string> {
   const matchLabels = spec.selector?.matchLabels;
   return matchLabels && Object.keys(matchLabels).length > 0 ? matchLabels : (spec.template.metadata?.labels ?? {});
 }
@@ -43,9 +43,10 @@ export function desiredMonitoring(app: VaultApp, defaultLabels?: Record<string, 
   if (!isServiceName(serviceName) || !isLabelValue(name)) {
     return { problems: [problem('NAME_TOO_LONG', `metrics Service name "${serviceName}" must be a DNS-1035 label of at most 63 characters; shorten the VaultApp name to 55 characters or fewer`)] };
   }
-  const containerPort = findPort(app.spec.deploymentSpec, monitoring.port);
+  const workload = workloadOf(app);
+  const containerPort = findPort(workload.spec, monitoring.port);
   if (containerPort === undefined) {
-    return { problems: [problem('PORT_NOT_FOUND', `monitoring.port "${monitoring.port}" is not the name of a port in deploymentSpec.template.spec.containers[*].ports`)] };
+    return { problems: [problem('PORT_NOT_FOUND', `monitoring.port "${monitoring.port}" is not the name of a port in ${workload.field}.template.spec.containers[*].ports`)] };
   }
   const labels = { ...childLabels(name), [METRICS_FOR_LABEL]: name };
   return {
@@ -54,7 +55,7 @@ export function desiredMonitoring(app: VaultApp, defaultLabels?: Record<string, 
       kind: 'Service',
       metadata: { name: serviceName, namespace, labels },
       spec: {
-        selector: podSelector(app.spec.deploymentSpec),
+        selector: podSelector(workload.spec),
         ports: [{ name: monitoring.port, port: containerPort, targetPort: monitoring.port }],
       },
     },

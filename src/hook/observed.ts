@@ -5,6 +5,7 @@ import type { KubeObject, SyncRequest } from './types.js';
 export const CHILD_TYPE = {
   secret: 'Secret.v1',
   deployment: 'Deployment.apps/v1',
+  statefulSet: 'StatefulSet.apps/v1',
   service: 'Service.v1',
   serviceMonitor: 'ServiceMonitor.monitoring.coreos.com/v1',
 } as const;

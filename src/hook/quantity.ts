@@ -171,3 +171,11 @@ export function canonicalPodQuantities(podSpec: unknown): void {
     }
   }
 }
+
+/**
+ * The quantities of a StatefulSet's claim template (storage requests and limits) as the
+ * API server stores them, in place; a resource list, so rounded up to milli like a pod's.
+ */
+export function canonicalClaimQuantities(claim: unknown): void {
+  if (isRecord(claim) && isRecord(claim.spec)) canonicalRequirements(claim.spec.resources);
+}

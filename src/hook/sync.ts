@@ -3,18 +3,21 @@
 //
 // Never lose data: a child left out of the response is deleted by
 // Metacontroller, so when Vault fails the observed Secret's data is returned as
-// it is and the Deployment is kept; only the user's own spec change removes data.
+// it is and the workload (Deployment or StatefulSet) is kept; only the user's own
+// spec change removes data.
 import { errorCatalog, type Problem } from '../errors/catalog.js';
 import type { VaultApp, VaultAppStatus } from '../api/vaultapp-schema.js';
 import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
 import { pathsOf, skippedMessage } from './data-from.js';
-import { desiredDeployment } from './deployment.js';
 import { deploymentReadiness } from './deployment-readiness.js';
+import { statefulSetReadiness } from './statefulset-readiness.js';
+import { desiredWorkload, workloadOf } from './workload.js';
 import type { VaultMaterial } from './material.js';
 import { desiredMonitoring } from './monitoring.js';
 import { credentialEnd, nextLeaseActionSeconds } from './leases.js';
 import { managedSecret } from './managed-secret.js';
 import { secretName, VERSION_ANNOTATION } from './names.js';
+import { problem } from '../errors/catalog.js';
 import { childTypeManaged, observedChild } from './observed.js';
 import { refreshSecondsOf } from './plan.js';
 import { secondsUntilRefresh } from './refresh-state.js';
@@ -43,18 +46,27 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
     ? { type: 'SecretsSynced', status: 'True', reason: secret.skipped ? 'SyncedWithSkippedKeys' : 'Synced', message: `${Object.keys(synced).length} keys from ${pathsOf(app).length} Vault paths in Secret ${sName}${skippedMessage(secret.skipped)}` }
     : { type: 'SecretsSynced', status: 'False', reason: reasonOf(problems), message: `${describe(problems)}${observedData !== undefined ? `; Secret ${sName} keeps its current data` : `; Secret ${sName} not created yet`}` });
 
-  // Deployment: versioned by the observed Secret once it exists, so pods roll only
+  // The workload: versioned by the observed Secret once it exists, so pods roll only
   // after the new data is in the cluster; on the first sync, by the data created.
-  const observedDeployment = observedChild(req, 'deployment', name);
-  if (data !== undefined || observedDeployment) {
-    const { deployment, problems } = desiredDeployment(app, deploymentVersion(observedDeployment, observedData ?? data));
-    children.push(deployment);
-    const readiness = deploymentReadiness(observedDeployment);
+  // Only an observed child of the spec's kind is read (./workload.ts).
+  const workload = workloadOf(app);
+  const workloadReady = workload.kind === 'StatefulSet' ? 'StatefulSetReady' : 'DeploymentReady';
+  const observedWorkload = observedChild(req, workload.child, name);
+  // An older CompositeController without statefulsets: Metacontroller lists only declared
+  // types, so it would create the StatefulSet and then never see it again (never update it
+  // on a rotation, never report its status, never delete it). Deployments were always declared.
+  if (workload.kind === 'StatefulSet' && !childTypeManaged(req, 'statefulSet')) {
+    const p = problem('CHILD_TYPE_NOT_MANAGED', 'the CompositeController does not declare apps/v1 statefulsets as a child type: apply the CompositeController of this release (metacontroller/ or the Helm chart) to run StatefulSets');
+    conditions.push({ type: workloadReady, status: 'False', reason: reasonOf([p]), message: p.message });
+  } else if (data !== undefined || observedWorkload) {
+    const { workload: child, problems } = desiredWorkload(app, workloadVersion(observedWorkload, observedData ?? data));
+    children.push(child);
+    const readiness = workload.kind === 'StatefulSet' ? statefulSetReadiness(observedWorkload) : deploymentReadiness(observedWorkload);
     conditions.push(problems.length > 0
-      ? { type: 'DeploymentReady', status: 'False', reason: reasonOf(problems), message: describe(problems) }
-      : { type: 'DeploymentReady', status: readiness.ready ? 'True' : 'False', reason: readiness.reason, message: readiness.message });
+      ? { type: workloadReady, status: 'False', reason: reasonOf(problems), message: describe(problems) }
+      : { type: workloadReady, status: readiness.ready ? 'True' : 'False', reason: readiness.reason, message: readiness.message });
   } else {
-    conditions.push({ type: 'DeploymentReady', status: 'False', reason: 'WaitingForSecret', message: `the Deployment is created once Secret ${sName} can be filled from Vault` });
+    conditions.push({ type: workloadReady, status: 'False', reason: 'WaitingForSecret', message: `the ${workload.kind} is created once Secret ${sName} can be filled from Vault` });
   }
 
   // Monitoring
@@ -64,7 +76,7 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 
   const notReady = conditions.filter((c) => c.status !== 'True');
   conditions.push(notReady.length === 0
-    ? { type: 'Ready', status: 'True', reason: 'Ready', message: 'secrets synced, Deployment available, monitoring configured' }
+    ? { type: 'Ready', status: 'True', reason: 'Ready', message: `secrets synced, ${workload.kind === 'StatefulSet' ? 'StatefulSet ready' : 'Deployment available'}, monitoring configured` }
     : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') });
 
   const finalConditions = withTransitionTimes(conditions, previous?.conditions, now, app.metadata.generation);
@@ -87,7 +99,7 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 
   // rotation: none leaves the pod template alone (the kubelet refreshes mounted
   // files); environment variables are read once, so with injectEnv pods always roll.
-  function deploymentVersion(observed: KubeObject | undefined, versioned: Record<string, string> | undefined): string {
+  function workloadVersion(observed: KubeObject | undefined, versioned: Record<string, string> | undefined): string {
     const kept = (observed?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations?.[VERSION_ANNOTATION];
     if (app.spec.vault.rotation === 'none' && !app.spec.vault.injectEnv && kept) return kept;
     return secretVersion(versioned, config.hmacKey);

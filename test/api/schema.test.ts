@@ -29,7 +29,8 @@ describe('the VaultApp schema', () => {
     assert.equal(crd.metadata.name, 'vaultapps.app.techweaver.io');
     assert.deepStrictEqual(v.subresources, { status: {} });
     assert.deepStrictEqual(v.additionalPrinterColumns.map((c: { name: string }) => c.name), ['Ready', 'Reason', 'Secret', 'Updated', 'Age']);
-    assert.deepStrictEqual(v.schema.openAPIV3Schema.properties.spec.required, ['deploymentSpec', 'vault']);
+    // deploymentSpec or statefulSetSpec: exactly one, by a CEL rule.
+    assert.deepStrictEqual(v.schema.openAPIV3Schema.properties.spec.required, ['vault']);
   });
 
   it('every CEL rule has a JavaScript twin, and no twin is left without a rule', () => {
@@ -68,7 +69,11 @@ describe('the VaultApp schema', () => {
     ['a namespace\'s cubbyhole/', (a) => (a.spec.vault.secrets[0].path = 'ns1/cubbyhole/x'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
     ['a reserved word in the middle of a deeper path', (a) => (a.spec.vault.secrets[0].path = 'kv/data/sys/x'), 'spec.vault.secrets[0].path: path must not reach Vault\'s system backends'],
     ['no containers', (a) => (a.spec.deploymentSpec.template.spec.containers = []), 'spec.deploymentSpec.template.spec.containers: must NOT have fewer than 1 items'],
-    ['no deploymentSpec', (a) => delete a.spec.deploymentSpec, 'spec.deploymentSpec: must have required property'],
+    ['no deploymentSpec', (a) => delete a.spec.deploymentSpec, 'spec: give exactly one of deploymentSpec and statefulSetSpec'],
+    ['both deploymentSpec and statefulSetSpec', (a) => (a.spec.statefulSetSpec = structuredClone(a.spec.deploymentSpec)), 'spec: give exactly one of deploymentSpec and statefulSetSpec'],
+    ['a statefulSetSpec without containers', (a) => { a.spec.statefulSetSpec = structuredClone(a.spec.deploymentSpec); delete a.spec.deploymentSpec; a.spec.statefulSetSpec.template.spec.containers = []; }, 'spec.statefulSetSpec.template.spec.containers: must NOT have fewer than 1 items'],
+    ['a statefulSetSpec serviceName that is not a DNS label', (a) => { a.spec.statefulSetSpec = { ...structuredClone(a.spec.deploymentSpec), serviceName: 'Billing_DB' }; delete a.spec.deploymentSpec; }, 'spec.statefulSetSpec.serviceName: serviceName must be the name of a Service'],
+    ['257 claim templates', (a) => { a.spec.statefulSetSpec = { ...structuredClone(a.spec.deploymentSpec), volumeClaimTemplates: Array.from({ length: 257 }, (_, i) => ({ metadata: { name: `d${i}` } })) }; delete a.spec.deploymentSpec; }, 'spec.statefulSetSpec.volumeClaimTemplates: must NOT have more than 256 items'],
   ];
   // A reserved word as the last segment of a deeper path is an ordinary secret name, and a word that only starts like one is no reserved word.
   for (const path of ['kv/data/app/auth', 'kv/app/sys', 'ns1/kv/cubbyhole', 'sysx/foo', 'kv/authority/x', 'kv/my-sys/x', 'kv/identity.json', 'Sys/policy']) {

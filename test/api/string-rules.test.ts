@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { renderCrdYaml } from '../../src/api/crd-yaml.js';
 import { describeFieldErrors, validateVaultApp } from '../../src/api/validate.js';
 import {
-  DATA_FROM_PREFIX_RULE, ENTRY_NAME_RULE, INTERVAL_RULE, METRICS_PATH_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, PORT_RULE, REFRESH_INTERVAL_RULE, ROLE_RULE,
+  DATA_FROM_PREFIX_RULE, ENTRY_NAME_RULE, INTERVAL_RULE, SERVICE_NAME_RULE, METRICS_PATH_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, PORT_RULE, REFRESH_INTERVAL_RULE, ROLE_RULE,
   SECRET_TYPE_RULE, STRING_RULES, TARGET_KEY_RULE, VAULT_PATH_PATTERN,
 } from '../../src/api/string-rules.js';
 import { RAW_REGEX } from '../fixtures/messages.js';
@@ -39,7 +39,7 @@ describe('string fields refuse with sentences', () => {
   const named: [rule: typeof ROLE_RULE, field: string][] = [
     [ROLE_RULE, 'role'], [PATH_CHARACTERS_RULE, 'path'], [PATH_SEGMENTS_RULE, 'path'], [TARGET_KEY_RULE, 'targetKey'],
     [PORT_RULE, 'port'], [METRICS_PATH_RULE, 'monitoring.path'], [INTERVAL_RULE, 'interval'],
-    [REFRESH_INTERVAL_RULE, 'refreshInterval'], [SECRET_TYPE_RULE, 'secret.type'], [ENTRY_NAME_RULE, 'name'], [DATA_FROM_PREFIX_RULE, 'prefix'],
+    [REFRESH_INTERVAL_RULE, 'refreshInterval'], [SECRET_TYPE_RULE, 'secret.type'], [ENTRY_NAME_RULE, 'name'], [DATA_FROM_PREFIX_RULE, 'prefix'], [SERVICE_NAME_RULE, 'serviceName'],
   ];
   it('each message names its field first, is one sentence and quotes no regular expression', () => {
     assert.equal(named.length, STRING_RULES.length);
@@ -94,6 +94,7 @@ describe('string fields refuse with sentences', () => {
     ok(INTERVAL_RULE, '0'); ok(INTERVAL_RULE, '1h30m'); ok(INTERVAL_RULE, '500ms'); no(INTERVAL_RULE, '30m1h'); // '' is minLength's
     ok(SECRET_TYPE_RULE, 'helm.sh/release.v1'); ok(SECRET_TYPE_RULE, 'Opaque'); no(SECRET_TYPE_RULE, 'a/b/c'); no(SECRET_TYPE_RULE, 'kubernetes.io/tls-');
     ok(ENTRY_NAME_RULE, '_db2'); no(ENTRY_NAME_RULE, '2db'); no(ENTRY_NAME_RULE, 'my-db');
+    ok(SERVICE_NAME_RULE, ''); ok(SERVICE_NAME_RULE, 'web-0'); no(SERVICE_NAME_RULE, 'Web'); no(SERVICE_NAME_RULE, 'web-');
     ok(DATA_FROM_PREFIX_RULE, ''); ok(DATA_FROM_PREFIX_RULE, 'db_.x-'); no(DATA_FROM_PREFIX_RULE, 'a/');
   });
 });

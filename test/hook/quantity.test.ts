@@ -35,7 +35,7 @@ describe('storedQuantity', () => {
 describe('the desired Deployment writes resource quantities as the API server stores them', () => {
   it('containers, init containers, the pod, emptyDir size limits; other fields untouched', () => {
     const app = loadExample();
-    const pod = app.spec.deploymentSpec.template.spec!;
+    const pod = app.spec.deploymentSpec!.template.spec!;
     pod.containers[0]!.resources = { requests: { cpu: 0.5, memory: '0.5Gi' }, limits: { cpu: '1000m', memory: '1024Mi' } } as never;
     pod.initContainers = [{ name: 'init', image: 'busybox', resources: { limits: { cpu: '1.5' } } }];
     pod.volumes = [{ name: 'scratch', emptyDir: { sizeLimit: '1.5Gi' as unknown as string } }];
@@ -43,13 +43,13 @@ describe('the desired Deployment writes resource quantities as the API server st
     const out = spec.template.spec;
     assert.deepEqual(out.containers[0]!.resources, { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } });
     assert.deepEqual(out.initContainers![0]!.resources, { limits: { cpu: '1500m' } });
-    assert.equal((app.spec.deploymentSpec.template.spec!.containers[0]!.resources!.requests as Record<string, unknown>).cpu, 0.5, 'the VaultApp itself is not changed');
+    assert.equal((app.spec.deploymentSpec!.template.spec!.containers[0]!.resources!.requests as Record<string, unknown>).cpu, 0.5, 'the VaultApp itself is not changed');
     assert.equal(out.volumes![0]!.emptyDir!.sizeLimit, '1536Mi');
   });
 
   it('a resource named "__proto__" is rewritten as its own property, the prototype untouched', () => {
     const app = loadExample();
-    app.spec.deploymentSpec.template.spec!.containers[0]!.resources = JSON.parse('{"requests":{"__proto__":"0.5","cpu":"1"}}');
+    app.spec.deploymentSpec!.template.spec!.containers[0]!.resources = JSON.parse('{"requests":{"__proto__":"0.5","cpu":"1"}}');
     const spec = desiredDeployment(app, 'v1').deployment.spec as { template: { spec: { containers: Array<{ resources: { requests: Record<string, unknown> } }> } } };
     const requests = spec.template.spec.containers[0]!.resources.requests;
     assert.deepEqual(Object.getOwnPropertyDescriptor(requests, '__proto__')?.value, '500m');
@@ -58,7 +58,7 @@ describe('the desired Deployment writes resource quantities as the API server st
 
   it('odd shapes in the user\'s pod spec are left alone', () => {
     const app = loadExample();
-    const pod = app.spec.deploymentSpec.template.spec! as unknown as Record<string, unknown>;
+    const pod = app.spec.deploymentSpec!.template.spec! as unknown as Record<string, unknown>;
     (pod.containers as Array<Record<string, unknown>>)[0]!.resources = 'not an object';
     pod.overhead = ['cpu'];
     pod.volumes = [{ name: 'x', emptyDir: 'no' }, { name: 'y', ephemeral: { volumeClaimTemplate: 5 } }];

@@ -89,7 +89,7 @@ describe('what makes a sync read Vault again', () => {
     ['the spec changed (another role)', (s) => ({ ...s, app: { ...s.app, spec: { ...s.app.spec, vault: { ...s.app.spec.vault, role: 'other' } } } })],
     ['the identity changed (another service account)', (s) => {
       const app = structuredClone(s.app);
-      app.spec.deploymentSpec.template.spec!.serviceAccountName = 'billing';
+      app.spec.deploymentSpec!.template.spec!.serviceAccountName = 'billing';
       return { ...s, app };
     }],
     ['the forced-refresh annotation was set', (s) => ({ ...s, app: { ...s.app, metadata: { ...s.app.metadata, annotations: { [REFRESH_ANNOTATION]: '1764244800' } } as VaultApp['metadata'] } })],

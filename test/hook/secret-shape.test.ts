@@ -54,7 +54,7 @@ describe('spec.secret: the Secret\'s shape', () => {
 
   it('imagePullSecrets the user wrote are kept, and ours is not listed twice', () => {
     const app = pullSecretApp((a) => {
-      a.spec.deploymentSpec.template.spec!.imagePullSecrets = [{ name: 'other' }, { name: SECRET }];
+      a.spec.deploymentSpec!.template.spec!.imagePullSecrets = [{ name: 'other' }, { name: SECRET }];
     });
     const res = sync(request(app), material({ [REG]: kv2({ config: DOCKER_JSON }) }), NOW, config);
     assert.deepEqual(podSpecOf(res.children).imagePullSecrets, [{ name: 'other' }, { name: SECRET }]);

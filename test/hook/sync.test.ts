@@ -330,7 +330,7 @@ describe('sync: focused cases', () => {
 
   it('a user volume and mount at the injected name and path are kept and reported, not overwritten', () => {
     const app = structuredClone(example);
-    const pod = app.spec.deploymentSpec.template.spec!;
+    const pod = app.spec.deploymentSpec!.template.spec!;
     pod.volumes = [{ name: 'vault-secrets', emptyDir: {} }];
     pod.containers[0]!.volumeMounts = [{ name: 'other', mountPath: '/etc/secrets/vault' }];
     const res = run(app);
@@ -343,13 +343,13 @@ describe('sync: focused cases', () => {
 
   it('everything the user wrote survives; the mount goes into every container and init container; no replicas when none was set', () => {
     const app = structuredClone(example);
-    delete app.spec.deploymentSpec.replicas;
-    const pod = app.spec.deploymentSpec.template.spec!;
+    delete app.spec.deploymentSpec!.replicas;
+    const pod = app.spec.deploymentSpec!.template.spec!;
     pod.initContainers = [{ name: 'migrate', image: 'migrate:1' }];
     pod.containers.push({ name: 'sidecar', image: 'sidecar:1', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] });
     pod.volumes = [{ name: 'cache', emptyDir: {} }];
-    app.spec.deploymentSpec.strategy = { type: 'Recreate' };
-    app.spec.deploymentSpec.template.metadata!.annotations = { 'team': 'billing' };
+    app.spec.deploymentSpec!.strategy = { type: 'Recreate' };
+    app.spec.deploymentSpec!.template.metadata!.annotations = { 'team': 'billing' };
     const spec = run(app).children[1]!.spec as any;
     assert.equal('replicas' in spec, false);
     assert.deepStrictEqual(spec.strategy, { type: 'Recreate' });
@@ -357,7 +357,7 @@ describe('sync: focused cases', () => {
     assert.deepStrictEqual(spec.template.spec.volumes.map((v: any) => v.name), ['cache', 'vault-secrets']);
     assert.deepStrictEqual(spec.template.spec.initContainers[0].volumeMounts, [{ name: 'vault-secrets', mountPath: '/etc/secrets/vault', readOnly: true }]);
     assert.deepStrictEqual(spec.template.spec.containers[1].volumeMounts.map((m: any) => m.name), ['cache', 'vault-secrets']);
-    assert.equal(example.spec.deploymentSpec.template.spec!.volumes, undefined, 'the parent is not mutated');
+    assert.equal(example.spec.deploymentSpec!.template.spec!.volumes, undefined, 'the parent is not mutated');
   });
 
   it('the version annotation is an HMAC keyed by the configured key, not a plain hash', () => {

@@ -106,7 +106,7 @@ describe('ETag (Metacontroller webhook etag)', () => {
     assert.equal(again.statusCode, 304);
     assert.equal(again.body, '');
     const changed = structuredClone(loadExample());
-    changed.spec.deploymentSpec.replicas = 5;
+    changed.spec.deploymentSpec!.replicas = 5;
     const other = await app.inject({ method: 'POST', url: '/sync', headers: { 'if-none-match': tag }, payload: request(changed) });
     assert.equal(other.statusCode, 200);
     assert.notEqual(other.headers.etag, tag);

@@ -27,6 +27,12 @@ after(async () => {
   await kube?.stop();
 });
 
+/** The seed's deploymentSpec moved to statefulSetSpec. */
+function asStatefulSet(a: any): void {
+  a.spec.statefulSetSpec = a.spec.deploymentSpec;
+  delete a.spec.deploymentSpec;
+}
+
 let seq = 0;
 /** The seed example under a fresh name in NS, changed by `mutate`. */
 function seed(mutate: (a: any) => void = () => {}): any {
@@ -132,6 +138,9 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
   { name: 'a monitoring label of the hook\'s own', mutate: (a) => (a.spec.monitoring.labels = { 'vaultapp.techweaver.io/metrics-for': 'other' }), field: 'spec.monitoring.labels', says: /vaultapp.techweaver.io\/ and app.kubernetes.io\/managed-by are set by the hook and cannot be given here/ },
   { name: 'a monitoring label key with a space', mutate: (a) => (a.spec.monitoring.labels = { 'bad key': 'x' }), field: 'spec.monitoring.labels', says: /every key must be a valid label key: an optional DNS subdomain/ },
   { name: 'a monitoring label value with a space', mutate: (a) => (a.spec.monitoring.labels = { release: 'a b' }), field: 'spec.monitoring.labels', says: /every value must be a valid label value/ },
+  // spec.statefulSetSpec (issue 12 item 5)
+  { name: 'both deploymentSpec and statefulSetSpec', mutate: (a) => (a.spec.statefulSetSpec = structuredClone(a.spec.deploymentSpec)), field: 'spec', says: /spec: Invalid value: give exactly one of deploymentSpec and statefulSetSpec/ },
+  { name: 'neither deploymentSpec nor statefulSetSpec', mutate: (a) => delete a.spec.deploymentSpec, field: 'spec', says: /give exactly one of deploymentSpec and statefulSetSpec/ },
   // spec.secret (issue 12 item 2)
   { name: 'secret.type kubernetes.io/tls without tls.key', mutate: (a) => { a.spec.secret = { type: 'kubernetes.io/tls' }; a.spec.vault.secrets[0].targetKey = 'tls.crt'; }, field: 'spec', says: /secret\.type kubernetes\.io\/tls needs the keys tls\.crt and tls\.key: give it as a targetKey/ },
   { name: 'secret.type kubernetes.io/basic-auth without username or password', mutate: (a) => (a.spec.secret = { type: 'kubernetes.io/basic-auth' }), field: 'spec', says: /needs the key username or password/ },
@@ -244,6 +253,17 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
   { name: 'monitoring interval "30"', ok: false, mutate: (a) => (a.spec.monitoring.interval = '30') },
   { name: 'monitoring interval "1d"', ok: true, mutate: (a) => (a.spec.monitoring.interval = '1d') },
   { name: 'no deploymentSpec', ok: false, mutate: (a) => delete a.spec.deploymentSpec },
+  { name: 'statefulSetSpec instead of deploymentSpec', ok: true, mutate: asStatefulSet },
+  { name: 'statefulSetSpec with serviceName ""', ok: true, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.serviceName = ''; } },
+  { name: 'statefulSetSpec with serviceName of 63 characters', ok: true, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.serviceName = 's'.repeat(63); } },
+  { name: 'statefulSetSpec with serviceName of 64 characters', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.serviceName = 's'.repeat(64); } },
+  { name: 'statefulSetSpec with serviceName "Ledger_DB"', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.serviceName = 'Ledger_DB'; } },
+  { name: 'statefulSetSpec with 256 claim templates', ok: true, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.volumeClaimTemplates = Array.from({ length: 256 }, (_, i) => ({ metadata: { name: `d${i}` } })); } },
+  { name: 'statefulSetSpec with 257 claim templates', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.volumeClaimTemplates = Array.from({ length: 257 }, (_, i) => ({ metadata: { name: `d${i}` } })); } },
+  { name: 'statefulSetSpec with a claim template named by a number', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.volumeClaimTemplates = [{ metadata: { name: 7 } }]; } },
+  { name: 'statefulSetSpec with podManagementPolicy "Random"', ok: false, mutate: (a) => { asStatefulSet(a); a.spec.statefulSetSpec.podManagementPolicy = 'Random'; } },
+  { name: 'statefulSetSpec without selector', ok: false, mutate: (a) => { asStatefulSet(a); delete a.spec.statefulSetSpec.selector; } },
+  { name: 'statefulSetSpec with a container without a name', ok: false, mutate: (a) => { asStatefulSet(a); delete a.spec.statefulSetSpec.template.spec.containers[0].name; } },
   { name: 'no containers', ok: false, mutate: (a) => (a.spec.deploymentSpec.template.spec.containers = []) },
   { name: 'a container without a name', ok: false, mutate: (a) => delete a.spec.deploymentSpec.template.spec.containers[0].name },
   { name: 'no selector', ok: false, mutate: (a) => delete a.spec.deploymentSpec.selector },
@@ -359,6 +379,12 @@ describe('spec.secret.type cannot change once created', () => {
     { name: 'no spec.secret → spec.secret with labels only (Opaque) is accepted', from: () => {}, to: (a) => (a.spec.secret = { labels: { team: 'a' } }), ok: true },
     { name: 'tls, labels and annotations changed is accepted', from: tls, to: (a) => (a.spec.secret = { ...a.spec.secret, labels: { t: 'b' }, annotations: { x: 'y' } }), ok: true },
   ];
+  it('deploymentSpec: null next to a statefulSetSpec is dropped by the API server; what it stores passes the hook', async () => {
+    const out = await create(seed((a) => { a.spec.statefulSetSpec = structuredClone(a.spec.deploymentSpec); a.spec.deploymentSpec = null; }));
+    assert.ok(out.accepted, !out.accepted ? out.message : '');
+    assert.equal('deploymentSpec' in out.stored.spec, false);
+    assert.equal(hookFields(out.stored), 'ok');
+  });
   for (const c of cases) {
     it(c.name, async () => {
       const made = await create(seed(c.from));
@@ -368,6 +394,45 @@ describe('spec.secret.type cannot change once created', () => {
       if (!out.accepted) {
         assert.equal(out.status, 422, out.message);
         assert.match(out.message, /spec: Invalid value: secret\.type cannot be changed: the type of a Secret is immutable/);
+      }
+    });
+  }
+});
+
+// The workload's kind is fixed at creation (a transition rule on spec, updates only):
+// switching would have Metacontroller delete the running workload and start another.
+describe('deploymentSpec and statefulSetSpec cannot be swapped once created', () => {
+  async function update(created: any, mutate: (a: any) => void): Promise<Outcome> {
+    const next = structuredClone(created);
+    mutate(next);
+    try {
+      return { accepted: true, stored: await kube.request('PUT', `${VAULTAPPS}/${created.metadata.name}`, next) };
+    } catch (e) {
+      if (!(e instanceof KubeApiError)) throw e;
+      return { accepted: false, status: e.status, message: String(e.body?.message ?? e.message), fields: [] };
+    }
+  }
+  const toDeployment = (a: any) => { a.spec.deploymentSpec = a.spec.statefulSetSpec; delete a.spec.statefulSetSpec; };
+  const cases: { name: string; from: (a: any) => void; to: (a: any) => void; ok: boolean; says?: RegExp }[] = [
+    { name: 'Deployment → StatefulSet is refused', from: () => {}, to: asStatefulSet, ok: false, says: /cannot be swapped: the workload's kind is fixed when the VaultApp is created/ },
+    { name: 'StatefulSet → Deployment is refused', from: asStatefulSet, to: toDeployment, ok: false, says: /cannot be swapped/ },
+    { name: 'StatefulSet → both is refused (exactly one)', from: asStatefulSet, to: (a) => (a.spec.deploymentSpec = structuredClone(a.spec.statefulSetSpec)), ok: false, says: /give exactly one/ },
+    { name: 'StatefulSet scaled and its image changed is accepted', from: asStatefulSet, to: (a) => { a.spec.statefulSetSpec.replicas = 5; a.spec.statefulSetSpec.template.spec.containers[0].image = 'x:2'; }, ok: true },
+    { name: 'StatefulSet serviceName changed is refused', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.serviceName = 'other'), ok: false, says: /statefulSetSpec\.serviceName cannot be changed/ },
+    { name: 'StatefulSet serviceName added is refused', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.serviceName = 'billing'), ok: false, says: /serviceName cannot be changed/ },
+    { name: 'StatefulSet podManagementPolicy OrderedReady (default) → Parallel is refused', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.podManagementPolicy = 'Parallel'), ok: false, says: /podManagementPolicy cannot be changed/ },
+    { name: 'StatefulSet podManagementPolicy left out → OrderedReady written out is accepted', from: asStatefulSet, to: (a) => (a.spec.statefulSetSpec.podManagementPolicy = 'OrderedReady'), ok: true },
+    { name: 'Deployment scaled is accepted (the seed keeps working)', from: () => {}, to: (a) => (a.spec.deploymentSpec.replicas = 5), ok: true },
+  ];
+  for (const c of cases) {
+    it(c.name, async () => {
+      const made = await create(seed(c.from));
+      assert.ok(made.accepted, !made.accepted ? made.message : '');
+      const out = await update(made.stored, c.to);
+      assert.equal(out.accepted, c.ok, out.accepted ? 'the API server accepted the update' : out.message);
+      if (!out.accepted) {
+        assert.equal(out.status, 422, out.message);
+        assert.match(out.message, c.says!);
       }
     });
   }

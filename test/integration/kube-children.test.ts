@@ -124,7 +124,7 @@ describe('every child of every example passes a server-side dry-run create', () 
       const parent = await createParent(app, 'children');
       const res = await syncOnce(hook, parent);
 
-      const expected = ['Secret', 'Deployment', ...(app.spec.monitoring?.enabled ? ['Service', 'ServiceMonitor'] : [])];
+      const expected = ['Secret', app.spec.statefulSetSpec ? 'StatefulSet' : 'Deployment', ...(app.spec.monitoring?.enabled ? ['Service', 'ServiceMonitor'] : [])];
       assert.deepEqual(res.children.map((c) => c.kind), expected, JSON.stringify(res.status.conditions));
       const secret = res.children.find((c) => c.kind === 'Secret')!;
       assert.deepEqual(Object.keys(secret.data as object).sort(), expectedSecretKeys(app));
@@ -179,10 +179,32 @@ describe('VaultApps at the edges of the CRD: every child passes a dry-run create
   }
 });
 
+// A StatefulSet at the edges of its spec: no serviceName (optional in apps/v1), claim
+// templates with quantities the API server respells and lists it drops, OnDelete.
+function edgeStatefulSet(): any {
+  const app: any = readExample('statefulset.yaml');
+  app.metadata = { name: 'ledger-edges' };
+  const sts = app.spec.statefulSetSpec;
+  delete sts.serviceName;
+  sts.updateStrategy = { type: 'OnDelete' };
+  sts.podManagementPolicy = 'Parallel';
+  sts.volumeClaimTemplates = [
+    { metadata: { name: 'data', labels: { tier: 'db' } }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1.5Gi' }, limits: { storage: 2147483648 } } } },
+    { metadata: { name: 'wal', finalizers: [] }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '0.5Gi' } } } },
+  ];
+  sts.template.spec.containers[0].env = [];
+  sts.template.spec.containers[0].resources = { requests: { cpu: 0.5, memory: '1024Mi' } };
+  return app;
+}
+
 describe('no perpetual diff: the stored children are what the next sync asks for', () => {
-  for (const file of exampleFiles()) {
-    it(`examples/${file}`, async () => {
-      const app = readExample(file);
+  const cases: [string, () => any][] = [
+    ...exampleFiles().map((file): [string, () => any] => [`examples/${file}`, () => readExample(file)]),
+    ['a StatefulSet without serviceName, with claim-template quantities and empty lists, OnDelete', edgeStatefulSet],
+  ];
+  for (const [file, make] of cases) {
+    it(file, async () => {
+      const app = make();
       let parent = await createParent(app, 'no-diff');
 
       // Sync 1: nothing observed. Apply what the hook asks for, as a field manager, and its status.
@@ -201,7 +223,7 @@ describe('no perpetual diff: the stored children are what the next sync asks for
         const stored = observed.find((o) => kindName(o) === kindName(c));
         return fieldDiffs(c, stored).map((d) => ({ ...d, path: `${kindName(c)}${d.path}` }));
       });
-      assert.deepEqual(diffs, [], describeDiffs(`examples/${file}`, diffs));
+      assert.deepEqual(diffs, [], describeDiffs(file, diffs));
       assert.deepEqual(second.children, first.children, 'the first sync already asked for the final children (no second write)');
 
       // The API server agrees: applying them again writes nothing.
@@ -216,7 +238,7 @@ describe('no perpetual diff: the stored children are what the next sync asks for
       const third = await syncOnce(hook, parent, observed);
       assert.deepEqual(third.children, second.children, 'two consecutive syncs of the same state differ');
       const statusDiffs = fieldDiffs(third.status, parent.status);
-      assert.deepEqual(statusDiffs, [], describeDiffs(`examples/${file} status`, statusDiffs));
+      assert.deepEqual(statusDiffs, [], describeDiffs(`${file} status`, statusDiffs));
     });
   }
 });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { desiredDeployment } from '../../src/hook/deployment.js';
+import { desiredWorkload } from '../../src/hook/workload.js';
 import { storedQuantity } from '../../src/hook/quantity.js';
 import { loadExample } from '../fixtures/requests.js';
 import { startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
@@ -72,7 +73,7 @@ describe('resource quantities: the hook\'s canonical form is the API server\'s',
 describe('empty lists: the hook drops the ones the API server drops', () => {
   it('a pod template full of empty lists: the stored Deployment has none of them, and the hook\'s desired pod spec equals the stored one', async () => {
     const app = loadExample();
-    const pod = app.spec.deploymentSpec.template.spec! as unknown as Record<string, unknown>;
+    const pod = app.spec.deploymentSpec!.template.spec! as unknown as Record<string, unknown>;
     const container = (pod.containers as Array<Record<string, unknown>>)[0]!;
     Object.assign(container, {
       command: [], args: [], env: [], envFrom: [], ports: [], volumeMounts: [], volumeDevices: [],
@@ -91,6 +92,54 @@ describe('empty lists: the hook drops the ones the API server drops', () => {
     // Every field the hook sets is stored as it is (the API server adds its defaults around them).
     assert.deepEqual(subsetDiffs(want, stored.spec.template.spec), []);
     assert.deepEqual((want as { volumes: unknown[] }).volumes[0], { name: 'scratch', emptyDir: {} }, 'empty maps stay');
+  });
+});
+
+// A StatefulSet's claim templates: storage quantities (a resource list) and the lists the
+// API server drops, for the whole spec the hook asks for (serviceName left out: optional).
+describe('StatefulSets: the hook\'s spec is the stored one', () => {
+  it('claim-template storage quantities: the hook\'s canonical form is the API server\'s', async () => {
+    // A claim must ask for more than zero.
+    const samples = fc.sample(quantity, { numRuns: 240, seed }).filter((q) => Number.parseFloat(String(q)) > 0).slice(0, 200);
+    const app = loadExample('statefulset.yaml');
+    const sts = app.spec.statefulSetSpec! as any;
+    sts.volumeClaimTemplates = samples.map((q, i) => ({ metadata: { name: `c${i}` }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: q } } } }));
+    sts.template.spec.containers[0].volumeMounts = [];
+    const desired = desiredWorkload(app, 'v1').workload;
+    const stored = await kube.request<{ spec: { volumeClaimTemplates: Array<{ spec: { resources: { requests: { storage: string } } } }> } }>(
+      'POST', '/apis/apps/v1/namespaces/default/statefulsets?dryRun=All&fieldValidation=Strict', desired);
+    const mismatches: string[] = [];
+    let compared = 0;
+    samples.forEach((q, i) => {
+      if (storedQuantity(q, { resourceList: true }) === undefined) return;
+      compared++;
+      const want = (desired.spec as any).volumeClaimTemplates[i].spec.resources.requests.storage;
+      const got = stored.spec.volumeClaimTemplates[i]!.spec.resources.requests.storage;
+      if (want !== got) mismatches.push(`${JSON.stringify(q)}: hook ${want}, API server ${got}`);
+    });
+    assert.deepEqual(mismatches, [], `seed ${seed}`);
+    assert.ok(compared >= 180, `${compared} of ${samples.length} compared`);
+  });
+
+  it('a StatefulSet full of empty lists, without serviceName: every field the hook sets is stored as it is', async () => {
+    const app = loadExample('statefulset.yaml');
+    const sts = app.spec.statefulSetSpec! as any;
+    delete sts.serviceName;
+    Object.assign(sts.template.spec.containers[0], { env: [], args: [], ports: [{ name: 'http-metrics', containerPort: 9090 }] });
+    Object.assign(sts.template.spec, { tolerations: [], imagePullSecrets: [], volumes: [{ name: 'scratch', emptyDir: {} }] });
+    sts.volumeClaimTemplates[0].metadata.finalizers = [];
+    sts.volumeClaimTemplates[0].spec.resources = { requests: { storage: '0.5Gi' }, limits: { storage: 1.5 } };
+    sts.volumeClaimTemplates.push({ metadata: { name: 'wal' }, spec: { accessModes: ['ReadWriteOnce'], volumeMode: 'Filesystem', resources: { requests: { storage: '1000Mi' } } } });
+    sts.volumeClaimTemplates.push({ metadata: { name: 'copy', labels: { a: 'b' } }, spec: { accessModes: ['ReadWriteOnce'], dataSource: { kind: 'PersistentVolumeClaim', name: 'src' }, resources: { requests: { storage: '1Gi' } } } });
+    sts.volumeClaimTemplates.push({ metadata: { name: 'snap' }, spec: { accessModes: ['ReadWriteOnce'], volumeMode: 'Block', dataSourceRef: { apiGroup: 'snapshot.storage.k8s.io', kind: 'VolumeSnapshot', name: 's1' }, resources: { requests: { storage: '1Gi' } } } });
+    sts.volumeClaimTemplates.push({ metadata: { name: 'ref' }, spec: { accessModes: ['ReadWriteOnce'], dataSourceRef: { kind: 'PersistentVolumeClaim', name: 'src' }, resources: { requests: { storage: '1Gi' } } } });
+    const desired = desiredWorkload(app, 'v1').workload;
+    assert.equal(desired.kind, 'StatefulSet');
+    const stored = await kube.request<{ spec: { volumeClaimTemplates: unknown } }>('POST', '/apis/apps/v1/namespaces/default/statefulsets?dryRun=All&fieldValidation=Strict', desired);
+    assert.deepEqual(subsetDiffs(desired.spec, stored.spec), []);
+    // Metacontroller replaces this list whole (its items have no key it merges by): it must
+    // be exactly the stored one, server defaults included, or every sync sends an update.
+    assert.deepStrictEqual((desired.spec as { volumeClaimTemplates: unknown }).volumeClaimTemplates, stored.spec.volumeClaimTemplates);
   });
 });
 

@@ -250,7 +250,7 @@ describe('inside the refresh interval', () => {
       assert.deepEqual(res.children, settled.children, 'Metacontroller has nothing to update');
       assert.deepEqual(res.status, settled.status, 'and no status to write');
     }
-    const deploymentSpec = { ...mc.parent.spec.deploymentSpec, replicas: 5 };
+    const deploymentSpec = { ...mc.parent.spec.deploymentSpec!, replicas: 5 };
     mc.parent = { ...mc.parent, spec: { ...mc.parent.spec, deploymentSpec } };
     await syncWithoutVault(mc, 'scaled to 5 replicas');
     for (const resync of [60, 300, REFRESH_SECONDS - 10]) {

@@ -34,6 +34,7 @@ before(async () => {
   await writeKv(vault, 'kv', 2, 'billing/database', { url: 'postgres://billing:pw-1@db:5432/billing' });
   await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'px-key-1' });
   await writeKv(vault, 'kv1', 1, 'inventory/api', { token: 'inv-token-1' });
+  await writeKv(vault, 'kv', 2, 'ledger/database', { password: 'ledger-pw-1' });
   app = await hookFor(vault);
   // Counts of read requests per path, from Vault's own audit log.
   vaultReads = async () => {
@@ -131,6 +132,43 @@ describe('sync against a real Vault', () => {
     assert.equal(mc.deploymentUpdates, 1, 'exactly one Deployment update for one change');
     void updatedBefore;
     await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'px-key-1' });
+  });
+
+  it('examples/statefulset.yaml: a StatefulSet mounting the Secret from Vault, Ready once rolled out; a change in Vault rolls it once, after the Secret; rotation none never', async () => {
+    const mc = new MetacontrollerDriver(app, loadExample('statefulset.yaml'));
+    await mc.settle();
+    assert.deepStrictEqual(mc.secretValues(), { db_password: 'ledger-pw-1' });
+    assert.deepStrictEqual(mc.last!.children.map((c) => c.kind), ['Secret', 'StatefulSet', 'Service', 'ServiceMonitor']);
+    const sts = mc.child('StatefulSet', 'ledger')!;
+    const pod = (sts.spec as any).template.spec;
+    assert.deepStrictEqual(pod.volumes, [{ name: 'vault-secrets', secret: { secretName: 'ledger-vault-secrets', defaultMode: 420 } }]);
+    assert.deepStrictEqual(pod.containers[0].volumeMounts.at(-1), { name: 'vault-secrets', mountPath: '/etc/secrets/vault', readOnly: true });
+    const cond = (type: string) => mc.last!.status.conditions!.find((c) => c.type === type)!;
+    assert.equal(cond('StatefulSetReady').status, 'True', cond('StatefulSetReady').message);
+    assert.equal(cond('Ready').status, 'True', cond('Ready').message);
+    const v1 = mc.versionAnnotation();
+    assert.ok(v1);
+
+    await writeKv(vault, 'kv', 2, 'ledger/database', { password: 'ledger-pw-2' });
+    await mc.sync();
+    assert.equal(mc.secretValues()!.db_password, 'ledger-pw-2');
+    assert.equal(mc.versionAnnotation(), v1, 'pods do not roll before the Secret is updated in the cluster');
+    await mc.settle();
+    assert.notEqual(mc.versionAnnotation(), v1);
+    assert.equal(mc.deploymentUpdates, 1, 'exactly one StatefulSet update for one change');
+    assert.equal(cond('StatefulSetReady').status, 'True', cond('StatefulSetReady').message);
+
+    const steady = loadExample('statefulset.yaml');
+    steady.metadata.name = 'ledger-steady';
+    steady.spec.vault.rotation = 'none';
+    const none = new MetacontrollerDriver(app, steady);
+    await none.settle();
+    const kept = none.versionAnnotation();
+    await writeKv(vault, 'kv', 2, 'ledger/database', { password: 'ledger-pw-3' });
+    await none.settle();
+    assert.equal(none.secretValues()!.db_password, 'ledger-pw-3');
+    assert.equal(none.versionAnnotation(), kept, 'rotation none: the pod template stays');
+    assert.equal(none.deploymentUpdates, 0);
   });
 
   it('monitoring disabled: no Service and no ServiceMonitor, and existing ones are dropped', async () => {

@@ -42,7 +42,7 @@ const workload = (): IdentityConfig => ({ model: 'workload', audience: 'vault', 
 function tenantApp(namespace: string, serviceAccount: string, role: string, path: string): VaultApp {
   const a = loadExample();
   a.metadata = { name: `app-${namespace}`, namespace, uid: `uid-${namespace}-${role}`, generation: 1 };
-  a.spec.deploymentSpec.template.spec!.serviceAccountName = serviceAccount;
+  a.spec.deploymentSpec!.template.spec!.serviceAccountName = serviceAccount;
   a.spec.vault = { role, secrets: [{ path, key: 'password', targetKey: 'db_password' }] };
   a.spec.monitoring = { enabled: false };
   return a;

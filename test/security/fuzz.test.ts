@@ -282,8 +282,8 @@ const vaultApp = fc.record({
   if (g.monitoring === undefined) delete a.spec.monitoring;
   else a.spec.monitoring = g.monitoring;
   if (g.replicas === undefined) delete (a.spec.deploymentSpec as { replicas?: number }).replicas;
-  else a.spec.deploymentSpec.replicas = g.replicas;
-  if (g.volumeClash) a.spec.deploymentSpec.template.spec!.volumes = [{ name: 'vault-secrets', emptyDir: {} }];
+  else a.spec.deploymentSpec!.replicas = g.replicas;
+  if (g.volumeClash) a.spec.deploymentSpec!.template.spec!.volumes = [{ name: 'vault-secrets', emptyDir: {} }];
   return a;
 });
 
@@ -390,13 +390,13 @@ function withObserved(mutate: (req: SyncRequest) => void): SyncRequest {
 
 describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
   const cases: [string, () => SyncRequest, VaultMaterial][] = [
-    ['K1: a container port list that is not a list → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = 'http-metrics'; }), OK_MATERIAL],
-    ['K1: a null entry in a container\'s ports → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = [null]; }), OK_MATERIAL],
-    ['K2: deploymentSpec.template.spec.volumes that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec as unknown as Record<string, unknown>).volumes = {}; }), OK_MATERIAL],
-    ['K2: initContainers that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec as unknown as Record<string, unknown>).initContainers = 'x'; }), OK_MATERIAL],
-    ['K2: an initContainers entry that is not an object → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec as unknown as Record<string, unknown>).initContainers = [null]; }), OK_MATERIAL],
-    ['K2: a container\'s volumeMounts that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec.template.spec!.containers[0] as unknown as Record<string, unknown>).volumeMounts = {}; }), OK_MATERIAL],
-    ['K2: envFrom that is not a list, with injectEnv → 500 (deployment.ts)', () => withObserved((r) => { r.parent.spec.vault.injectEnv = true; (r.parent.spec.deploymentSpec.template.spec!.containers[0] as unknown as Record<string, unknown>).envFrom = 'x'; }), OK_MATERIAL],
+    ['K1: a container port list that is not a list → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = 'http-metrics'; }), OK_MATERIAL],
+    ['K1: a null entry in a container\'s ports → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = [null]; }), OK_MATERIAL],
+    ['K2: deploymentSpec.template.spec.volumes that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).volumes = {}; }), OK_MATERIAL],
+    ['K2: initContainers that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = 'x'; }), OK_MATERIAL],
+    ['K2: an initContainers entry that is not an object → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = [null]; }), OK_MATERIAL],
+    ['K2: a container\'s volumeMounts that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).volumeMounts = {}; }), OK_MATERIAL],
+    ['K2: envFrom that is not a list, with injectEnv → 500 (deployment.ts)', () => withObserved((r) => { r.parent.spec.vault.injectEnv = true; (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).envFrom = 'x'; }), OK_MATERIAL],
     ['K3: an observed Deployment whose generation is an object without a usable toString → 500 (deployment-readiness.ts)', () => withObserved((r) => { r.children['Deployment.apps/v1']!['billing-service']!.metadata.generation = { toString: null } as unknown as number; }), OK_MATERIAL],
     ['K3: an observed Deployment whose status.conditions is not a list → 500 (deployment-readiness.ts)', () => withObserved((r) => { (r.children['Deployment.apps/v1']!['billing-service']!.status as Record<string, unknown>).conditions = {}; }), OK_MATERIAL],
     ['K4: a lease record with ttl 1e308 on the observed Secret, Vault failing → 500 (Invalid time value)', () => withObserved((r) => {

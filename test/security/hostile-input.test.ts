@@ -92,7 +92,7 @@ describe('hostile input through POST /sync', () => {
 
     it('a realistic deep object (an affinity term, 30 levels) passes', async (t) => {
       const { res } = await post(t, withSpec((p) => {
-        p.spec.deploymentSpec.template.spec!.affinity = nested(12) as never;
+        p.spec.deploymentSpec!.template.spec!.affinity = nested(12) as never;
       }));
       assert.equal(res.statusCode, 200, res.body);
     });
@@ -174,7 +174,7 @@ describe('hostile input through POST /sync', () => {
     });
 
     it('300 000 nameless containers (0.86 MiB) → 422 with one short error, not 300 000 (27 MiB before)', async (t) => {
-      const body = withSpec((p) => { p.spec.deploymentSpec.template.spec!.containers = Array.from({ length: 300_000 }, () => ({})) as never; });
+      const body = withSpec((p) => { p.spec.deploymentSpec!.template.spec!.containers = Array.from({ length: 300_000 }, () => ({})) as never; });
       const { res, reader } = await post(t, body, { bodyLimit: 8 * 1024 * 1024 });
       assert.equal(res.statusCode, 422);
       assert.ok(res.body.length < 1024, `${res.body.length} bytes`);
@@ -184,7 +184,7 @@ describe('hostile input through POST /sync', () => {
 
     it('a VaultApp with 4 000 bad entries within the limits → 422 listing 20 errors and counting the rest', async (t) => {
       const body = withSpec((p) => {
-        p.spec.deploymentSpec.template.spec!.containers = Array.from({ length: 100 }, (_, i) => ({ name: `c${i}`, ports: Array(40).fill(1) })) as never;
+        p.spec.deploymentSpec!.template.spec!.containers = Array.from({ length: 100 }, (_, i) => ({ name: `c${i}`, ports: Array(40).fill(1) })) as never;
       });
       const { res, reader } = await post(t, body);
       assert.equal(res.statusCode, 422);
@@ -204,7 +204,7 @@ describe('hostile input through POST /sync', () => {
     });
 
     it('a very long string where anything goes (an annotation, 1 MB less a little) is carried, not refused', async (t) => {
-      const { res } = await post(t, withSpec((p) => { p.spec.deploymentSpec.template.metadata = { annotations: { note: 'x'.repeat(900_000) } }; }));
+      const { res } = await post(t, withSpec((p) => { p.spec.deploymentSpec!.template.metadata = { annotations: { note: 'x'.repeat(900_000) } }; }));
       assert.equal(res.statusCode, 200);
     });
   });

@@ -43,9 +43,21 @@ export function mergeApplied(observed: unknown, last: unknown, desired: unknown)
 function withDefaults(obj: Json): void {
   const setDefault = (m: Json, k: string, v: unknown) => { if (m[k] === undefined) m[k] = v; };
   const spec = (obj.spec ?? {}) as Json;
-  if (obj.kind === 'Deployment') {
-    for (const [k, v] of Object.entries({ progressDeadlineSeconds: 600, revisionHistoryLimit: 10, replicas: 1 })) setDefault(spec, k, v);
-    setDefault(spec, 'strategy', { rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' }, type: 'RollingUpdate' });
+  if (obj.kind === 'Deployment' || obj.kind === 'StatefulSet') {
+    if (obj.kind === 'Deployment') {
+      for (const [k, v] of Object.entries({ progressDeadlineSeconds: 600, revisionHistoryLimit: 10, replicas: 1 })) setDefault(spec, k, v);
+      setDefault(spec, 'strategy', { rollingUpdate: { maxSurge: '25%', maxUnavailable: '25%' }, type: 'RollingUpdate' });
+    } else {
+      for (const [k, v] of Object.entries({ podManagementPolicy: 'OrderedReady', revisionHistoryLimit: 10, replicas: 1 })) setDefault(spec, k, v);
+      setDefault(spec, 'updateStrategy', { rollingUpdate: { partition: 0 }, type: 'RollingUpdate' });
+      setDefault(spec, 'persistentVolumeClaimRetentionPolicy', { whenDeleted: 'Retain', whenScaled: 'Retain' });
+      for (const c of (spec.volumeClaimTemplates ?? []) as Json[]) {
+        setDefault(c, 'apiVersion', 'v1');
+        setDefault(c, 'kind', 'PersistentVolumeClaim');
+        if (isMap(c.spec)) setDefault(c.spec, 'volumeMode', 'Filesystem');
+        setDefault(c, 'status', { phase: 'Pending' });
+      }
+    }
     const pod = ((spec.template ?? {}) as Json).spec as Json | undefined;
     if (!pod) return;
     for (const [k, v] of Object.entries({ dnsPolicy: 'ClusterFirst', restartPolicy: 'Always', schedulerName: 'default-scheduler', terminationGracePeriodSeconds: 30 })) setDefault(pod, k, v);
@@ -105,7 +117,7 @@ export function serverForm(merged: KubeObject, applied: KubeObject, before: Kube
     ...(meta as KubeObject['metadata']),
     annotations: { ...(meta.annotations as Record<string, string> | undefined), [LAST_APPLIED]: JSON.stringify(applied) },
     creationTimestamp: before?.metadata.creationTimestamp ?? time,
-    ...(obj.kind === 'Deployment' || obj.kind === 'ServiceMonitor' ? { generation } : {}),
+    ...(obj.kind === 'Deployment' || obj.kind === 'StatefulSet' || obj.kind === 'ServiceMonitor' ? { generation } : {}),
     ownerReferences: [{ apiVersion: ctx.parent.apiVersion, blockOwnerDeletion: true, controller: true, kind: ctx.parent.kind, name: ctx.parent.metadata.name, uid: parentUid }],
     resourceVersion: ctx.resourceVersion(),
     uid: (before?.metadata.uid as string | undefined) ?? uidOf(obj, parentUid),
@@ -139,6 +151,22 @@ export function deploymentStatusSteps(generation: number, replicas: number, now:
     { observedGeneration: generation, replicas, updatedReplicas: 0, unavailableReplicas: replicas, terminatingReplicas: 0, conditions: conditions(false) },
     { observedGeneration: generation, replicas, updatedReplicas: replicas, unavailableReplicas: replicas, terminatingReplicas: 0, conditions: conditions(false) },
     { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, terminatingReplicas: 0, conditions: conditions(true) },
+  ];
+}
+
+/**
+ * The StatefulSet controller's status after a spec change, in its steps: the new
+ * generation observed with the pods still at the old revision, then every pod updated
+ * (highest ordinal first, one at a time; reported here at the end) and the current
+ * revision moved to the update revision. A new StatefulSet starts at its revision.
+ */
+export function statefulSetStatusSteps(name: string, generation: number, replicas: number, created: boolean): Json[] {
+  const update = `${name}-rev${generation}`;
+  const current = created ? update : `${name}-rev${generation - 1}`;
+  const base = { observedGeneration: generation, replicas, readyReplicas: replicas, availableReplicas: replicas, collisionCount: 0 };
+  return [
+    { ...base, currentReplicas: created ? 0 : replicas, updatedReplicas: 0, currentRevision: current, updateRevision: update },
+    { ...base, currentReplicas: replicas, updatedReplicas: replicas, currentRevision: update, updateRevision: update },
   ];
 }
 

@@ -61,6 +61,7 @@ const PLURAL: Record<string, string> = {
   'v1/Secret': 'secrets',
   'v1/Service': 'services',
   'apps/v1/Deployment': 'deployments',
+  'apps/v1/StatefulSet': 'statefulsets',
   'monitoring.coreos.com/v1/ServiceMonitor': 'servicemonitors',
   'app.techweaver.io/v1alpha1/VaultApp': 'vaultapps',
 };
@@ -128,7 +129,7 @@ export async function buildHook(): Promise<FastifyInstance> {
 /** Sends a Metacontroller (hook v1) sync request: every child type declared, observed children keyed by name. */
 export async function syncOnce(app: FastifyInstance, parent: unknown, observed: KubeObject[] = [], opts: { serviceMonitors?: boolean } = {}): Promise<SyncResponse> {
   const children: SyncRequest['children'] = {
-    [CHILD_TYPE.secret]: {}, [CHILD_TYPE.deployment]: {}, [CHILD_TYPE.service]: {},
+    [CHILD_TYPE.secret]: {}, [CHILD_TYPE.deployment]: {}, [CHILD_TYPE.service]: {}, [CHILD_TYPE.statefulSet]: {},
     ...(opts.serviceMonitors === false ? {} : { [CHILD_TYPE.serviceMonitor]: {} }),
   };
   for (const obj of observed) (children[`${obj.kind}.${obj.apiVersion}`] ??= {})[obj.metadata.name] = obj;

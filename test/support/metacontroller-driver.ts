@@ -14,10 +14,10 @@ import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { capturedRequest } from '../fixtures/metacontroller.js';
 import {
-  asApplied, deploymentStatusSteps, fieldsV1, LAST_APPLIED, mergeApplied, serverForm, statusManagedFields, type ServerContext,
+  asApplied, deploymentStatusSteps, statefulSetStatusSteps, fieldsV1, LAST_APPLIED, mergeApplied, serverForm, statusManagedFields, type ServerContext,
 } from './kube-server-form.js';
 
-const TYPES = ['Secret.v1', 'Deployment.apps/v1', 'Service.v1', 'ServiceMonitor.monitoring.coreos.com/v1'];
+const TYPES = ['Secret.v1', 'Deployment.apps/v1', 'StatefulSet.apps/v1', 'Service.v1', 'ServiceMonitor.monitoring.coreos.com/v1'];
 
 export interface HookAnswer { statusCode: number; body: string; etag?: string }
 /** How a request reaches the hook: (path, JSON body, headers) → answer. */
@@ -53,6 +53,7 @@ export class MetacontrollerDriver {
   parent: VaultApp;
   readonly observed = new Map<string, Map<string, KubeObject>>(TYPES.map((t) => [t, new Map()]));
   last?: SyncResponse;
+  /** Updates of the workload's spec (a Deployment's or a StatefulSet's), each a rollout. */
   deploymentUpdates = 0;
   /** Whether the last sync changed any child, which makes Metacontroller sync again. */
   changed = false;
@@ -173,13 +174,13 @@ export class MetacontrollerDriver {
   }
 
   private setDeploymentStatus(name: string, status: Record<string, unknown>): void {
-    const group = this.observed.get('Deployment.apps/v1')!;
-    const d = group.get(name);
+    const group = [this.observed.get('Deployment.apps/v1'), this.observed.get('StatefulSet.apps/v1')].find((g) => g?.has(name));
+    const d = group?.get(name);
     if (!d) return;
     const next: KubeObject = { ...d, metadata: { ...d.metadata, resourceVersion: String(++resourceVersions) }, status };
     const others = ((d.metadata.managedFields ?? []) as Record<string, unknown>[]).filter((m) => m.subresource !== 'status');
     next.metadata.managedFields = [...others, statusManagedFields(next, this.now())];
-    group.set(name, next);
+    group!.set(name, next);
     this.version++;
   }
 
@@ -194,7 +195,7 @@ export class MetacontrollerDriver {
   }
 
   versionAnnotation(): string | undefined {
-    const d = this.child('Deployment', this.parent.metadata.name) as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
+    const d = (this.child('Deployment', this.parent.metadata.name) ?? this.child('StatefulSet', this.parent.metadata.name)) as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
     return d?.spec?.template?.metadata?.annotations?.['vaultapp.techweaver.io/secret-version'];
   }
 
@@ -217,7 +218,7 @@ export class MetacontrollerDriver {
       changed = true;
       this.counts.childWrites++;
       const stored = serverForm(merged, applied, before, ctx);
-      if (desired.kind === 'Deployment') this.rolledOut(stored, before);
+      if (desired.kind === 'Deployment' || desired.kind === 'StatefulSet') this.rolledOut(stored, before);
       group.set(desired.metadata.name, stored);
       this.version++;
     }
@@ -248,7 +249,9 @@ export class MetacontrollerDriver {
     if (before && generation === before.metadata.generation) return;
     if (before) this.deploymentUpdates++;
     const replicas = (stored.spec as { replicas?: number }).replicas ?? 1;
-    const steps = deploymentStatusSteps(generation, replicas, () => this.now());
+    const steps = stored.kind === 'StatefulSet'
+      ? statefulSetStatusSteps(stored.metadata.name, generation, replicas, !before)
+      : deploymentStatusSteps(generation, replicas, () => this.now());
     if (this.opts.deploymentStatus === 'stepped') {
       this.pendingStatus.set(stored.metadata.name, steps);
       return;

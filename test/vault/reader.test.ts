@@ -114,7 +114,7 @@ describe('createVaultReader', () => {
   it('a VaultApp is identified by its namespace, its pods\' service account (default "default") and its role', () => {
     const a = loadExample();
     assert.deepStrictEqual(identityOf(a), { namespace: 'default', serviceAccount: 'default', role: 'billing-app' });
-    a.spec.deploymentSpec.template.spec!.serviceAccountName = 'billing';
+    a.spec.deploymentSpec!.template.spec!.serviceAccountName = 'billing';
     assert.equal(identityOf(a).serviceAccount, 'billing');
   });
 });

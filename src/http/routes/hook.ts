@@ -24,7 +24,7 @@ interface SyncOutcome { outcome: string; errors: string[] }
 /** ready / not_ready from the Ready condition; finalized / finalizing for finalize answers. */
 function outcomeOf(res: SyncResponse): SyncOutcome {
   const errors = (res.status.conditions ?? [])
-    .filter((c) => c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'MonitoringReady')
+    .filter((c) => c.status === 'False' && c.type !== 'Ready' && c.type !== 'DeploymentReady' && c.type !== 'StatefulSetReady' && c.type !== 'MonitoringReady')
     .map((c) => c.reason);
   if (res.finalized !== undefined) return { outcome: res.finalized ? 'finalized' : 'finalizing', errors };
   return { outcome: res.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? 'ready' : 'not_ready', errors };
