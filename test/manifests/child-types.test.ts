@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CHILD_TYPE } from '../../src/hook/observed.js';
 import { ensureHelm, helmTemplate } from '../support/helm.js';
-import { kustomizeOverlay } from '../support/kustomize.js';
+import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomizeOverlay } from '../support/kustomize.js';
 
 const PLURAL: Record<string, string> = {
   Secret: 'secrets', Deployment: 'deployments', StatefulSet: 'statefulsets', Service: 'services', ServiceMonitor: 'servicemonitors',
@@ -34,6 +34,9 @@ function check(objects: any[], serviceMonitors: boolean): void {
 }
 
 describe('the CompositeController declares every child type the hook answers with', () => {
+  before(async () => {
+    await ensureKubectl();
+  }, { timeout: ENSURE_KUBECTL_TIMEOUT_MS });
   for (const [name, resources, serviceMonitors] of [['metacontroller/base', ['base'], true], ['metacontroller/without-servicemonitor', ['without-servicemonitor'], false]] as const) {
     it(name, (t) => {
       const objects = kustomizeOverlay([...resources]);
