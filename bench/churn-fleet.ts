@@ -15,7 +15,12 @@ export const tenantData = (t: number, version = 1) => ({
   'provider-x': { key: `px-key-${t}-${version}` },
 });
 
-export interface Fleet { server: Server; client: HookClient; drivers: MetacontrollerDriver[]; clock: SimClock }
+export interface Fleet {
+  server: Server;
+  client: HookClient;
+  drivers: MetacontrollerDriver[];
+  clock: SimClock;
+}
 
 /** Simulated time, shared by the drivers (timestamps) and the hook process (its `now`). */
 export class SimClock {
@@ -23,8 +28,14 @@ export class SimClock {
   /** Start of the current resync interval: cycles follow each other exactly, whatever k did inside one. */
   private cycleStart = this.ms;
   constructor(private readonly server: Server) {}
-  nextCycle(resyncS: number): number { this.cycleStart += resyncS * 1000; return this.cycleStart; }
-  async set(ms: number): Promise<void> { this.ms = ms; await this.server.setClock(ms); }
+  nextCycle(resyncS: number): number {
+    this.cycleStart += resyncS * 1000;
+    return this.cycleStart;
+  }
+  async set(ms: number): Promise<void> {
+    this.ms = ms;
+    await this.server.setClock(ms);
+  }
   now = (): Date => new Date(this.ms);
 }
 
@@ -39,7 +50,11 @@ export function buildChurnFleet(server: Server, n: number, prefix: string, concu
       { path: tenantPath(t, 'database'), key: 'url', targetKey: 'db_url' },
       { path: tenantPath(t, 'provider-x'), key: 'key', targetKey: 'provider_x_api_key' },
     ];
-    const mc = new MetacontrollerDriver(client.transport, req.parent, undefined, { deploymentStatus: stepped ? 'stepped' : 'immediate', now: clock.now, ownWritesOnly: true });
+    const mc = new MetacontrollerDriver(client.transport, req.parent, undefined, {
+      deploymentStatus: stepped ? 'stepped' : 'immediate',
+      now: clock.now,
+      ownWritesOnly: true,
+    });
     mc.observe(req.children);
     return mc;
   });
@@ -53,7 +68,11 @@ export async function eachConcurrent<T>(items: T[], concurrency: number, fn: (x:
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const x = items[next++]!;
-      try { await fn(x); } catch (err) { if (failed++ === 0) process.stderr.write(`  (first failure: ${(err as Error).message.slice(0, 200)})\n`); }
+      try {
+        await fn(x);
+      } catch (err) {
+        if (failed++ === 0) process.stderr.write(`  (first failure: ${(err as Error).message.slice(0, 200)})\n`);
+      }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
@@ -81,6 +100,10 @@ export async function churnCycle(fleet: Fleet, start: number, resyncS: number, k
 /** Sum of the drivers' counters. */
 export function fleetCounts(drivers: MetacontrollerDriver[]): { syncs: number; notModified: number; writes: number } {
   const out = { syncs: 0, notModified: 0, writes: 0 };
-  for (const d of drivers) { out.syncs += d.counts.syncs; out.notModified += d.counts.notModified; out.writes += d.apiWrites; }
+  for (const d of drivers) {
+    out.syncs += d.counts.syncs;
+    out.notModified += d.counts.notModified;
+    out.writes += d.apiWrites;
+  }
   return out;
 }

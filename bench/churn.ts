@@ -35,9 +35,23 @@ const CONCURRENCY = 32;
 const HOOK_SA = 'system:serviceaccount:vaultapp-system:vaultapp-hook';
 const ROLE = 'billing-app';
 const t0 = Date.now();
-const log = (msg: string): void => { process.stderr.write(`[churn ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`); };
+const log = (msg: string): void => {
+  process.stderr.write(`[churn ${((Date.now() - t0) / 1000).toFixed(1)}s] ${msg}\n`);
+};
 
-interface Cost { vaultApps: number; hours: number; syncs: number; notModified: number; writes: number; vaultRequests: number; hookMs: number; vaultMs: number; kubeMs: number; wallMs: number; failed: number }
+interface Cost {
+  vaultApps: number;
+  hours: number;
+  syncs: number;
+  notModified: number;
+  writes: number;
+  vaultRequests: number;
+  hookMs: number;
+  vaultMs: number;
+  kubeMs: number;
+  wallMs: number;
+  failed: number;
+}
 const perHour = (c: Cost, x: number): number => x / (c.vaultApps * c.hours);
 const totalCpu = (c: Cost): number => c.hookMs + c.vaultMs + c.kubeMs;
 
@@ -51,14 +65,26 @@ export async function churnReport(): Promise<string[]> {
     const kpid = kubeApiServerPid(new URL(kube.url).port);
     await enableKv(vault, 'kv', 2);
     await writePolicy(vault, 'read-billing', 'path "kv/data/billing/*" { capabilities = ["read"] }');
-    await eachConcurrent(Array.from({ length: TENANTS }, (_, t) => t), 25, async (t) => {
-      for (const [leaf, data] of Object.entries(tenantData(t))) await writeKv(vault, 'kv', 2, `billing/t-${t}/${leaf}`, data);
-    });
+    await eachConcurrent(
+      Array.from({ length: TENANTS }, (_, t) => t),
+      25,
+      async (t) => {
+        for (const [leaf, data] of Object.entries(tenantData(t))) await writeKv(vault, 'kv', 2, `billing/t-${t}/${leaf}`, data);
+      },
+    );
     const jwtPath = join(tmp, 'token');
     writeFileSync(jwtPath, await kubernetesLoginSetup(vault, kube, { hookSa: HOOK_SA, roles: [ROLE], policy: 'read-billing' }));
     const base: ServerConfig = {
-      mode: 'hook-k8s', vaultAddr: vault.addr, ...(vault.caCert ? { vaultCaCert: vault.caCert } : {}), jwtPath, allowedRoles: { default: [ROLE] },
-      logLevel: 'info', hmacKey: 'bench-hmac-key-0123456789abcdef', resyncSeconds: RESYNC_S, refreshSeconds: REFRESH_S, simulatedClock: true,
+      mode: 'hook-k8s',
+      vaultAddr: vault.addr,
+      ...(vault.caCert ? { vaultCaCert: vault.caCert } : {}),
+      jwtPath,
+      allowedRoles: { default: [ROLE] },
+      logLevel: 'info',
+      hmacKey: 'bench-hmac-key-0123456789abcdef',
+      resyncSeconds: RESYNC_S,
+      refreshSeconds: REFRESH_S,
+      simulatedClock: true,
     };
 
     /** Cost of `run` on `fleet`: Vault requests from the audit log, CPU of the hook, Vault and API server from /proc. */
@@ -68,8 +94,17 @@ export async function churnReport(): Promise<string[]> {
       const failed = await run();
       const [wallMs, s1, v1, k1, d1] = [performance.now() - w0, await fleet.server.stats(), procCpuMs(vpid), procCpuMs(kpid), fleetCounts(drivers)];
       return {
-        vaultApps: drivers.length, hours: seconds / 3600, syncs: d1.syncs - d0.syncs, notModified: d1.notModified - d0.notModified, writes: d1.writes - d0.writes,
-        vaultRequests: audit.take().total, hookMs: (s1.cpuUserUs + s1.cpuSystemUs - s0.cpuUserUs - s0.cpuSystemUs) / 1000, vaultMs: v1 - v0, kubeMs: k1 - k0, wallMs, failed,
+        vaultApps: drivers.length,
+        hours: seconds / 3600,
+        syncs: d1.syncs - d0.syncs,
+        notModified: d1.notModified - d0.notModified,
+        writes: d1.writes - d0.writes,
+        vaultRequests: audit.take().total,
+        hookMs: (s1.cpuUserUs + s1.cpuSystemUs - s0.cpuUserUs - s0.cpuSystemUs) / 1000,
+        vaultMs: v1 - v0,
+        kubeMs: k1 - k0,
+        wallMs,
+        failed,
       };
     }
 
@@ -79,7 +114,11 @@ export async function churnReport(): Promise<string[]> {
     async function warmUp(fleet: Fleet): Promise<void> {
       for (let p = 0; p < phases; p++) {
         await fleet.clock.set(fleet.clock.nextCycle(RESYNC_S));
-        await eachConcurrent(fleet.drivers.filter((_, i) => i % phases === p), CONCURRENCY, (mc) => mc.settle(30));
+        await eachConcurrent(
+          fleet.drivers.filter((_, i) => i % phases === p),
+          CONCURRENCY,
+          (mc) => mc.settle(30),
+        );
       }
       // One quiet resync for all, so that the measured cycles start from the steady state.
       await churnCycle(fleet, fleet.clock.nextCycle(RESYNC_S), RESYNC_S, 0, CONCURRENCY);
@@ -88,11 +127,14 @@ export async function churnReport(): Promise<string[]> {
       const out = new Map<number, Cost>();
       for (const k of KS) {
         log(`${label}: k = ${k}, ${CYCLES} resync interval(s) of ${fleet.drivers.length} VaultApps`);
-        out.set(k, await measure(fleet, fleet.drivers, CYCLES * RESYNC_S, async () => {
-          let failed = 0;
-          for (let c = 0; c < CYCLES; c++) failed += await churnCycle(fleet, fleet.clock.nextCycle(RESYNC_S), RESYNC_S, k, CONCURRENCY);
-          return failed;
-        }));
+        out.set(
+          k,
+          await measure(fleet, fleet.drivers, CYCLES * RESYNC_S, async () => {
+            let failed = 0;
+            for (let c = 0; c < CYCLES; c++) failed += await churnCycle(fleet, fleet.clock.nextCycle(RESYNC_S), RESYNC_S, k, CONCURRENCY);
+            return failed;
+          }),
+        );
       }
       return out;
     }
@@ -109,7 +151,10 @@ export async function churnReport(): Promise<string[]> {
     const seed = buildChurnFleet(await startServer({ ...base, mode: 'seed' }), SEED_PARENTS, 'seed-svc', CONCURRENCY, true);
     await warmUp(seed);
     const seedCosts = await churn(seed, 'seed approach');
-    for (const fl of [hook, seed]) { fl.client.close(); await fl.server.stop(); }
+    for (const fl of [hook, seed]) {
+      fl.client.close();
+      await fl.server.stop();
+    }
 
     log(`${BIG} VaultApps, resync ${RESYNC_S} s, refresh ${REFRESH_S} s: fresh hook process, warm-up (Deployments rolled out at once)`);
     const big = buildChurnFleet(await startServer(base), BIG, 'fleet-svc', CONCURRENCY, false);
@@ -128,7 +173,13 @@ export async function churnReport(): Promise<string[]> {
   }
 }
 
-interface Propagation { simulatedS: number; lastSyncMs: number; forcedMs: number; forcedOk: boolean; kvOk: boolean }
+interface Propagation {
+  simulatedS: number;
+  lastSyncMs: number;
+  forcedMs: number;
+  forcedOk: boolean;
+  kvOk: boolean;
+}
 
 /**
  * `vault kv put` (the same KV v2 write over HTTP) just after a VaultApp's read, then its
@@ -162,25 +213,67 @@ async function propagate(fleet: Fleet, vault: Awaited<ReturnType<typeof startVau
   return { simulatedS, lastSyncMs, forcedMs, forcedOk: mc.secretValues()!.provider_x_api_key === tenantData(t, 3)['provider-x'].key, kvOk };
 }
 
-function report(r: { hookCosts: Map<number, Cost>; seedCosts: Map<number, Cost>; bigCost: Cost; bigPeakMB: number; settleSyncs: number; propagation: Propagation }): string[] {
+function report(r: {
+  hookCosts: Map<number, Cost>;
+  seedCosts: Map<number, Cost>;
+  bigCost: Cost;
+  bigPeakMB: number;
+  settleSyncs: number;
+  propagation: Propagation;
+}): string[] {
   const out: string[] = [];
-  const p = (s = ''): void => { out.push(s); };
+  const p = (s = ''): void => {
+    out.push(s);
+  };
   const row = (label: string, k: number, c: Cost): string[] => [
-    label, String(k), f(perHour(c, c.syncs), 0), `${f((100 * c.notModified) / Math.max(1, c.syncs), 0)}%`, f(perHour(c, c.vaultRequests), 1), f(perHour(c, c.writes), 1),
-    f(perHour(c, c.hookMs), 0), f(perHour(c, c.vaultMs), 0), f(perHour(c, c.kubeMs), 0), f(perHour(c, totalCpu(c)), 0), f(c.syncs / (c.wallMs / 1000), 0), String(c.failed),
+    label,
+    String(k),
+    f(perHour(c, c.syncs), 0),
+    `${f((100 * c.notModified) / Math.max(1, c.syncs), 0)}%`,
+    f(perHour(c, c.vaultRequests), 1),
+    f(perHour(c, c.writes), 1),
+    f(perHour(c, c.hookMs), 0),
+    f(perHour(c, c.vaultMs), 0),
+    f(perHour(c, c.kubeMs), 0),
+    f(perHour(c, totalCpu(c)), 0),
+    f(c.syncs / (c.wallMs / 1000), 0),
+    String(c.failed),
   ];
   p('');
-  p('# Churn (issue 11): Vault and API-server load per VaultApp-hour under Metacontroller\'s churn');
+  p("# Churn (issue 11): Vault and API-server load per VaultApp-hour under Metacontroller's churn");
   p('');
-  p(`resync ${RESYNC_S} s, refresh interval ${REFRESH_S} s (VAULTAPP_REFRESH_SECONDS), simulated clock; requests in the shape captured from Metacontroller v4.17.2 (~20 KB on the wire);`);
-  p(`hook: ${r.hookCosts.get(0)!.vaultApps} VaultApps; seed approach: ${r.seedCosts.get(0)!.vaultApps} (per VaultApp-hour figures do not depend on the fleet's size); ${CYCLES} resync interval(s) measured per k,`);
-  p(`last reads spread over the refresh interval; every write's own follow-up syncs included; a new VaultApp took ${f(r.settleSyncs, 1)} syncs to settle (Deployment status in 3 steps)`);
+  p(
+    `resync ${RESYNC_S} s, refresh interval ${REFRESH_S} s (VAULTAPP_REFRESH_SECONDS), simulated clock; requests in the shape captured from Metacontroller v4.17.2 (~20 KB on the wire);`,
+  );
+  p(
+    `hook: ${r.hookCosts.get(0)!.vaultApps} VaultApps; seed approach: ${r.seedCosts.get(0)!.vaultApps} (per VaultApp-hour figures do not depend on the fleet's size); ${CYCLES} resync interval(s) measured per k,`,
+  );
+  p(
+    `last reads spread over the refresh interval; every write's own follow-up syncs included; a new VaultApp took ${f(r.settleSyncs, 1)} syncs to settle (Deployment status in 3 steps)`,
+  );
   p('');
-  const head = ['approach', 'k', 'syncs/VA-h', '304', 'Vault req/VA-h', 'API writes/VA-h', 'hook CPU ms/VA-h', 'Vault CPU ms/VA-h', 'API server CPU ms/VA-h', 'total CPU ms/VA-h', 'syncs/s', 'failed'];
+  const head = [
+    'approach',
+    'k',
+    'syncs/VA-h',
+    '304',
+    'Vault req/VA-h',
+    'API writes/VA-h',
+    'hook CPU ms/VA-h',
+    'Vault CPU ms/VA-h',
+    'API server CPU ms/VA-h',
+    'total CPU ms/VA-h',
+    'syncs/s',
+    'failed',
+  ];
   p(table(head, [...KS.map((k) => row('hook', k, r.hookCosts.get(k)!)), ...KS.map((k) => row('seed approach', k, r.seedCosts.get(k)!))]));
   p('');
-  p('Vault requests from Vault\'s audit log; CPU from /proc (user + system) of the hook\'s or seed\'s server process, Vault and kube-apiserver; API writes as Metacontroller');
-  p('would make them (each changed child, each status write). The seed baseline runs through the hook\'s sync(), so its writes include the refresh state it records on every read.');
+  p(
+    "Vault requests from Vault's audit log; CPU from /proc (user + system) of the hook's or seed's server process, Vault and kube-apiserver; API writes as Metacontroller",
+  );
+  p(
+    "would make them (each changed child, each status write). The seed baseline runs through the hook's sync(), so its writes include the refresh state it records on every read.",
+  );
   p('');
   const h = (k: number) => perHour(r.hookCosts.get(k)!, r.hookCosts.get(k)!.vaultRequests);
   const cpuRatio = perHour(r.seedCosts.get(5)!, totalCpu(r.seedCosts.get(5)!)) / perHour(r.hookCosts.get(5)!, totalCpu(r.hookCosts.get(5)!));
@@ -195,24 +288,59 @@ function report(r: { hookCosts: Map<number, Cost>; seedCosts: Map<number, Cost>;
   const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
   p('## Targets (issue 11)');
   p('');
-  p(table(['target', 'measured', 'verdict'], [
-    ['hook: Vault requests per VaultApp-hour do not grow with k', `${KS.map((k) => `k=${k}: ${f(h(k), 1)}`).join(', ')}`, verdict(h(20) <= h(0) * 1.1 + 1 && h(5) <= h(0) * 1.1 + 1)],
-    ['k = 5: hook total CPU per VaultApp-hour ≥ 10× less than the seed\'s', `${f(cpuRatio, 1)}× (hook + Vault + API server)`, verdict(cpuRatio >= 10)],
-    ['API writes of the refresh state: ≤ 1 per VaultApp per refresh interval', `${f(writesPerInterval, 2)} per VaultApp per ${REFRESH_S} s (most churned k)`, verdict(writesPerInterval <= 1)],
-    ['steady-state syncs/s ≥ 10× the seed approach (k = 5)', `${f(rateRatio, 1)}× (${f(rate(r.hookCosts.get(5)!), 0)} vs ${f(rate(r.seedCosts.get(5)!), 0)} syncs/s, same 2 cores)`, verdict(rateRatio >= 10)],
-    [`${big.vaultApps} VaultApps, resync ${RESYNC_S} s, refresh ${REFRESH_S} s: ≥ 10× headroom on one core`, `${f(headroom, 1)}× (${f(big.hookMs / 1000, 1)} hook CPU-s per ${RESYNC_S} s; ${big.syncs} syncs, ${f(capacity, 0)} per CPU-s; ${big.failed} failed)`, verdict(headroom >= 10)],
-    [`peak RSS < 150 MB with ${big.vaultApps} VaultApps`, `${f(r.bigPeakMB, 0)} MB`, verdict(r.bigPeakMB < 150)],
-    ['vault kv put → new data ≤ refresh interval + one sync', `${f(pr.simulatedS, 0)} s simulated + ${f(pr.lastSyncMs, 0)} ms for the sync${pr.kvOk ? '' : ' (data never arrived)'}`, verdict(pr.kvOk && pr.simulatedS <= REFRESH_S)],
-    ['forced refresh annotation → new data ≤ 2 s', `${f(pr.forcedMs, 0)} ms${pr.forcedOk ? '' : ' (data not new)'} (the hook's part: Metacontroller's watch latency excluded)`, verdict(pr.forcedOk && pr.forcedMs <= 2000)],
-  ]));
+  p(
+    table(
+      ['target', 'measured', 'verdict'],
+      [
+        [
+          'hook: Vault requests per VaultApp-hour do not grow with k',
+          `${KS.map((k) => `k=${k}: ${f(h(k), 1)}`).join(', ')}`,
+          verdict(h(20) <= h(0) * 1.1 + 1 && h(5) <= h(0) * 1.1 + 1),
+        ],
+        ["k = 5: hook total CPU per VaultApp-hour ≥ 10× less than the seed's", `${f(cpuRatio, 1)}× (hook + Vault + API server)`, verdict(cpuRatio >= 10)],
+        [
+          'API writes of the refresh state: ≤ 1 per VaultApp per refresh interval',
+          `${f(writesPerInterval, 2)} per VaultApp per ${REFRESH_S} s (most churned k)`,
+          verdict(writesPerInterval <= 1),
+        ],
+        [
+          'steady-state syncs/s ≥ 10× the seed approach (k = 5)',
+          `${f(rateRatio, 1)}× (${f(rate(r.hookCosts.get(5)!), 0)} vs ${f(rate(r.seedCosts.get(5)!), 0)} syncs/s, same 2 cores)`,
+          verdict(rateRatio >= 10),
+        ],
+        [
+          `${big.vaultApps} VaultApps, resync ${RESYNC_S} s, refresh ${REFRESH_S} s: ≥ 10× headroom on one core`,
+          `${f(headroom, 1)}× (${f(big.hookMs / 1000, 1)} hook CPU-s per ${RESYNC_S} s; ${big.syncs} syncs, ${f(capacity, 0)} per CPU-s; ${big.failed} failed)`,
+          verdict(headroom >= 10),
+        ],
+        [`peak RSS < 150 MB with ${big.vaultApps} VaultApps`, `${f(r.bigPeakMB, 0)} MB`, verdict(r.bigPeakMB < 150)],
+        [
+          'vault kv put → new data ≤ refresh interval + one sync',
+          `${f(pr.simulatedS, 0)} s simulated + ${f(pr.lastSyncMs, 0)} ms for the sync${pr.kvOk ? '' : ' (data never arrived)'}`,
+          verdict(pr.kvOk && pr.simulatedS <= REFRESH_S),
+        ],
+        [
+          'forced refresh annotation → new data ≤ 2 s',
+          `${f(pr.forcedMs, 0)} ms${pr.forcedOk ? '' : ' (data not new)'} (the hook's part: Metacontroller's watch latency excluded)`,
+          verdict(pr.forcedOk && pr.forcedMs <= 2000),
+        ],
+      ],
+    ),
+  );
   p('');
   p(`churn total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   return out;
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  churnReport().then((lines) => { process.stdout.write(`${lines.join('\n')}\n`); process.exit(0); }, (err) => {
-    process.stderr.write(`churn bench failed: ${(err as Error).stack ?? String(err)}\n`);
-    process.exit(1);
-  });
+  churnReport().then(
+    (lines) => {
+      process.stdout.write(`${lines.join('\n')}\n`);
+      process.exit(0);
+    },
+    (err) => {
+      process.stderr.write(`churn bench failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
 }

@@ -64,7 +64,12 @@ export function buildFleet(shape: FleetShape): VaultApp[] {
     const name = `${shape.prefix}-${String(i).padStart(5, '0')}`;
     const ns = i % shape.namespaces;
     const app = structuredClone(base);
-    app.metadata = { name, namespace: namespaceOf(ns), uid: `6b1f3c2e-${String(shape.seed).padStart(4, '0').slice(-4)}-4000-8000-${String(i).padStart(12, '0')}`, generation: 1 } as VaultApp['metadata'];
+    app.metadata = {
+      name,
+      namespace: namespaceOf(ns),
+      uid: `6b1f3c2e-${String(shape.seed).padStart(4, '0').slice(-4)}-4000-8000-${String(i).padStart(12, '0')}`,
+      generation: 1,
+    } as VaultApp['metadata'];
     const labels = { app: name };
     app.spec.deploymentSpec!.selector = { matchLabels: labels };
     app.spec.deploymentSpec!.template.metadata = { labels };
@@ -96,22 +101,32 @@ export interface RoundResult {
 /** A keep-alive HTTP client to one hook on loopback. */
 export class HookClient {
   readonly agent: Agent;
-  constructor(readonly port: number, concurrency: number) {
+  constructor(
+    readonly port: number,
+    concurrency: number,
+  ) {
     this.agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
   }
 
   post(path: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string; etag?: string }> {
     return new Promise((resolve, reject) => {
-      const req = httpRequest({
-        agent: this.agent, host: '127.0.0.1', port: this.port, method: 'POST', path,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(etag ? { etag } : {}) }));
-        res.on('error', reject);
-      });
+      const req = httpRequest(
+        {
+          agent: this.agent,
+          host: '127.0.0.1',
+          port: this.port,
+          method: 'POST',
+          path,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          const etag = typeof res.headers.etag === 'string' ? res.headers.etag : undefined;
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), ...(etag ? { etag } : {}) }));
+          res.on('error', reject);
+        },
+      );
       req.setTimeout(15_000, () => req.destroy(new Error('no answer within 15 s')));
       req.on('error', reject);
       req.end(body);
@@ -124,7 +139,9 @@ export class HookClient {
     return { statusCode: res.status, body: res.text, ...(res.etag ? { etag: res.etag } : {}) };
   };
 
-  close(): void { this.agent.destroy(); }
+  close(): void {
+    this.agent.destroy();
+  }
 }
 
 /**
@@ -158,7 +175,12 @@ export class DriverFleet {
    * One round: every parent (or those of `fleet`) synced once, `concurrency` requests in
    * flight. Without `apply` the request is only sent (the bare route's canned answer is no parent's).
    */
-  async runRound(client: HookClient, concurrency: number, opts: { apply: boolean; deadline: number; etag?: boolean }, fleet = this.drivers): Promise<RoundResult> {
+  async runRound(
+    client: HookClient,
+    concurrency: number,
+    opts: { apply: boolean; deadline: number; etag?: boolean },
+    fleet = this.drivers,
+  ): Promise<RoundResult> {
     this.client = client;
     this.etag = opts.etag ?? false;
     this.round = { latenciesMs: [], bytesIn: 0, notModified: 0 };
@@ -176,7 +198,11 @@ export class DriverFleet {
         const i = next++;
         if (i >= fleet.length) return;
         // Out of time: the round ends early and says so, rather than failing the run.
-        if (Date.now() > opts.deadline) { skipped = fleet.length - i; next = fleet.length; return; }
+        if (Date.now() > opts.deadline) {
+          skipped = fleet.length - i;
+          next = fleet.length;
+          return;
+        }
         try {
           await (opts.apply ? fleet[i]!.sync() : sendOnly(fleet[i]!));
         } catch (err) {

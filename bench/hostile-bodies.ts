@@ -14,7 +14,13 @@ import { createLogger } from '../src/http/logger.js';
 import { loadExample, request } from '../test/fixtures/requests.js';
 import { recordedReader } from '../src/vault/recorded-reader.js';
 
-interface HostileBody { name: string; method?: 'GET' | 'POST'; url?: string; type?: string; payload?: string }
+interface HostileBody {
+  name: string;
+  method?: 'GET' | 'POST';
+  url?: string;
+  type?: string;
+  payload?: string;
+}
 
 const withContainers = (containers: unknown[]): string => {
   const body = request(loadExample());
@@ -27,7 +33,12 @@ function hostileBodies(): HostileBody[] {
   const json = 'application/json';
   const seed = request(loadExample());
   const laughs = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-  for (let i = 1; i < 10; i++) laughs.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+  for (let i = 1; i < 10; i++)
+    laughs.push(
+      `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+        .fill(`*${String.fromCharCode(96 + i)}`)
+        .join(',')}]`,
+    );
   const children = { ...seed, children: { 'Secret.v1': Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`s${i}`, { kind: 5 }])) } };
   return [
     { name: 'baseline: the seed sync request (JSON)', type: json, payload: JSON.stringify(seed) },
@@ -38,21 +49,39 @@ function hostileBodies(): HostileBody[] {
     { name: 'YAML 100 aliases of a 200 KB anchor', type: yaml, payload: `a: &big "${'x'.repeat(200_000)}"\nb: [${Array(100).fill('*big').join(', ')}]\n` },
     { name: 'YAML "billion laughs"', type: yaml, payload: `${laughs.join('\n')}\nparent: *j\n` },
     { name: 'JSON 300,000 nameless containers', type: json, payload: withContainers(Array.from({ length: 300_000 }, () => ({}))) },
-    { name: 'JSON 100 containers x 40 bad ports', type: json, payload: withContainers(Array.from({ length: 100 }, (_, i) => ({ name: `c${i}`, ports: Array(40).fill(1) }))) },
+    {
+      name: 'JSON 100 containers x 40 bad ports',
+      type: json,
+      payload: withContainers(Array.from({ length: 100 }, (_, i) => ({ name: `c${i}`, ports: Array(40).fill(1) }))),
+    },
     { name: 'JSON 10,000 malformed observed children', type: json, payload: JSON.stringify(children) },
-    { name: 'JSON nested 5,000 levels deep', type: json, payload: JSON.stringify({ ...seed, controller: 'DEEP' }).replace('"DEEP"', `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`) },
+    {
+      name: 'JSON nested 5,000 levels deep',
+      type: json,
+      payload: JSON.stringify({ ...seed, controller: 'DEEP' }).replace('"DEEP"', `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`),
+    },
     { name: 'GET of a 15 KB "eyJeyJ…" path (logged at debug)', method: 'GET', url: `/${'eyJ'.repeat(5000)}` },
     { name: 'GET of a 1 MiB "eyJ.eyJ…" path (logged at debug)', method: 'GET', url: `/${'eyJ.'.repeat(256 * 1024)}` },
   ];
 }
 
-export interface HostileResult { name: string; bytes: number; status: number; code: string; maxDelayMs: number; wallMs: number }
+export interface HostileResult {
+  name: string;
+  bytes: number;
+  status: number;
+  code: string;
+  maxDelayMs: number;
+  wallMs: number;
+}
 
 export async function measureHostileBodies(): Promise<HostileResult[]> {
-  const material = { auth: { ok: true as const }, reads: {
-    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
-    'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
-  } };
+  const material = {
+    auth: { ok: true as const },
+    reads: {
+      'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
+      'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
+    },
+  };
   const config = { hmacKey: 'bench-hmac-key-0123456789abcdef', resyncSeconds: 300, errorBackoffMinSeconds: 5, logLevel: 'debug', bodyLimit: 8 * 1024 * 1024 };
   const loggerInstance = createLogger('debug', pino.destination({ dest: '/dev/null', sync: true }));
   const app = await buildApp({ config, reader: recordedReader(material), loggerInstance });
@@ -60,7 +89,13 @@ export async function measureHostileBodies(): Promise<HostileResult[]> {
   try {
     for (const body of hostileBodies()) {
       // Once unmeasured: the first call of each path compiles validators and warms the JIT.
-      const send = () => app.inject({ method: body.method ?? 'POST', url: body.url ?? '/sync', ...(body.type ? { headers: { 'content-type': body.type } } : {}), ...(body.payload !== undefined ? { payload: body.payload } : {}) });
+      const send = () =>
+        app.inject({
+          method: body.method ?? 'POST',
+          url: body.url ?? '/sync',
+          ...(body.type ? { headers: { 'content-type': body.type } } : {}),
+          ...(body.payload !== undefined ? { payload: body.payload } : {}),
+        });
       await send();
       const histogram = monitorEventLoopDelay({ resolution: 1 });
       histogram.enable();
@@ -71,8 +106,19 @@ export async function measureHostileBodies(): Promise<HostileResult[]> {
       await new Promise((resolve) => setTimeout(resolve, 2));
       histogram.disable();
       let code = '';
-      try { code = (JSON.parse(res.body) as { code?: string }).code ?? ''; } catch { /* not JSON: a sync answer in YAML */ }
-      results.push({ name: body.name, bytes: body.payload?.length ?? body.url?.length ?? 0, status: res.statusCode, code, maxDelayMs: histogram.max / 1e6, wallMs });
+      try {
+        code = (JSON.parse(res.body) as { code?: string }).code ?? '';
+      } catch {
+        /* not JSON: a sync answer in YAML */
+      }
+      results.push({
+        name: body.name,
+        bytes: body.payload?.length ?? body.url?.length ?? 0,
+        status: res.statusCode,
+        code,
+        maxDelayMs: histogram.max / 1e6,
+        wallMs,
+      });
     }
   } finally {
     await app.close();
@@ -87,7 +133,10 @@ export async function hostileBodiesReport(): Promise<string[]> {
     '## Hostile bodies: worst event-loop delay while the hook answers each',
     '',
     `${'body'.padEnd(width)}  ${'bytes'.padStart(9)}  status  ${'code'.padEnd(16)}  ${'max loop delay ms'.padStart(17)}  ${'wall ms'.padStart(8)}`,
-    ...rows.map((r) => `${r.name.padEnd(width)}  ${String(r.bytes).padStart(9)}  ${String(r.status).padStart(6)}  ${r.code.padEnd(16)}  ${r.maxDelayMs.toFixed(1).padStart(17)}  ${r.wallMs.toFixed(1).padStart(8)}`),
+    ...rows.map(
+      (r) =>
+        `${r.name.padEnd(width)}  ${String(r.bytes).padStart(9)}  ${String(r.status).padStart(6)}  ${r.code.padEnd(16)}  ${r.maxDelayMs.toFixed(1).padStart(17)}  ${r.wallMs.toFixed(1).padStart(8)}`,
+    ),
     '',
     'In-process, app.inject, recorded reader, logging at debug to /dev/null; each body sent once to warm up, then measured.',
     'The delay includes the whole request (parse, validation, answer, logging): what every other request waited meanwhile.',

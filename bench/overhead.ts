@@ -16,13 +16,33 @@ import { createMetrics } from '../src/metrics/metrics.js';
 import { recordedReader, type RecordedValues } from '../src/vault/recorded-reader.js';
 import { percentile } from './report.js';
 
-export interface OverheadInput { bodies: string[]; values: RecordedValues; hmacKey: string; resyncSeconds: number; logLevel: string }
-export interface Dist { p50: number; p99: number; mean: number }
-export interface OverheadResult { samples: number; pipeline: Dist; undisturbed: Dist & { n: number }; syncOnly: Dist; validation: Dist; inject: Dist }
+export interface OverheadInput {
+  bodies: string[];
+  values: RecordedValues;
+  hmacKey: string;
+  resyncSeconds: number;
+  logLevel: string;
+}
+export interface Dist {
+  p50: number;
+  p99: number;
+  mean: number;
+}
+export interface OverheadResult {
+  samples: number;
+  pipeline: Dist;
+  undisturbed: Dist & { n: number };
+  syncOnly: Dist;
+  validation: Dist;
+  inject: Dist;
+}
 
 const sorted = (xs: number[]): number[] => [...xs].sort((a, b) => a - b);
 
-const dist = (xs: number[]): Dist => { const s = sorted(xs); return { p50: percentile(s, 50), p99: percentile(s, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length }; };
+const dist = (xs: number[]): Dist => {
+  const s = sorted(xs);
+  return { p50: percentile(s, 50), p99: percentile(s, 99), mean: xs.reduce((a, b) => a + b, 0) / xs.length };
+};
 
 /**
  * How often the scheduler has put this thread on a CPU (the third field of
@@ -33,7 +53,13 @@ function scheduleCounter(): (() => number) | undefined {
   try {
     const fd = openSync('/proc/thread-self/schedstat', 'r');
     const buf = Buffer.alloc(128);
-    return () => Number(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0)).trim().split(' ')[2]);
+    return () =>
+      Number(
+        buf
+          .toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0))
+          .trim()
+          .split(' ')[2],
+      );
   } catch {
     return undefined;
   }
@@ -80,7 +106,12 @@ export async function measureOverhead({ bodies, values, hmacKey, resyncSeconds, 
       validation.push(ns(b, c));
     }
   }
-  const app = await buildApp({ config: { ...config, logLevel: logLevel, bodyLimit: 8 * 1024 * 1024 }, reader, metrics: createMetrics(undefined), loggerInstance: createLogger(logLevel, pino.destination({ dest: '/dev/null', sync: true })) });
+  const app = await buildApp({
+    config: { ...config, logLevel: logLevel, bodyLimit: 8 * 1024 * 1024 },
+    reader,
+    metrics: createMetrics(undefined),
+    loggerInstance: createLogger(logLevel, pino.destination({ dest: '/dev/null', sync: true })),
+  });
   const inject: number[] = [];
   for (let pass = 0; pass < 3; pass++) {
     for (const body of bodies) {
@@ -92,5 +123,12 @@ export async function measureOverhead({ bodies, values, hmacKey, resyncSeconds, 
     }
   }
   await app.close();
-  return { samples: pipeline.length, pipeline: dist(pipeline), undisturbed: { ...dist(undisturbed), n: undisturbed.length }, syncOnly: dist(syncOnly), validation: dist(validation), inject: dist(inject) };
+  return {
+    samples: pipeline.length,
+    pipeline: dist(pipeline),
+    undisturbed: { ...dist(undisturbed), n: undisturbed.length },
+    syncOnly: dist(syncOnly),
+    validation: dist(validation),
+    inject: dist(inject),
+  };
 }

@@ -9,7 +9,9 @@ export function vaultPid(): number | undefined {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const after = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
       if (Number(after[1]) === process.pid && stat.includes('(vault')) return Number(d);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return undefined;
 }
@@ -19,6 +21,7 @@ export function procCpuMs(pid: number | undefined): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) * 10; // utime + stime, at 100 ticks/s
-  } catch { return NaN; }
+  } catch {
+    return NaN;
+  }
 }
-

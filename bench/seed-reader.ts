@@ -16,15 +16,26 @@ import { problem } from '../src/errors/catalog.js';
 import type { PathRead, VaultMaterial } from '../src/hook/material.js';
 import type { ReaderStats, VaultReader } from '../src/vault/reader.js';
 
-export interface SeedReaderOptions { address: string; caCert?: string; mount: string; jwtPath: string; timeoutMs: number }
+export interface SeedReaderOptions {
+  address: string;
+  caCert?: string;
+  mount: string;
+  jwtPath: string;
+  timeoutMs: number;
+}
 
-export interface SeedReader extends VaultReader { readonly counts: { logins: number; reads: number; clients: number } }
+export interface SeedReader extends VaultReader {
+  readonly counts: { logins: number; reads: number; clients: number };
+}
 
-interface NodeVaultError { response?: { statusCode?: number }; message?: string }
+interface NodeVaultError {
+  response?: { statusCode?: number };
+  message?: string;
+}
 
 function failed(err: unknown, what: string): string {
   const e = err as NodeVaultError;
-  return `${what}: ${e?.response?.statusCode ? `Vault answered ${e.response.statusCode}` : e?.message ?? String(err)}`;
+  return `${what}: ${e?.response?.statusCode ? `Vault answered ${e.response.statusCode}` : (e?.message ?? String(err))}`;
 }
 
 export function createSeedReader(opts: SeedReaderOptions): SeedReader {
@@ -33,14 +44,20 @@ export function createSeedReader(opts: SeedReaderOptions): SeedReader {
   return {
     counts,
     stats,
-    async revoke() { return []; },
+    async revoke() {
+      return [];
+    },
     async material(app: VaultApp): Promise<VaultMaterial> {
       // A new client for every sync, as the seed's reconcile did (vault.NewClient in
       // getVaultClient). Go's client keeps its connection alive within the sync and
       // the next sync's new client opens another: over HTTPS one TLS handshake per
       // sync. The same here: a keep-alive agent per client, closed after the sync.
       const agent = opts.address.startsWith('https:') ? new https.Agent({ keepAlive: true, ...(opts.caCert ? { ca: opts.caCert } : {}) }) : undefined;
-      const client = nodeVault({ apiVersion: 'v1', endpoint: opts.address, requestOptions: { timeout: opts.timeoutMs, ...(agent ? { httpsAgent: agent } : {}) } } as nodeVault.VaultOptions);
+      const client = nodeVault({
+        apiVersion: 'v1',
+        endpoint: opts.address,
+        requestOptions: { timeout: opts.timeoutMs, ...(agent ? { httpsAgent: agent } : {}) },
+      } as nodeVault.VaultOptions);
       try {
         return await seedSync(client, app);
       } finally {
@@ -67,9 +84,10 @@ export function createSeedReader(opts: SeedReaderOptions): SeedReader {
         stats.reads++;
         const res = (await client.read(entry.path)) as { data?: { data?: Record<string, unknown>; metadata?: { version?: number } } };
         const data = res.data?.data;
-        reads[entry.path] = data && typeof data === 'object'
-          ? { ok: true, engine: 'kv2', data, ...(typeof res.data?.metadata?.version === 'number' ? { version: res.data.metadata.version } : {}) }
-          : { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read path "${entry.path}": expected KV v2 data.data`) };
+        reads[entry.path] =
+          data && typeof data === 'object'
+            ? { ok: true, engine: 'kv2', data, ...(typeof res.data?.metadata?.version === 'number' ? { version: res.data.metadata.version } : {}) }
+            : { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read path "${entry.path}": expected KV v2 data.data`) };
       } catch (err) {
         reads[entry.path] = { ok: false, problem: problem('VAULT_ERROR', failed(err, `cannot read path "${entry.path}"`)) };
       }

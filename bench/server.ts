@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     const result = await measureOverhead({
       bodies: JSON.parse(readFileSync(cfg.overheadBodiesFile!, 'utf8')) as string[],
       values: JSON.parse(readFileSync(cfg.recordedFile!, 'utf8')) as RecordedValues,
-      hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, logLevel: cfg.logLevel,
+      hmacKey: cfg.hmacKey,
+      resyncSeconds: cfg.resyncSeconds,
+      logLevel: cfg.logLevel,
     });
     process.send!({ type: 'overhead', result }, () => process.exit(0));
     return;
@@ -42,13 +44,21 @@ async function main(): Promise<void> {
   // The hook's logging as deployed (LOG_LEVEL, redaction, credential scrubbing), written to /dev/null.
   const logger: FastifyBaseLogger = createLogger(cfg.logLevel, pino.destination({ dest: '/dev/null', sync: true }));
   const hookConfig = {
-    hmacKey: cfg.hmacKey, resyncSeconds: cfg.resyncSeconds, errorBackoffMinSeconds: 5, logLevel: cfg.logLevel, bodyLimit: 8 * 1024 * 1024,
+    hmacKey: cfg.hmacKey,
+    resyncSeconds: cfg.resyncSeconds,
+    errorBackoffMinSeconds: 5,
+    logLevel: cfg.logLevel,
+    bodyLimit: 8 * 1024 * 1024,
     ...(cfg.refreshSeconds !== undefined ? { refreshSeconds: cfg.refreshSeconds } : {}),
   };
   // Simulated time: the hook's `now` is what the bench last set, else the real clock.
   let clockMs: number | undefined;
   const clock = cfg.simulatedClock ? { now: () => (clockMs === undefined ? new Date() : new Date(clockMs)) } : {};
-  const common = { vault: { address: cfg.vaultAddr ?? '', ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), timeoutMs: 4000 }, syncDeadlineMs: 7000, hmacKey: cfg.hmacKey };
+  const common = {
+    vault: { address: cfg.vaultAddr ?? '', ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), timeoutMs: 4000 },
+    syncDeadlineMs: 7000,
+    hmacKey: cfg.hmacKey,
+  };
 
   // Wired as src/server.ts wires the hook: Prometheus metrics (the sync observer) and Vault health.
   const vaultStats = (v: Vault) => () => ({
@@ -61,9 +71,13 @@ async function main(): Promise<void> {
   switch (cfg.mode) {
     case 'hook-k8s':
     case 'hook-token': {
-      const v = createVault({ ...common, auth: cfg.mode === 'hook-k8s'
-        ? { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath: cfg.jwtPath!, allowedRoles: cfg.allowedRoles! } }
-        : { method: 'token', token: cfg.vaultToken! } });
+      const v = createVault({
+        ...common,
+        auth:
+          cfg.mode === 'hook-k8s'
+            ? { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath: cfg.jwtPath!, allowedRoles: cfg.allowedRoles! } }
+            : { method: 'token', token: cfg.vaultToken! },
+      });
       const metrics = createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats });
       app = await buildApp({ ...clock, config: hookConfig, reader: v.reader, vaultHealth: () => v.http.health(), metrics, loggerInstance: logger });
       stats = vaultStats(v);
@@ -77,7 +91,13 @@ async function main(): Promise<void> {
       break;
     }
     case 'seed': {
-      const reader = createSeedReader({ address: cfg.vaultAddr!, ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}), mount: 'kubernetes', jwtPath: cfg.jwtPath!, timeoutMs: 4000 });
+      const reader = createSeedReader({
+        address: cfg.vaultAddr!,
+        ...(cfg.vaultCaCert ? { caCert: cfg.vaultCaCert } : {}),
+        mount: 'kubernetes',
+        jwtPath: cfg.jwtPath!,
+        timeoutMs: 4000,
+      });
       // The seed's approach syncs in full every time: no answer is given again unchanged.
       app = await buildApp({ ...clock, config: hookConfig, reader, metrics: createMetrics(undefined), loggerInstance: logger, unchangedAnswers: false });
       stats = () => ({ reader: { ...reader.stats }, seed: { ...reader.counts }, vaultRequests: reader.counts.logins + reader.counts.reads });
@@ -97,7 +117,9 @@ async function main(): Promise<void> {
   // answer sent), taken by {type:'timings'}: with one sync at a time it is the hook's
   // own time, the driver's HTTP client and GC excluded.
   const timings: number[] = [];
-  app.addHook('onResponse', async (req, reply) => { if (req.url === '/sync' && timings.length < 1_000_000) timings.push(reply.elapsedTime); });
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.url === '/sync' && timings.length < 1_000_000) timings.push(reply.elapsedTime);
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
 
@@ -118,7 +140,17 @@ async function main(): Promise<void> {
       if (msg.gc) (globalThis as { gc?: () => void }).gc?.();
       const cpu = process.cpuUsage();
       const mem = process.memoryUsage();
-      const out: ServerStats = { ...stats(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system, maxRssKB: process.resourceUsage().maxRSS, startRssKB, rssBytes: mem.rss, heapUsedBytes: mem.heapUsed, peakHeapTotalBytes: peak.heapTotal, peakExternalBytes: peak.external };
+      const out: ServerStats = {
+        ...stats(),
+        cpuUserUs: cpu.user,
+        cpuSystemUs: cpu.system,
+        maxRssKB: process.resourceUsage().maxRSS,
+        startRssKB,
+        rssBytes: mem.rss,
+        heapUsedBytes: mem.heapUsed,
+        peakHeapTotalBytes: peak.heapTotal,
+        peakExternalBytes: peak.external,
+      };
       process.send!({ type: 'stats', stats: out });
     } else if (msg.type === 'timings') {
       process.send!({ type: 'timings', timings: timings.splice(0) });

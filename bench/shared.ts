@@ -48,7 +48,9 @@ export interface ServerStats {
 
 /** The node flags of the container image's CMD (the Dockerfile's exec-form CMD line). */
 export function productionNodeFlags(dockerfile = new URL('../Dockerfile', import.meta.url)): string[] {
-  const cmd = readFileSync(dockerfile, 'utf8').split('\n').find((l) => l.startsWith('CMD '));
+  const cmd = readFileSync(dockerfile, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('CMD '));
   const argv = cmd ? (JSON.parse(cmd.slice(4)) as string[]) : [];
   return argv.slice(1).filter((a) => a.startsWith('--'));
 }

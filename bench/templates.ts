@@ -16,4 +16,6 @@ console.log(`the issue's connection string: ${perRender.toFixed(1)} µs of CPU p
 started = process.cpuUsage();
 const hostile = renderTemplates({ K: '{% for i in (1..10000) %}{% for j in (1..10000) %}x{% endfor %}{% endfor %}' }, values);
 used = process.cpuUsage(started);
-console.log(`a hostile nested loop: ${((used.user + used.system) / 1000).toFixed(0)} ms of CPU, then refused (${hostile.problems[0]?.message}); limit ${RENDER_LIMIT_MS} ms`);
+console.log(
+  `a hostile nested loop: ${((used.user + used.system) / 1000).toFixed(0)} ms of CPU, then refused (${hostile.problems[0]?.message}); limit ${RENDER_LIMIT_MS} ms`,
+);

@@ -16,7 +16,11 @@ export class AuditCounter {
   take(): AuditCounts {
     const counts = zeroAudit();
     let fd: number;
-    try { fd = openSync(this.file, 'r'); } catch { return counts; }
+    try {
+      fd = openSync(this.file, 'r');
+    } catch {
+      return counts;
+    }
     try {
       const size = fstatSync(fd).size;
       const buf = Buffer.alloc(Math.max(0, size - this.#offset));
@@ -56,7 +60,9 @@ export function kubeApiServerPid(port: string): number | undefined {
     try {
       const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0');
       if (cmd[0]?.includes('kube-apiserver') && cmd.includes(`--secure-port=${port}`)) return Number(d);
-    } catch { /* gone */ }
+    } catch {
+      /* gone */
+    }
   }
   return undefined;
 }
@@ -70,19 +76,50 @@ export function kubeApiServerPid(port: string): number | undefined {
 export async function kubernetesLoginSetup(v: VaultServer, k: KubeServer, opts: { hookSa: string; roles: string[]; policy: string }): Promise<string> {
   const [hookNs, hookSa] = opts.hookSa.split(':').slice(2) as [string, string];
   await k.applyYaml([hookNs, 'vault-system'].map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}`).join('\n---\n'));
-  await k.applyYaml([[hookNs, hookSa], ['vault-system', 'vault-reviewer']].map(([ns, n]) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${n}, namespace: ${ns}}`).join('\n---\n'));
+  await k.applyYaml(
+    [
+      [hookNs, hookSa],
+      ['vault-system', 'vault-reviewer'],
+    ]
+      .map(([ns, n]) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${n}, namespace: ${ns}}`)
+      .join('\n---\n'),
+  );
   await k.applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
 metadata: {name: vault-reviewer}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:auth-delegator}
 subjects: [{kind: ServiceAccount, name: vault-reviewer, namespace: vault-system}]`);
-  const token = async (ns: string, name: string): Promise<string> => (await k.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 7200 } })).status.token as string;
-  const ok = (what: string, r: { status: number; body: unknown }): void => { if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`); };
+  const token = async (ns: string, name: string): Promise<string> =>
+    (
+      await k.request('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`, {
+        apiVersion: 'authentication.k8s.io/v1',
+        kind: 'TokenRequest',
+        spec: { expirationSeconds: 7200 },
+      })
+    ).status.token as string;
+  const ok = (what: string, r: { status: number; body: unknown }): void => {
+    if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+  };
   ok('enable kubernetes auth', await v.request('POST', 'sys/auth/kubernetes', { type: 'kubernetes' }));
-  ok('kubernetes auth config', await v.request('POST', 'auth/kubernetes/config', { kubernetes_host: k.url, kubernetes_ca_cert: k.caCert, token_reviewer_jwt: await token('vault-system', 'vault-reviewer'), disable_local_ca_jwt: true }));
+  ok(
+    'kubernetes auth config',
+    await v.request('POST', 'auth/kubernetes/config', {
+      kubernetes_host: k.url,
+      kubernetes_ca_cert: k.caCert,
+      token_reviewer_jwt: await token('vault-system', 'vault-reviewer'),
+      disable_local_ca_jwt: true,
+    }),
+  );
   for (const role of opts.roles) {
-    ok(`role ${role}`, await v.request('POST', `auth/kubernetes/role/${role}`, { bound_service_account_names: [hookSa], bound_service_account_namespaces: [hookNs], token_policies: [opts.policy], token_ttl: '20m' }));
+    ok(
+      `role ${role}`,
+      await v.request('POST', `auth/kubernetes/role/${role}`, {
+        bound_service_account_names: [hookSa],
+        bound_service_account_namespaces: [hookNs],
+        token_policies: [opts.policy],
+        token_ttl: '20m',
+      }),
+    );
   }
   return token(hookNs, hookSa);
 }
-

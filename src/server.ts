@@ -27,7 +27,8 @@ async function main(): Promise<void> {
   const metrics = createMetrics({ requests: vault.requests, tokens: vault.tokens.stats, reader: vault.reader.stats, queue: vault.queue });
   const app = await buildApp({ config, reader: vault.reader, vaultHealth: () => vault.http.health(), metrics, loggerInstance: log });
   if (config.hmacKeyEphemeral) app.log.warn('no VAULTAPP_HMAC_KEY: using a key for this process only; Deployments will roll after a restart');
-  if (config.hookSecurity.mode === 'none') app.log.warn('VAULTAPP_HOOK_AUTH=none: /sync and /finalize accept any caller; only a NetworkPolicy keeps others out');
+  if (config.hookSecurity.mode === 'none')
+    app.log.warn('VAULTAPP_HOOK_AUTH=none: /sync and /finalize accept any caller; only a NetworkPolicy keeps others out');
   app.log.info({ vault: config.vault.address, vaultAuth: config.auth.method, hook: describeHookSecurity(config.hookSecurity) }, 'configuration loaded');
   closeWithGrace({ delay: 10_000 }, async ({ err }) => {
     if (err) app.log.error({ err }, 'closing after an error');

@@ -23,7 +23,9 @@ export const HookRequestSchema = Type.Object({
     }),
     spec: Type.Object({}),
   }),
-  children: Type.Record(Type.String({ maxLength: 512 }), Type.Record(Type.String({ maxLength: 512 }), KubeObjectShape, { maxProperties: 10000 }), { maxProperties: 64 }),
+  children: Type.Record(Type.String({ maxLength: 512 }), Type.Record(Type.String({ maxLength: 512 }), KubeObjectShape, { maxProperties: 10000 }), {
+    maxProperties: 64,
+  }),
   related: Type.Optional(Type.Record(Type.String(), Type.Record(Type.String(), Type.Object({})))),
   finalizing: Type.Optional(Type.Boolean()),
 });

@@ -61,22 +61,20 @@ export function extraLabelsProblems(labels: unknown): string[] {
   return problems;
 }
 
-
 /** CEL rules of a map of extra labels; twins in ./cel-rules.ts. Values are bounded by maxLength in the schema. */
-export const RULE_LABEL_KEYS = `self.all(k, k.matches(${celString(LABEL_KEY_PATTERN)})`
-  + ` && !k.matches(${celString(LABEL_KEY_LONG_PREFIX_PATTERN)}))`;
+export const RULE_LABEL_KEYS = `self.all(k, k.matches(${celString(LABEL_KEY_PATTERN)})` + ` && !k.matches(${celString(LABEL_KEY_LONG_PREFIX_PATTERN)}))`;
 export const RULE_LABEL_KEYS_NOT_RESERVED = `self.all(k, !k.matches(${celString(RESERVED_LABEL_KEY_PATTERN)}))`;
 export const RULE_LABEL_VALUES = `self.all(k, self[k].matches(${celString(LABEL_VALUE_PATTERN)}))`;
 export const EXTRA_LABELS_VALIDATIONS = [
   {
     rule: RULE_LABEL_KEYS,
-    message: 'every key must be a valid label key: an optional DNS subdomain of at most 253 characters and "/", '
-      + 'then a name of at most 63 letters, digits, "-", "_" or ".", beginning and ending with a letter or digit',
+    message:
+      'every key must be a valid label key: an optional DNS subdomain of at most 253 characters and "/", ' +
+      'then a name of at most 63 letters, digits, "-", "_" or ".", beginning and ending with a letter or digit',
   },
   { rule: RULE_LABEL_KEYS_NOT_RESERVED, message: `${RESERVED_LABEL_KEYS_TEXT} are set by the hook and cannot be given here` },
   {
     rule: RULE_LABEL_VALUES,
-    message: 'every value must be a valid label value: empty, or letters, digits, "-", "_" or ".", '
-      + 'beginning and ending with a letter or digit',
+    message: 'every value must be a valid label value: empty, or letters, digits, "-", "_" or ".", ' + 'beginning and ending with a letter or digit',
   },
 ];

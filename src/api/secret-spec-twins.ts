@@ -1,8 +1,15 @@
 // JavaScript twins of spec.secret's CEL rules (./secret-spec-schema.ts), part of
 // ./cel-rules.ts' celTwins. The required-key rules are built from the same table as the CEL.
 import {
-  PULL_SECRET_TYPES, RESERVED_ANNOTATION_KEY_PATTERN, RULE_ANNOTATION_KEYS_FREE, RULE_NOT_SA_TOKEN, RULE_PULL_SECRET_TYPE,
-  RULE_SECRET_TYPE_IMMUTABLE, TYPED_SECRET_KEYS, typedKeysRule, type TypedSecretKeys,
+  PULL_SECRET_TYPES,
+  RESERVED_ANNOTATION_KEY_PATTERN,
+  RULE_ANNOTATION_KEYS_FREE,
+  RULE_NOT_SA_TOKEN,
+  RULE_PULL_SECRET_TYPE,
+  RULE_SECRET_TYPE_IMMUTABLE,
+  TYPED_SECRET_KEYS,
+  typedKeysRule,
+  type TypedSecretKeys,
 } from './secret-spec-schema.js';
 
 const RESERVED_ANNOTATION = new RegExp(RESERVED_ANNOTATION_KEY_PATTERN);

@@ -12,13 +12,16 @@ interface StringMap {
   validations: { rule: string; message: string }[];
 }
 
-export const stringMapSchema = ({ valueMaxLength, maxProperties, description, validations }: StringMap) => Type.Optional(Type.Unsafe<Record<string, string>>({
-  type: 'object',
-  additionalProperties: { type: 'string', maxLength: valueMaxLength },
-  maxProperties,
-  description,
-  'x-kubernetes-validations': validations,
-}));
+export const stringMapSchema = ({ valueMaxLength, maxProperties, description, validations }: StringMap) =>
+  Type.Optional(
+    Type.Unsafe<Record<string, string>>({
+      type: 'object',
+      additionalProperties: { type: 'string', maxLength: valueMaxLength },
+      maxProperties,
+      description,
+      'x-kubernetes-validations': validations,
+    }),
+  );
 
 /** Labels a VaultApp adds to a child: label syntax, at most MAX_EXTRA_LABELS, none of the hook's own keys. */
 export const extraLabelsSchema = (description: string) =>

@@ -6,7 +6,10 @@ import { VaultAppSchema, type VaultApp } from './vaultapp-schema.js';
 // ajv-formats is CommonJS; its default export arrives wrapped under ESM.
 const addFormats = ((addFormatsModule as unknown as { default?: FormatsPlugin }).default ?? addFormatsModule) as FormatsPlugin;
 
-interface CelRule { rule: string; message: string }
+interface CelRule {
+  rule: string;
+  message: string;
+}
 
 export function createAjv(options: { allErrors: boolean } = { allErrors: true }): Ajv {
   const ajv = new Ajv({ allErrors: options.allErrors, strict: true, strictTypes: false });
@@ -23,7 +26,9 @@ export function createAjv(options: { allErrors: boolean } = { allErrors: true })
         return !twin(data);
       });
       (celRules as unknown as { errors: Partial<ErrorObject>[] }).errors = failed.map((r) => ({
-        keyword: 'x-kubernetes-validations', message: r.message, params: { rule: r.rule },
+        keyword: 'x-kubernetes-validations',
+        message: r.message,
+        params: { rule: r.rule },
       }));
       return failed.length === 0;
     },
@@ -44,7 +49,10 @@ export const FULL_REPORT_MAX_VALUES = 5000;
 let firstErrorValidator: ValidateFunction<VaultApp> | undefined;
 let everyErrorValidator: ValidateFunction<VaultApp> | undefined;
 
-export interface FieldError { field: string; message: string }
+export interface FieldError {
+  field: string;
+  message: string;
+}
 
 /** Validates a VaultApp; returns field errors in the API server's dotted style. */
 export function validateVaultApp(obj: unknown): { ok: true; value: VaultApp } | { ok: false; errors: FieldError[] } {
@@ -77,8 +85,14 @@ export function holdsMoreValuesThan(value: unknown, max: number): boolean {
 }
 
 function toFieldError(e: ErrorObject): FieldError {
-  let field = e.instancePath.split('/').slice(1).map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`)).join('').replace(/^\./, '');
-  if (e.keyword === 'required') field = field ? `${field}.${(e.params as { missingProperty: string }).missingProperty}` : (e.params as { missingProperty: string }).missingProperty;
+  let field = e.instancePath
+    .split('/')
+    .slice(1)
+    .map((seg) => (/^\d+$/.test(seg) ? `[${seg}]` : `.${seg}`))
+    .join('')
+    .replace(/^\./, '');
+  if (e.keyword === 'required')
+    field = field ? `${field}.${(e.params as { missingProperty: string }).missingProperty}` : (e.params as { missingProperty: string }).missingProperty;
   // ajv's "must be equal to one of the allowed values" leaves the reader to guess them.
   if (e.keyword === 'enum') {
     const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ');
@@ -89,7 +103,10 @@ function toFieldError(e: ErrorObject): FieldError {
 
 /** The first MAX_REPORTED_ERRORS errors, and how many more there are: the message goes into an answer and a log line. */
 export function describeFieldErrors(errors: FieldError[]): string {
-  const listed = errors.slice(0, MAX_REPORTED_ERRORS).map((e) => `${e.field}: ${e.message}`).join('; ');
+  const listed = errors
+    .slice(0, MAX_REPORTED_ERRORS)
+    .map((e) => `${e.field}: ${e.message}`)
+    .join('; ');
   const more = errors.length - MAX_REPORTED_ERRORS;
   return more > 0 ? `${listed}; and ${more} more` : listed;
 }

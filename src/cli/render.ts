@@ -24,11 +24,18 @@ if (!parsed.ok) {
   process.exit(1);
 }
 const app = parsed.value;
-const config = loadConfig({ VAULTAPP_HMAC_KEY: 'render-only-key-not-for-clusters', ...process.env, ...(values.values ? { VAULTAPP_AUTH: 'token', VAULT_TOKEN: 'unused' } : {}) });
+const config = loadConfig({
+  VAULTAPP_HMAC_KEY: 'render-only-key-not-for-clusters',
+  ...process.env,
+  ...(values.values ? { VAULTAPP_AUTH: 'token', VAULT_TOKEN: 'unused' } : {}),
+});
 
 // With --values the recorded reader answers as the real one would, for the spec's paths only.
 const reader = values.values
-  ? recordedReader({ values: parse(readFileSync(values.values, 'utf8')) as RecordedValues, options: { missing: (p) => `cannot read path "${p}": not in ${values.values}` } })
+  ? recordedReader({
+      values: parse(readFileSync(values.values, 'utf8')) as RecordedValues,
+      options: { missing: (p) => `cannot read path "${p}": not in ${values.values}` },
+    })
   : createVault(config).reader;
 const material = await reader.material(app);
 const children = Object.fromEntries(Object.values(CHILD_TYPE).map((t) => [t, {}]));

@@ -6,8 +6,15 @@ import { createSecureContext } from 'node:tls';
 
 export const MIN_TOKEN_LENGTH = 16;
 
-export interface TlsMaterial { cert: string; key: string; ca?: string }
-export interface CredentialFiles { tokenFile?: string; tls?: { certFile: string; keyFile: string; clientCaFile?: string } }
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  ca?: string;
+}
+export interface CredentialFiles {
+  tokenFile?: string;
+  tls?: { certFile: string; keyFile: string; clientCaFile?: string };
+}
 
 function read(file: string, variable: string): string {
   try {
@@ -19,7 +26,10 @@ function read(file: string, variable: string): string {
 
 /** The accepted bearer tokens, one per line, so that a rotation can overlap. Throws a message naming the variable. */
 export function readTokens(tokenFile: string): string[] {
-  const list = read(tokenFile, 'VAULTAPP_AUTH_TOKEN_FILE').split('\n').map((t) => t.trim()).filter(Boolean);
+  const list = read(tokenFile, 'VAULTAPP_AUTH_TOKEN_FILE')
+    .split('\n')
+    .map((t) => t.trim())
+    .filter(Boolean);
   if (list.length === 0 || list.some((t) => t.length < MIN_TOKEN_LENGTH)) {
     throw new Error(`VAULTAPP_AUTH_TOKEN_FILE: ${tokenFile} must hold one token of at least ${MIN_TOKEN_LENGTH} characters per line`);
   }
@@ -36,7 +46,9 @@ export function readTls(files: NonNullable<CredentialFiles['tls']>): TlsMaterial
   try {
     createSecureContext(tls);
   } catch (err) {
-    throw new Error(`VAULTAPP_TLS_CERT_FILE / VAULTAPP_TLS_KEY_FILE${tls.ca !== undefined ? ' / VAULTAPP_TLS_CLIENT_CA_FILE' : ''}: not a usable certificate and key: ${(err as Error).message}`);
+    throw new Error(
+      `VAULTAPP_TLS_CERT_FILE / VAULTAPP_TLS_KEY_FILE${tls.ca !== undefined ? ' / VAULTAPP_TLS_CLIENT_CA_FILE' : ''}: not a usable certificate and key: ${(err as Error).message}`,
+    );
   }
   return tls;
 }

@@ -3,7 +3,11 @@
 // HTTP request instead of becoming a condition. Messages name the VaultApp,
 // path and key that are at fault, never a value.
 
-export interface CatalogEntry { reason: string; httpStatus?: number; summary: string }
+export interface CatalogEntry {
+  reason: string;
+  httpStatus?: number;
+  summary: string;
+}
 
 export const errorCatalog = {
   INVALID_REQUEST: { reason: 'InvalidRequest', httpStatus: 400, summary: 'the hook request is not a Metacontroller sync request' },
@@ -18,8 +22,8 @@ export const errorCatalog = {
   VAULT_SEALED: { reason: 'VaultUnavailable', summary: 'Vault is sealed, in standby or not initialised' },
   VAULT_AUTH_FAILED: { reason: 'AuthenticationFailed', summary: 'Vault refused the login' },
   VAULT_NO_CREDENTIALS: { reason: 'NoCredentials', summary: 'the hook has no Vault token and no service-account token to log in with' },
-  ROLE_NOT_ALLOWED: { reason: 'RoleNotAllowed', summary: 'the hook\'s allowed-roles list does not give this namespace the role' },
-  SERVICE_ACCOUNT_TOKEN_FAILED: { reason: 'ServiceAccountTokenFailed', summary: 'the Kubernetes API did not issue a token for the VaultApp\'s service account' },
+  ROLE_NOT_ALLOWED: { reason: 'RoleNotAllowed', summary: "the hook's allowed-roles list does not give this namespace the role" },
+  SERVICE_ACCOUNT_TOKEN_FAILED: { reason: 'ServiceAccountTokenFailed', summary: "the Kubernetes API did not issue a token for the VaultApp's service account" },
   VAULT_PERMISSION_DENIED: { reason: 'PermissionDenied', summary: 'the Vault policy does not allow reading the path' },
   VAULT_PATH_NOT_FOUND: { reason: 'PathNotFound', summary: 'nothing is stored at the path' },
   VAULT_KEY_NOT_FOUND: { reason: 'KeyNotFound', summary: 'the secret at the path has no such key' },
@@ -30,21 +34,33 @@ export const errorCatalog = {
   TEMPLATE_ERROR: { reason: 'TemplateError', summary: 'a template of spec.vault.templates does not parse or render (unknown variable, a limit)' },
   VAULT_UNEXPECTED_RESPONSE: { reason: 'UnexpectedResponse', summary: 'Vault answered with a shape the hook does not understand' },
   VAULT_ERROR: { reason: 'VaultError', summary: 'Vault answered with an error' },
-  LEASE_RENEWAL_FAILED: { reason: 'LeaseRenewalFailed', summary: 'a dynamic credential\'s lease (or the token behind it) could not be renewed' },
-  UNTRUSTED_STATE: { reason: 'UntrustedState', summary: 'state on the managed Secret (a lease record) was not written by the hook for this VaultApp: it is ignored, never acted on' },
-  LEASE_REVOCATION_FAILED: { reason: 'LeaseRevocationFailed', summary: 'a dynamic credential\'s lease could not be revoked at deletion' },
+  LEASE_RENEWAL_FAILED: { reason: 'LeaseRenewalFailed', summary: "a dynamic credential's lease (or the token behind it) could not be renewed" },
+  UNTRUSTED_STATE: {
+    reason: 'UntrustedState',
+    summary: 'state on the managed Secret (a lease record) was not written by the hook for this VaultApp: it is ignored, never acted on',
+  },
+  LEASE_REVOCATION_FAILED: { reason: 'LeaseRevocationFailed', summary: "a dynamic credential's lease could not be revoked at deletion" },
   VOLUME_CONFLICT: { reason: 'VolumeConflict', summary: 'the workload spec already has a volume, mount or claim template where the secret volume goes' },
-  CHILD_TYPE_NOT_MANAGED: { reason: 'ChildTypeNotManaged', summary: 'the CompositeController does not declare the workload\'s kind as a child type' },
+  CHILD_TYPE_NOT_MANAGED: { reason: 'ChildTypeNotManaged', summary: "the CompositeController does not declare the workload's kind as a child type" },
   PORT_NOT_FOUND: { reason: 'PortNotFound', summary: 'no container declares the named metrics port' },
-  SECRET_TYPE_KEYS: { reason: 'SecretTypeMismatch', summary: 'the data lacks a key the Secret\'s type requires, or a value the type requires as JSON is not a JSON object' },
-  SECRET_TYPE_IMMUTABLE: { reason: 'SecretTypeImmutable', summary: 'spec.secret.type differs from the existing Secret\'s type, which Kubernetes does not let change' },
+  SECRET_TYPE_KEYS: {
+    reason: 'SecretTypeMismatch',
+    summary: "the data lacks a key the Secret's type requires, or a value the type requires as JSON is not a JSON object",
+  },
+  SECRET_TYPE_IMMUTABLE: {
+    reason: 'SecretTypeImmutable',
+    summary: "spec.secret.type differs from the existing Secret's type, which Kubernetes does not let change",
+  },
   NAME_TOO_LONG: { reason: 'NameTooLong', summary: 'the VaultApp name is too long for a derived child name' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof errorCatalog;
 
 /** A problem located in one VaultApp; its message names the path, key or field. */
-export interface Problem { code: ErrorCode; message: string }
+export interface Problem {
+  code: ErrorCode;
+  message: string;
+}
 
 export function problem(code: ErrorCode, message: string): Problem {
   return { code, message };

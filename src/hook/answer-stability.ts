@@ -21,7 +21,12 @@ import type { SyncConfig, SyncRequest, SyncResponse } from './types.js';
  * for the healthy resync (a shorter one counts down to a refresh or a retry) qualifies;
  * it stays the same until the refresh comes closer than one resync.
  */
-export function answerStableUntil(req: SyncRequest, plan: VaultPlan, res: SyncResponse, config: Pick<SyncConfig, 'resyncSeconds' | 'refreshSeconds'>): number | undefined {
+export function answerStableUntil(
+  req: SyncRequest,
+  plan: VaultPlan,
+  res: SyncResponse,
+  config: Pick<SyncConfig, 'resyncSeconds' | 'refreshSeconds'>,
+): number | undefined {
   if (req.finalizing || res.finalized !== undefined) return undefined;
   const actions = Object.values(plan);
   if (actions.length === 0 || !actions.every((p) => p.action === 'keep')) return undefined;

@@ -7,7 +7,11 @@
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
 
 /** Whose state it is: a record is valid only for the VaultApp it was written for. */
-export interface StateBinding { namespace: string; name: string; uid: string }
+export interface StateBinding {
+  namespace: string;
+  name: string;
+  uid: string;
+}
 
 export function bindingOf(parent: { metadata: { name: string; namespace?: string; uid?: string } }): StateBinding {
   return { namespace: parent.metadata.namespace ?? '', name: parent.metadata.name, uid: parent.metadata.uid ?? '' };

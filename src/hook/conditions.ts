@@ -6,7 +6,12 @@ export type ConditionType = (typeof CONDITION_TYPES)[number];
 /** RFC 3339 at second precision, as metav1.Time serialises. */
 export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-export interface ConditionInput { type: ConditionType; status: 'True' | 'False' | 'Unknown'; reason: string; message: string }
+export interface ConditionInput {
+  type: ConditionType;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+}
 
 // Status is replaced wholesale on every sync, so lastTransitionTime must be
 // carried over from the previous status whenever the status value is unchanged;
@@ -16,6 +21,13 @@ export function withTransitionTimes(inputs: ConditionInput[], previous: Conditio
     const before = previous?.find((p) => p.type === c.type);
     const lastTransitionTime = before && before.status === c.status ? before.lastTransitionTime : isoSeconds(now);
     const message = c.message.length > 2000 ? `${c.message.slice(0, 1997)}...` : c.message;
-    return { type: c.type, status: c.status, reason: c.reason, message, lastTransitionTime, ...(generation !== undefined ? { observedGeneration: generation } : {}) };
+    return {
+      type: c.type,
+      status: c.status,
+      reason: c.reason,
+      message,
+      lastTransitionTime,
+      ...(generation !== undefined ? { observedGeneration: generation } : {}),
+    };
   });
 }

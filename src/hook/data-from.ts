@@ -44,7 +44,9 @@ function encode(value: unknown): string | undefined {
  * keys a cut kept would be arbitrary.
  */
 export function copyAllKeys(
-  entries: DataFrom[], dataAt: (path: string) => Record<string, unknown>, taken: ReadonlyMap<string, string>,
+  entries: DataFrom[],
+  dataAt: (path: string) => Record<string, unknown>,
+  taken: ReadonlyMap<string, string>,
 ): { data: Record<string, string>; from: DataFromKeys; problems: Problem[] } {
   const data: Record<string, string> = {};
   const keys: Record<string, string[]> = {};
@@ -54,8 +56,17 @@ export function copyAllKeys(
     const names = Object.keys(dataAt(entry.path));
     total += names.length;
     if (total > MAX_DATA_FROM_KEYS) {
-      return { data: {}, from: { keys: {}, skipped: [] }, problems: [problem('DATA_FROM_TOO_MANY_KEYS', `path "${entry.path}" (dataFrom[${i}]) holds ${names.length} keys: `
-        + `dataFrom copies at most ${MAX_DATA_FROM_KEYS} keys per VaultApp in all; name the keys you need in vault.secrets`)] };
+      return {
+        data: {},
+        from: { keys: {}, skipped: [] },
+        problems: [
+          problem(
+            'DATA_FROM_TOO_MANY_KEYS',
+            `path "${entry.path}" (dataFrom[${i}]) holds ${names.length} keys: ` +
+              `dataFrom copies at most ${MAX_DATA_FROM_KEYS} keys per VaultApp in all; name the keys you need in vault.secrets`,
+          ),
+        ],
+      };
     }
   }
   const givenBy = new Map<string, number>();
@@ -77,9 +88,7 @@ export function copyAllKeys(
       }
     }
   }
-  const skipped = notes.length > MAX_SKIP_NOTES
-    ? [...notes.slice(0, MAX_SKIP_NOTES), `and ${notes.length - MAX_SKIP_NOTES} more`]
-    : notes;
+  const skipped = notes.length > MAX_SKIP_NOTES ? [...notes.slice(0, MAX_SKIP_NOTES), `and ${notes.length - MAX_SKIP_NOTES} more`] : notes;
   return { data, from: { keys, skipped }, problems: [] };
 }
 

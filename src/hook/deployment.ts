@@ -4,7 +4,10 @@ import type { Problem } from '../errors/catalog.js';
 import type { KubeObject } from './types.js';
 import { desiredWorkload } from './workload.js';
 
-export interface DeploymentOutcome { deployment: KubeObject; problems: Problem[] }
+export interface DeploymentOutcome {
+  deployment: KubeObject;
+  problems: Problem[];
+}
 
 export function desiredDeployment(app: VaultApp, version: string): DeploymentOutcome {
   const { workload, problems } = desiredWorkload(app, version);

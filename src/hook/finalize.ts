@@ -30,20 +30,31 @@ export function finalize(req: SyncRequest, revocations: Revocation[], now: Date,
   const secret = observedChild(req, 'secret', name)!;
   const message = failed.map((f) => f.message).join('; ');
   const ready: Condition = {
-    type: 'Ready', status: 'False', reason: 'LeaseRevocationFailed',
+    type: 'Ready',
+    status: 'False',
+    reason: 'LeaseRevocationFailed',
     message: `deletion waits for the leases to be revoked or to expire: ${message}`,
-    lastTransitionTime: status.conditions?.find((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'LeaseRevocationFailed')?.lastTransitionTime ?? isoSeconds(now),
+    lastTransitionTime:
+      status.conditions?.find((c) => c.type === 'Ready' && c.status === 'False' && c.reason === 'LeaseRevocationFailed')?.lastTransitionTime ?? isoSeconds(now),
   };
   const expiresIn = Math.ceil((Math.max(...failed.map((f) => credentialEnd(f.record))) - now.getTime()) / 1000);
   return {
     status: { ...status, conditions: [...(status.conditions ?? []).filter((c) => c.type !== 'Ready'), ready] },
     // The Secret stays, with the records of what is left to revoke.
-    children: [{
-      apiVersion: 'v1', kind: 'Secret',
-      metadata: { name, namespace: req.parent.metadata.namespace, ...(secret.metadata.labels ? { labels: secret.metadata.labels } : {}), annotations: { [LEASES_ANNOTATION]: serializeLeases(failed.map((f) => f.record)) } },
-      type: 'Opaque',
-      ...(secret.data ? { data: secret.data } : {}),
-    }],
+    children: [
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: {
+          name,
+          namespace: req.parent.metadata.namespace,
+          ...(secret.metadata.labels ? { labels: secret.metadata.labels } : {}),
+          annotations: { [LEASES_ANNOTATION]: serializeLeases(failed.map((f) => f.record)) },
+        },
+        type: 'Opaque',
+        ...(secret.data ? { data: secret.data } : {}),
+      },
+    ],
     finalized: false,
     resyncAfterSeconds: Math.max(1, Math.min(config.errorBackoffMinSeconds * 2, expiresIn)),
   };

@@ -3,7 +3,11 @@
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { workloadOf } from './workload.js';
 
-export interface Identity { namespace: string; serviceAccount: string; role: string }
+export interface Identity {
+  namespace: string;
+  serviceAccount: string;
+  role: string;
+}
 
 export function identityOf(app: VaultApp): Identity {
   const pod = workloadOf(app).spec.template.spec;

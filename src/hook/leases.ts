@@ -51,10 +51,22 @@ const time = (v: unknown): boolean => typeof v === 'string' && Number.isFinite(m
 const optional = (v: unknown, check: (x: unknown) => boolean): boolean => v === undefined || check(v);
 const isLeaseRecordShape = (x: unknown): x is LeaseRecord => {
   const r = x as LeaseRecord;
-  return typeof r?.path === 'string' && typeof r.leaseId === 'string' && time(r.issuedAt) && time(r.renewedAt)
-    && seconds(r.ttl) && seconds(r.duration) && typeof r.renewable === 'boolean' && typeof r.maxed === 'boolean'
-    && optional(r.token, (t) => typeof t === 'string') && optional(r.tokenExpiresAt, time) && optional(r.tokenTtl, seconds)
-    && optional(r.tokenRenewedAt, time) && optional(r.tokenMaxed, (t) => typeof t === 'boolean') && typeof r.mac === 'string';
+  return (
+    typeof r?.path === 'string' &&
+    typeof r.leaseId === 'string' &&
+    time(r.issuedAt) &&
+    time(r.renewedAt) &&
+    seconds(r.ttl) &&
+    seconds(r.duration) &&
+    typeof r.renewable === 'boolean' &&
+    typeof r.maxed === 'boolean' &&
+    optional(r.token, (t) => typeof t === 'string') &&
+    optional(r.tokenExpiresAt, time) &&
+    optional(r.tokenTtl, seconds) &&
+    optional(r.tokenRenewedAt, time) &&
+    optional(r.tokenMaxed, (t) => typeof t === 'boolean') &&
+    typeof r.mac === 'string'
+  );
 };
 
 // A lease id is used in a Vault URL (sys/leases/renew/<id>): Vault's ids are the
@@ -69,8 +81,21 @@ export function leaseIdWithin(path: string, leaseId: string): boolean {
 
 const MAC_PURPOSE = 'lease-record';
 // Every field but the MAC, in a fixed order: the MAC does not depend on key order.
-const macFields = (r: LeaseRecord): unknown[] => [r.path, r.leaseId, r.issuedAt, r.renewedAt, r.duration, r.ttl, r.renewable, r.maxed,
-  r.token ?? null, r.tokenExpiresAt ?? null, r.tokenRenewedAt ?? null, r.tokenTtl ?? null, r.tokenMaxed ?? null];
+const macFields = (r: LeaseRecord): unknown[] => [
+  r.path,
+  r.leaseId,
+  r.issuedAt,
+  r.renewedAt,
+  r.duration,
+  r.ttl,
+  r.renewable,
+  r.maxed,
+  r.token ?? null,
+  r.tokenExpiresAt ?? null,
+  r.tokenRenewedAt ?? null,
+  r.tokenTtl ?? null,
+  r.tokenMaxed ?? null,
+];
 
 /** The record with its MAC, bound to the VaultApp: the only form in which the hook writes one. */
 export function signLease(record: UnsignedLeaseRecord, binding: StateBinding, hmacKey: string): LeaseRecord {
@@ -79,8 +104,12 @@ export function signLease(record: UnsignedLeaseRecord, binding: StateBinding, hm
 }
 
 /** Why a record on the observed Secret is not acted on. */
-export type RejectedLease = 'not a lease record' | 'not written by the hook for this VaultApp' | 'a lease id outside its path'
-  | 'a second record for one path' | 'too many records';
+export type RejectedLease =
+  | 'not a lease record'
+  | 'not written by the hook for this VaultApp'
+  | 'a lease id outside its path'
+  | 'a second record for one path'
+  | 'too many records';
 
 export interface ObservedLeases {
   /** Records the hook wrote for this VaultApp, for paths of its spec, one per path. */
@@ -119,7 +148,8 @@ export function observedLeases(secret: KubeObject | undefined, parent: VaultApp,
     if (!isLeaseRecordShape(r)) rejected.push('not a lease record');
     else if (!stateMacMatches(hmacKey, MAC_PURPOSE, binding, macFields(r), r.mac)) rejected.push('not written by the hook for this VaultApp');
     else if (!leaseIdWithin(r.path, r.leaseId)) rejected.push('a lease id outside its path');
-    else if (!paths.has(r.path)) continue; // genuine, but the spec no longer reads this path: not renewed, not revoked
+    else if (!paths.has(r.path))
+      continue; // genuine, but the spec no longer reads this path: not renewed, not revoked
     else if (trusted.some((t) => t.path === r.path)) rejected.push('a second record for one path');
     else trusted.push(pick(r));
   }
@@ -128,8 +158,22 @@ export function observedLeases(secret: KubeObject | undefined, parent: VaultApp,
 
 // Only the fields the hook knows: whatever else a JSON object carries stays behind.
 function pick(r: LeaseRecord): LeaseRecord {
-  const keys = ['path', 'leaseId', 'issuedAt', 'renewedAt', 'duration', 'ttl', 'renewable', 'maxed', 'token',
-    'tokenExpiresAt', 'tokenRenewedAt', 'tokenTtl', 'tokenMaxed', 'mac'] as const;
+  const keys = [
+    'path',
+    'leaseId',
+    'issuedAt',
+    'renewedAt',
+    'duration',
+    'ttl',
+    'renewable',
+    'maxed',
+    'token',
+    'tokenExpiresAt',
+    'tokenRenewedAt',
+    'tokenTtl',
+    'tokenMaxed',
+    'mac',
+  ] as const;
   const out: Record<string, unknown> = {};
   for (const k of keys) if (r[k] !== undefined) out[k] = r[k];
   return out as unknown as LeaseRecord;
@@ -138,8 +182,14 @@ function pick(r: LeaseRecord): LeaseRecord {
 /** The record of a lease just issued, before it is signed. */
 export function issuedRecord(path: string, l: IssuedLease, now: Date): UnsignedLeaseRecord {
   return {
-    path, leaseId: l.id, issuedAt: isoSeconds(now), renewedAt: isoSeconds(now),
-    duration: l.durationSeconds, ttl: l.durationSeconds, renewable: l.renewable, maxed: false,
+    path,
+    leaseId: l.id,
+    issuedAt: isoSeconds(now),
+    renewedAt: isoSeconds(now),
+    duration: l.durationSeconds,
+    ttl: l.durationSeconds,
+    renewable: l.renewable,
+    maxed: false,
     ...(l.sealedToken ? { token: l.sealedToken } : {}),
     ...(l.tokenExpiresAt ? { tokenExpiresAt: l.tokenExpiresAt, tokenRenewedAt: isoSeconds(now), tokenTtl: l.tokenTtl ?? 0, tokenMaxed: false } : {}),
   };

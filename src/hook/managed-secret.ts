@@ -56,8 +56,21 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   const data = synced ?? observedData;
   const leases = synced ? fromVault.leases : keptLeases(records.trusted, fromVault.fallbackLeases);
   const readNow = Object.values(material.reads).some((r) => r.ok && 'data' in r && !r.lease);
-  const nextRefresh = synced ? nextState(app, state, synced, leases.map((l) => l.path), readNow, now, config.hmacKey, refreshSecondsOf(app, config), fromVault.dataFrom)
-    : state.kind === 'trusted' ? state.state : undefined;
+  const nextRefresh = synced
+    ? nextState(
+        app,
+        state,
+        synced,
+        leases.map((l) => l.path),
+        readNow,
+        now,
+        config.hmacKey,
+        refreshSecondsOf(app, config),
+        fromVault.dataFrom,
+      )
+    : state.kind === 'trusted'
+      ? state.state
+      : undefined;
   if (data === undefined) return { observedData, leases, problems };
 
   const annotations: Record<string, string> = {};
@@ -70,14 +83,17 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   const withAnnotations = Object.keys(all).length > 0 ? { annotations: all } : {};
   return {
     child: {
-      apiVersion: 'v1', kind: 'Secret',
+      apiVersion: 'v1',
+      kind: 'Secret',
       metadata: { name, namespace: app.metadata.namespace, labels: secretLabels(app, childLabels(app.metadata.name)), ...withAnnotations },
       type: type.type,
       // An empty map would be normalised away by the API server: a perpetual diff.
       ...(Object.keys(data).length > 0 ? { data } : {}),
     },
     ...(synced ? { synced, ...(fromVault.dataFrom && fromVault.dataFrom.skipped.length > 0 ? { skipped: fromVault.dataFrom.skipped } : {}) } : {}),
-    observedData, leases, problems,
+    observedData,
+    leases,
+    problems,
     ...(nextRefresh ? { state: nextRefresh } : {}),
   };
 }
@@ -102,9 +118,15 @@ function keptLeases(observed: LeaseRecord[], updated: LeaseRecord[]): LeaseRecor
 // Names what was wrong, never what the records said: their content is the tenant's.
 function untrustedRecords(rejected: RejectedLease[], secret: string): Problem {
   const why = [...new Set(rejected)].join(', ');
-  return problem('UNTRUSTED_STATE', `${rejected.length} lease record${rejected.length === 1 ? '' : 's'} in annotation ${LEASES_ANNOTATION} of Secret ${secret} ignored (${why}): the hook acts only on records it wrote for this VaultApp, and rewrites the annotation`);
+  return problem(
+    'UNTRUSTED_STATE',
+    `${rejected.length} lease record${rejected.length === 1 ? '' : 's'} in annotation ${LEASES_ANNOTATION} of Secret ${secret} ignored (${why}): the hook acts only on records it wrote for this VaultApp, and rewrites the annotation`,
+  );
 }
 
 function untrustedState(secret: string): Problem {
-  return problem('UNTRUSTED_STATE', `the refresh state in annotation ${STATE_ANNOTATION} of Secret ${secret} was not written by the hook for this VaultApp: ignored, the data is read from Vault again`);
+  return problem(
+    'UNTRUSTED_STATE',
+    `the refresh state in annotation ${STATE_ANNOTATION} of Secret ${secret} was not written by the hook for this VaultApp: ignored, the data is read from Vault again`,
+  );
 }

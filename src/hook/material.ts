@@ -17,7 +17,10 @@ export interface IssuedLease {
   tokenTtl?: number;
 }
 
-export interface Renewal { ttl: number; requested: number }
+export interface Renewal {
+  ttl: number;
+  requested: number;
+}
 
 export type PathRead =
   | { ok: true; engine: Engine; data: Record<string, unknown>; version?: number; lease?: IssuedLease }

@@ -9,7 +9,11 @@ import { workloadOf, type WorkloadSpec } from './workload.js';
 export const DEFAULT_METRICS_PATH = '/metrics';
 export const DEFAULT_SCRAPE_INTERVAL = '30s';
 
-export interface MonitoringOutcome { service?: KubeObject; serviceMonitor?: KubeObject; problems: Problem[] }
+export interface MonitoringOutcome {
+  service?: KubeObject;
+  serviceMonitor?: KubeObject;
+  problems: Problem[];
+}
 
 function findPort(spec: WorkloadSpec, portName: string): number | undefined {
   for (const c of spec.template.spec?.containers ?? []) {
@@ -41,12 +45,23 @@ export function desiredMonitoring(app: VaultApp, defaultLabels?: Record<string, 
   const namespace = app.metadata.namespace;
   const serviceName = metricsServiceName(name);
   if (!isServiceName(serviceName) || !isLabelValue(name)) {
-    return { problems: [problem('NAME_TOO_LONG', `metrics Service name "${serviceName}" must be a DNS-1035 label of at most 63 characters; shorten the VaultApp name to 55 characters or fewer`)] };
+    return {
+      problems: [
+        problem(
+          'NAME_TOO_LONG',
+          `metrics Service name "${serviceName}" must be a DNS-1035 label of at most 63 characters; shorten the VaultApp name to 55 characters or fewer`,
+        ),
+      ],
+    };
   }
   const workload = workloadOf(app);
   const containerPort = findPort(workload.spec, monitoring.port);
   if (containerPort === undefined) {
-    return { problems: [problem('PORT_NOT_FOUND', `monitoring.port "${monitoring.port}" is not the name of a port in ${workload.field}.template.spec.containers[*].ports`)] };
+    return {
+      problems: [
+        problem('PORT_NOT_FOUND', `monitoring.port "${monitoring.port}" is not the name of a port in ${workload.field}.template.spec.containers[*].ports`),
+      ],
+    };
   }
   const labels = { ...childLabels(name), [METRICS_FOR_LABEL]: name };
   return {
@@ -65,11 +80,13 @@ export function desiredMonitoring(app: VaultApp, defaultLabels?: Record<string, 
       metadata: { name, namespace, labels: serviceMonitorLabels(app, defaultLabels) },
       spec: {
         selector: { matchLabels: { [METRICS_FOR_LABEL]: name } },
-        endpoints: [{
-          port: monitoring.port,
-          path: monitoring.path ?? DEFAULT_METRICS_PATH,
-          interval: monitoring.interval ?? DEFAULT_SCRAPE_INTERVAL,
-        }],
+        endpoints: [
+          {
+            port: monitoring.port,
+            path: monitoring.path ?? DEFAULT_METRICS_PATH,
+            interval: monitoring.interval ?? DEFAULT_SCRAPE_INTERVAL,
+          },
+        ],
       },
     },
     problems: [],

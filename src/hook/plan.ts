@@ -22,7 +22,7 @@ export type VaultPlan = Record<string, PathPlan>;
 /** The refresh interval of a VaultApp: its own, else the hook's, else the resync interval. */
 export function refreshSecondsOf(app: VaultApp, config: Pick<SyncConfig, 'resyncSeconds' | 'refreshSeconds'>): number {
   const own = app.spec.vault.refreshInterval === undefined ? NaN : durationSeconds(app.spec.vault.refreshInterval);
-  return Number.isFinite(own) ? own : config.refreshSeconds ?? config.resyncSeconds;
+  return Number.isFinite(own) ? own : (config.refreshSeconds ?? config.resyncSeconds);
 }
 
 /**
@@ -41,7 +41,8 @@ export function planVaultWork(req: SyncRequest, now: Date, config: Pick<SyncConf
   const leasedBefore = new Set(state.kind === 'trusted' ? state.state.leased : []);
   const paths = pathsOf(app);
   const staticPaths = paths.filter((p) => !leasedBefore.has(p) && !records.some((r) => r.path === p));
-  const complete = (path: string): boolean => app.spec.vault.secrets.filter((s) => s.path === path).every((s) => s.targetKey === undefined || Object.hasOwn(data, s.targetKey));
+  const complete = (path: string): boolean =>
+    app.spec.vault.secrets.filter((s) => s.path === path).every((s) => s.targetKey === undefined || Object.hasOwn(data, s.targetKey));
   const keepStatic = staticPaths.every(complete) && staticDataFresh(app, state, current, staticPaths, now, refreshSecondsOf(app, config));
   const plan: VaultPlan = {};
   for (const path of paths) {
@@ -53,9 +54,7 @@ export function planVaultWork(req: SyncRequest, now: Date, config: Pick<SyncConf
     // A key the Secret does not hold yet, or data someone edited, needs a new read: all keys of a path come from one credential.
     const edited = state.kind === 'trusted' && Object.hasOwn(state.state.data, path) && !pathUnchanged(state.state, current, path);
     const action = complete(path) && !edited ? leaseAction(record, now) : 'issue';
-    ownSet(plan, path, action === 'issue' ? { action: 'read' }
-      : action === 'reuse' ? { action, record }
-      : { action, record, ...renewalsDue(record, now) });
+    ownSet(plan, path, action === 'issue' ? { action: 'read' } : action === 'reuse' ? { action, record } : { action, record, ...renewalsDue(record, now) });
   }
   return withTemplateInputs(app, plan, templatesStale(app, state, current));
 }

@@ -74,7 +74,8 @@ export function storedQuantity(input: string | number, options: QuantityOptions 
   } else {
     const scale = exponent - fraction.length;
     const shifted = num + fraction;
-    if (num.length + fraction.length <= MAX_INT64_DIGITS && scale >= -9) int64Path = { scale, kept: scale % 3 === 0 && !shifted.endsWith('000') && shifted[0] !== '0' };
+    if (num.length + fraction.length <= MAX_INT64_DIGITS && scale >= -9)
+      int64Path = { scale, kept: scale % 3 === 0 && !shifted.endsWith('000') && shifted[0] !== '0' };
   }
   // RoundUp(milli) leaves a quantity alone when it has no finer digits.
   if (int64Path?.kept && (!milli || int64Path.scale >= -3)) return text;
@@ -98,7 +99,10 @@ export function storedQuantity(input: string | number, options: QuantityOptions 
     if (integer !== undefined && integer >= 1024n) {
       let n = integer;
       let k = 0;
-      while (n % 1024n === 0n && k < BINARY_SI.length - 1) { n /= 1024n; k++; }
+      while (n % 1024n === 0n && k < BINARY_SI.length - 1) {
+        n /= 1024n;
+        k++;
+      }
       return `${minus}${n}${BINARY_SI[k]}`;
     }
     format = 'DecimalSI';
@@ -108,7 +112,7 @@ export function storedQuantity(input: string | number, options: QuantityOptions 
   const r = ((scale % 3) + 3) % 3;
   const digits = mantissa * pow10(r);
   const e = scale - r;
-  const written = format === 'DecimalSI' ? DECIMAL_SUFFIX[e] ?? `e${e}` : e === 0 ? '' : `e${e}`;
+  const written = format === 'DecimalSI' ? (DECIMAL_SUFFIX[e] ?? `e${e}`) : e === 0 ? '' : `e${e}`;
   return `${minus}${digits}${written}`;
 }
 
@@ -124,7 +128,10 @@ function stripTens(mantissa: bigint, scale: number): [bigint, number] {
   if (mantissa === 0n) return [0n, 0];
   let m = mantissa;
   let s = scale;
-  while (m % TEN === 0n) { m /= TEN; s++; }
+  while (m % TEN === 0n) {
+    m /= TEN;
+    s++;
+  }
   return [m, s];
 }
 

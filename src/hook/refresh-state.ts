@@ -43,10 +43,16 @@ export function specDigest(app: VaultApp): string {
   // Appended only when present, so that the digest of a VaultApp without dataFrom is what it was before dataFrom existed.
   const templates = app.spec.vault.templates;
   // Names and templates likewise: a VaultApp without them keeps the digest it had.
-  return sha256(JSON.stringify([id.namespace, id.serviceAccount, id.role,
-    app.spec.vault.secrets.map((s) => (s.name === undefined ? [s.path, s.key, s.targetKey] : [s.path, s.key, s.targetKey ?? null, s.name])),
-    ...(dataFrom ? [dataFrom.map((d) => [d.path, d.prefix ?? ''])] : []),
-    ...(templates ? [{ templates: Object.entries(templates).sort(([a], [b]) => (a < b ? -1 : 1)) }] : [])]));
+  return sha256(
+    JSON.stringify([
+      id.namespace,
+      id.serviceAccount,
+      id.role,
+      app.spec.vault.secrets.map((s) => (s.name === undefined ? [s.path, s.key, s.targetKey] : [s.path, s.key, s.targetKey ?? null, s.name])),
+      ...(dataFrom ? [dataFrom.map((d) => [d.path, d.prefix ?? ''])] : []),
+      ...(templates ? [{ templates: Object.entries(templates).sort(([a], [b]) => (a < b ? -1 : 1)) }] : []),
+    ]),
+  );
 }
 
 /** The entry of RefreshState.data that covers the templates' outputs. */
@@ -63,8 +69,10 @@ export function templatesStale(app: VaultApp, observed: ObservedState, current: 
 
 export function refreshDigest(app: VaultApp): string {
   const annotations = (app.metadata as { annotations?: unknown }).annotations;
-  const value = annotations !== null && typeof annotations === 'object' && Object.hasOwn(annotations, REFRESH_ANNOTATION)
-    ? (annotations as Record<string, unknown>)[REFRESH_ANNOTATION] : undefined;
+  const value =
+    annotations !== null && typeof annotations === 'object' && Object.hasOwn(annotations, REFRESH_ANNOTATION)
+      ? (annotations as Record<string, unknown>)[REFRESH_ANNOTATION]
+      : undefined;
   return typeof value === 'string' && value !== '' ? sha256(value) : '';
 }
 
@@ -72,7 +80,12 @@ export function refreshDigest(app: VaultApp): string {
  * MACs of the Secret's values per path, over the spec's targetKeys and the keys dataFrom
  * wrote (`fromKeys`, per path) only: keys others add are not the hook's.
  */
-export function dataMacs(app: VaultApp, data: Record<string, string> | undefined, hmacKey: string, fromKeys?: Record<string, string[]>): Record<string, string> {
+export function dataMacs(
+  app: VaultApp,
+  data: Record<string, string> | undefined,
+  hmacKey: string,
+  fromKeys?: Record<string, string[]>,
+): Record<string, string> {
   const byPath = new Map<string, [string, string | null][]>();
   const add = (path: string, key: string): void => {
     const value = data && Object.hasOwn(data, key) ? data[key]! : null;
@@ -99,8 +112,14 @@ export function dataMacs(app: VaultApp, data: Record<string, string> | undefined
 }
 
 // dataFrom is appended only when present: states written before it existed keep verifying.
-const macFields = (s: Omit<RefreshState, 'mac'>): unknown[] => [s.readAt, s.spec, s.refresh, Object.entries(s.data), s.leased,
-  ...(s.dataFrom ? [Object.entries(s.dataFrom.keys), s.dataFrom.skipped] : [])];
+const macFields = (s: Omit<RefreshState, 'mac'>): unknown[] => [
+  s.readAt,
+  s.spec,
+  s.refresh,
+  Object.entries(s.data),
+  s.leased,
+  ...(s.dataFrom ? [Object.entries(s.dataFrom.keys), s.dataFrom.skipped] : []),
+];
 
 export function signState(app: VaultApp, state: Omit<RefreshState, 'mac'>, hmacKey: string): RefreshState {
   return { ...state, mac: stateMac(hmacKey, MAC_PURPOSE, bindingOf(app), macFields(state)) };
@@ -112,17 +131,35 @@ export function serializeState(state: RefreshState): string {
 
 const isState = (x: unknown): x is RefreshState => {
   const s = x as RefreshState;
-  return typeof s?.readAt === 'string' && Number.isFinite(Date.parse(s.readAt)) && typeof s.spec === 'string' && typeof s.refresh === 'string'
-    && typeof s.mac === 'string' && s.data !== null && typeof s.data === 'object' && !Array.isArray(s.data)
-    && Object.values(s.data).every((v) => typeof v === 'string') && Array.isArray(s.leased) && s.leased.every((p) => typeof p === 'string')
-    && (s.dataFrom === undefined || isDataFromKeys(s.dataFrom));
+  return (
+    typeof s?.readAt === 'string' &&
+    Number.isFinite(Date.parse(s.readAt)) &&
+    typeof s.spec === 'string' &&
+    typeof s.refresh === 'string' &&
+    typeof s.mac === 'string' &&
+    s.data !== null &&
+    typeof s.data === 'object' &&
+    !Array.isArray(s.data) &&
+    Object.values(s.data).every((v) => typeof v === 'string') &&
+    Array.isArray(s.leased) &&
+    s.leased.every((p) => typeof p === 'string') &&
+    (s.dataFrom === undefined || isDataFromKeys(s.dataFrom))
+  );
 };
 
 const isDataFromKeys = (x: unknown): x is DataFromKeys => {
   const d = x as DataFromKeys;
-  return d !== null && typeof d === 'object' && d.keys !== null && typeof d.keys === 'object' && !Array.isArray(d.keys)
-    && Object.values(d.keys).every((keys) => Array.isArray(keys) && keys.every((k) => typeof k === 'string' && isSecretKey(k)))
-    && Array.isArray(d.skipped) && d.skipped.length <= MAX_SKIP_NOTES + 1 && d.skipped.every((n) => typeof n === 'string');
+  return (
+    d !== null &&
+    typeof d === 'object' &&
+    d.keys !== null &&
+    typeof d.keys === 'object' &&
+    !Array.isArray(d.keys) &&
+    Object.values(d.keys).every((keys) => Array.isArray(keys) && keys.every((k) => typeof k === 'string' && isSecretKey(k))) &&
+    Array.isArray(d.skipped) &&
+    d.skipped.length <= MAX_SKIP_NOTES + 1 &&
+    d.skipped.every((n) => typeof n === 'string')
+  );
 };
 
 /** The state on the observed Secret: absent, trusted (the hook wrote it for this VaultApp), or rejected. */
@@ -155,7 +192,14 @@ export const EARLY_SECONDS = 2;
  * Vault: a trusted state of the same spec and refresh annotation, inside the
  * interval, and every static path's data as the hook wrote it.
  */
-export function staticDataFresh(app: VaultApp, observed: ObservedState, current: Record<string, string>, staticPaths: string[], now: Date, refreshSeconds: number): boolean {
+export function staticDataFresh(
+  app: VaultApp,
+  observed: ObservedState,
+  current: Record<string, string>,
+  staticPaths: string[],
+  now: Date,
+  refreshSeconds: number,
+): boolean {
   if (observed.kind !== 'trusted' || refreshSeconds <= 0) return false;
   const { state } = observed;
   if (state.spec !== specDigest(app) || state.refresh !== refreshDigest(app)) return false;
@@ -174,15 +218,29 @@ export function secondsUntilRefresh(readAt: string, now: Date, refreshSeconds: n
  * more sync. With an interval of 0 every sync reads anyway, and a `readAt` moved at
  * every read would make each sync's write bring the next one: a hot loop.
  */
-export function nextState(app: VaultApp, previous: ObservedState, data: Record<string, string>, leased: string[], readNow: boolean, now: Date, hmacKey: string, refreshSeconds: number, dataFrom?: DataFromKeys): RefreshState {
+export function nextState(
+  app: VaultApp,
+  previous: ObservedState,
+  data: Record<string, string>,
+  leased: string[],
+  readNow: boolean,
+  now: Date,
+  hmacKey: string,
+  refreshSeconds: number,
+  dataFrom?: DataFromKeys,
+): RefreshState {
   const before = previous.kind === 'trusted' ? previous.state : undefined;
   const moved = readNow && refreshSeconds > 0;
-  return signState(app, {
-    readAt: (moved ? undefined : before?.readAt) ?? isoSeconds(now),
-    spec: specDigest(app),
-    refresh: (readNow ? undefined : before?.refresh) ?? refreshDigest(app),
-    data: dataMacs(app, data, hmacKey, dataFrom?.keys),
-    leased: [...new Set(leased)].sort(),
-    ...(dataFromOf(app).length > 0 ? { dataFrom: dataFrom ?? { keys: {}, skipped: [] } } : {}),
-  }, hmacKey);
+  return signState(
+    app,
+    {
+      readAt: (moved ? undefined : before?.readAt) ?? isoSeconds(now),
+      spec: specDigest(app),
+      refresh: (readNow ? undefined : before?.refresh) ?? refreshDigest(app),
+      data: dataMacs(app, data, hmacKey, dataFrom?.keys),
+      leased: [...new Set(leased)].sort(),
+      ...(dataFromOf(app).length > 0 ? { dataFrom: dataFrom ?? { keys: {}, skipped: [] } } : {}),
+    },
+    hmacKey,
+  );
 }

@@ -32,7 +32,13 @@ function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecor
   const next: UnsignedLeaseRecord = { ...record };
   if (read.renewal) Object.assign(next, { renewedAt: isoSeconds(now), ttl: read.renewal.ttl, maxed: maxedBy(read.renewal) });
   const t = 'tokenRenewal' in read ? read.tokenRenewal : undefined;
-  if (t) Object.assign(next, { tokenRenewedAt: isoSeconds(now), tokenTtl: t.ttl, tokenMaxed: maxedBy(t), tokenExpiresAt: isoSeconds(new Date(now.getTime() + t.ttl * 1000)) });
+  if (t)
+    Object.assign(next, {
+      tokenRenewedAt: isoSeconds(now),
+      tokenTtl: t.ttl,
+      tokenMaxed: maxedBy(t),
+      tokenExpiresAt: isoSeconds(new Date(now.getTime() + t.ttl * 1000)),
+    });
   return sign(next);
 }
 
@@ -47,7 +53,14 @@ export interface KeptState {
   templatesStale: boolean;
 }
 
-export function secretDataFromVault(app: VaultApp, material: VaultMaterial, observedData: Record<string, string> | undefined, kept: KeptState, now: Date, sign: SignLease): SecretDataOutcome {
+export function secretDataFromVault(
+  app: VaultApp,
+  material: VaultMaterial,
+  observedData: Record<string, string> | undefined,
+  kept: KeptState,
+  now: Date,
+  sign: SignLease,
+): SecretDataOutcome {
   const keptFrom = kept.dataFrom;
   const entries = app.spec.vault.secrets;
   if (!material.auth.ok) return { problems: [material.auth.problem], leases: [], fallbackLeases: [] };
@@ -94,7 +107,8 @@ export function secretDataFromVault(app: VaultApp, material: VaultMaterial, obse
         continue;
       }
       const value = observedData ? ownGet(observedData, entry.targetKey) : undefined;
-      if (value === undefined) problems.push(problem('INTERNAL', `${where}: ${'kept' in read ? 'the lease is kept' : 'kept from the last read'} but the Secret lacks the key`));
+      if (value === undefined)
+        problems.push(problem('INTERNAL', `${where}: ${'kept' in read ? 'the lease is kept' : 'kept from the last read'} but the Secret lacks the key`));
       else {
         ownSet(data, entry.targetKey, value);
         giveValue(entry, Buffer.from(value, 'base64').toString('utf8'));
@@ -145,9 +159,16 @@ type FailedPaths = Map<string, { problem: Problem; targetKeys: string[]; others:
  * (covered by the refresh state's MAC). Rendering needs every named value: ./plan.ts
  * reads the paths of template-only entries whenever the templates must render.
  */
-function templateData(templates: Record<string, string>, values: TemplateValues, render: boolean, unavailable: string[], observedData: Record<string, string> | undefined): { data: Record<string, string>; problems: Problem[] } {
+function templateData(
+  templates: Record<string, string>,
+  values: TemplateValues,
+  render: boolean,
+  unavailable: string[],
+  observedData: Record<string, string> | undefined,
+): { data: Record<string, string>; problems: Problem[] } {
   if (render) {
-    if (unavailable.length > 0) return { data: {}, problems: [problem('INTERNAL', `templates must render but ${unavailable.join(', ')} was not read in this sync`)] };
+    if (unavailable.length > 0)
+      return { data: {}, problems: [problem('INTERNAL', `templates must render but ${unavailable.join(', ')} was not read in this sync`)] };
     return renderTemplates(templates, values);
   }
   const data: Record<string, string> = {};
@@ -155,7 +176,8 @@ function templateData(templates: Record<string, string>, values: TemplateValues,
     const value = observedData ? ownGet(observedData, key) : undefined;
     if (value === undefined) {
       // No named value was read (a spec of templates alone, or all kept): render from what is at hand.
-      if (unavailable.length > 0) return { data: {}, problems: [problem('INTERNAL', `template "${key}" is not in the Secret and ${unavailable.join(', ')} was not read in this sync`)] };
+      if (unavailable.length > 0)
+        return { data: {}, problems: [problem('INTERNAL', `template "${key}" is not in the Secret and ${unavailable.join(', ')} was not read in this sync`)] };
       return renderTemplates(templates, values);
     }
     ownSet(data, key, value);
@@ -165,7 +187,13 @@ function templateData(templates: Record<string, string>, values: TemplateValues,
 
 // dataFrom's paths are all static (a lease is refused), and the plan keeps all static
 // paths or reads them all: so either every dataFrom path was just read, or none was.
-function copiedKeys(app: VaultApp, material: VaultMaterial, observedData: Record<string, string> | undefined, keptFrom: DataFromKeys | undefined, failedPaths: FailedPaths): { data: Record<string, string>; from: DataFromKeys; problems: Problem[] } {
+function copiedKeys(
+  app: VaultApp,
+  material: VaultMaterial,
+  observedData: Record<string, string> | undefined,
+  keptFrom: DataFromKeys | undefined,
+  failedPaths: FailedPaths,
+): { data: Record<string, string>; from: DataFromKeys; problems: Problem[] } {
   const entries = dataFromOf(app);
   const problems: Problem[] = [];
   const fresh: Record<string, Record<string, unknown>> = {};
@@ -180,7 +208,12 @@ function copiedKeys(app: VaultApp, material: VaultMaterial, observedData: Record
       failedPaths.set(entry.path, failed);
     } else if ('unchanged' in read) unchanged++;
     else if ('kept' in read || read.lease) {
-      problems.push(problem('DATA_FROM_NOT_KV', `path "${entry.path}" (${which}) gives a dynamic credential with a lease: dataFrom copies KV secrets only; name its keys in vault.secrets`));
+      problems.push(
+        problem(
+          'DATA_FROM_NOT_KV',
+          `path "${entry.path}" (${which}) gives a dynamic credential with a lease: dataFrom copies KV secrets only; name its keys in vault.secrets`,
+        ),
+      );
     } else ownSet(fresh, entry.path, read.data);
   }
   const none = { data: {}, from: { keys: {}, skipped: [] } };
@@ -193,7 +226,8 @@ function copiedKeys(app: VaultApp, material: VaultMaterial, observedData: Record
     ]);
     return copyAllKeys(entries, (path) => ownGet(fresh, path) ?? {}, taken);
   }
-  if (unchanged !== entries.length || !keptFrom) return { ...none, problems: [problem('INTERNAL', 'dataFrom paths were kept from the last read without a record of their keys')] };
+  if (unchanged !== entries.length || !keptFrom)
+    return { ...none, problems: [problem('INTERNAL', 'dataFrom paths were kept from the last read without a record of their keys')] };
   const data: Record<string, string> = {};
   for (const key of Object.values(keptFrom.keys).flat()) {
     const value = observedData ? ownGet(observedData, key) : undefined;

@@ -66,8 +66,13 @@ export function typeToWrite(app: VaultApp, observed: KubeObject | undefined, sec
   if (current === undefined || current === wanted) return { type: wanted, problems: [] };
   return {
     type: current,
-    problems: [problem('SECRET_TYPE_IMMUTABLE', `Secret ${secret} has type ${current} and spec.secret.type is ${wanted}: `
-      + 'the type of a Secret cannot change; the Secret keeps its type and data until it is deleted '
-      + '(the next sync then creates it with the new type)')],
+    problems: [
+      problem(
+        'SECRET_TYPE_IMMUTABLE',
+        `Secret ${secret} has type ${current} and spec.secret.type is ${wanted}: ` +
+          'the type of a Secret cannot change; the Secret keeps its type and data until it is deleted ' +
+          '(the next sync then creates it with the new type)',
+      ),
+    ],
   };
 }

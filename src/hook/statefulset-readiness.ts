@@ -32,23 +32,35 @@ export function statefulSetReadiness(observed: KubeObject | undefined): Readines
   if (replicas > want) return { ready: false, reason: 'Progressing', message: `${replicas - want} replicas of ${name} pending termination` };
   if (ready < want) return { ready: false, reason: 'Progressing', message: `${ready} of ${want} replicas of ${name} ready` };
   // minReadySeconds: a ready pod counts once it has stayed ready that long.
-  if (available !== undefined && available < want) return { ready: false, reason: 'Progressing', message: `${available} of ${want} ready replicas of ${name} available` };
+  if (available !== undefined && available < want)
+    return { ready: false, reason: 'Progressing', message: `${available} of ${want} ready replicas of ${name} available` };
 
   // OnDelete: pods take a new template only when someone deletes them; nothing to wait for.
   if (strategy.type === 'OnDelete') {
     const stale = current !== update || updated < want;
     return {
-      ready: true, reason: 'Ready',
+      ready: true,
+      reason: 'Ready',
       message: `${ready} of ${want} replicas of ${name} ready${stale ? '; updateStrategy OnDelete: pods take the current template (and Secret version) only when they are deleted' : ''}`,
     };
   }
   const partition = Math.max(0, num(record(strategy.rollingUpdate).partition) ?? 0);
   if (partition > 0) {
     const above = Math.max(0, want - partition);
-    if (updated < above) return { ready: false, reason: 'Progressing', message: `${updated} of ${above} replicas of ${name} above partition ${partition} updated` };
-    return { ready: true, reason: 'Ready', message: `${ready} of ${want} replicas of ${name} ready; ordinals below partition ${partition} keep the previous revision` };
+    if (updated < above)
+      return { ready: false, reason: 'Progressing', message: `${updated} of ${above} replicas of ${name} above partition ${partition} updated` };
+    return {
+      ready: true,
+      reason: 'Ready',
+      message: `${ready} of ${want} replicas of ${name} ready; ordinals below partition ${partition} keep the previous revision`,
+    };
   }
   if (updated < want) return { ready: false, reason: 'Progressing', message: `${updated} of ${want} replicas of ${name} updated` };
-  if (current !== update) return { ready: false, reason: 'Progressing', message: `waiting for the rolling update of ${name} to finish: current revision ${current ?? '(none)'}, update revision ${update ?? '(none)'}` };
+  if (current !== update)
+    return {
+      ready: false,
+      reason: 'Progressing',
+      message: `waiting for the rolling update of ${name} to finish: current revision ${current ?? '(none)'}, update revision ${update ?? '(none)'}`,
+    };
   return { ready: true, reason: 'Ready', message: `${ready} of ${want} replicas of ${name} ready` };
 }

@@ -42,9 +42,21 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   if (secret.child) children.push(secret.child);
   conditions.push(authenticated(app, material));
   const secretsOk = synced !== undefined;
-  conditions.push(secretsOk
-    ? { type: 'SecretsSynced', status: 'True', reason: secret.skipped ? 'SyncedWithSkippedKeys' : 'Synced', message: `${Object.keys(synced).length} keys from ${pathsOf(app).length} Vault paths in Secret ${sName}${skippedMessage(secret.skipped)}` }
-    : { type: 'SecretsSynced', status: 'False', reason: reasonOf(problems), message: `${describe(problems)}${observedData !== undefined ? `; Secret ${sName} keeps its current data` : `; Secret ${sName} not created yet`}` });
+  conditions.push(
+    secretsOk
+      ? {
+          type: 'SecretsSynced',
+          status: 'True',
+          reason: secret.skipped ? 'SyncedWithSkippedKeys' : 'Synced',
+          message: `${Object.keys(synced).length} keys from ${pathsOf(app).length} Vault paths in Secret ${sName}${skippedMessage(secret.skipped)}`,
+        }
+      : {
+          type: 'SecretsSynced',
+          status: 'False',
+          reason: reasonOf(problems),
+          message: `${describe(problems)}${observedData !== undefined ? `; Secret ${sName} keeps its current data` : `; Secret ${sName} not created yet`}`,
+        },
+  );
 
   // The workload: versioned by the observed Secret once it exists, so pods roll only
   // after the new data is in the cluster; on the first sync, by the data created.
@@ -56,17 +68,27 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   // types, so it would create the StatefulSet and then never see it again (never update it
   // on a rotation, never report its status, never delete it). Deployments were always declared.
   if (workload.kind === 'StatefulSet' && !childTypeManaged(req, 'statefulSet')) {
-    const p = problem('CHILD_TYPE_NOT_MANAGED', 'the CompositeController does not declare apps/v1 statefulsets as a child type: apply the CompositeController of this release (metacontroller/ or the Helm chart) to run StatefulSets');
+    const p = problem(
+      'CHILD_TYPE_NOT_MANAGED',
+      'the CompositeController does not declare apps/v1 statefulsets as a child type: apply the CompositeController of this release (metacontroller/ or the Helm chart) to run StatefulSets',
+    );
     conditions.push({ type: workloadReady, status: 'False', reason: reasonOf([p]), message: p.message });
   } else if (data !== undefined || observedWorkload) {
     const { workload: child, problems } = desiredWorkload(app, workloadVersion(observedWorkload, observedData ?? data));
     children.push(child);
     const readiness = workload.kind === 'StatefulSet' ? statefulSetReadiness(observedWorkload) : deploymentReadiness(observedWorkload);
-    conditions.push(problems.length > 0
-      ? { type: workloadReady, status: 'False', reason: reasonOf(problems), message: describe(problems) }
-      : { type: workloadReady, status: readiness.ready ? 'True' : 'False', reason: readiness.reason, message: readiness.message });
+    conditions.push(
+      problems.length > 0
+        ? { type: workloadReady, status: 'False', reason: reasonOf(problems), message: describe(problems) }
+        : { type: workloadReady, status: readiness.ready ? 'True' : 'False', reason: readiness.reason, message: readiness.message },
+    );
   } else {
-    conditions.push({ type: workloadReady, status: 'False', reason: 'WaitingForSecret', message: `the ${workload.kind} is created once Secret ${sName} can be filled from Vault` });
+    conditions.push({
+      type: workloadReady,
+      status: 'False',
+      reason: 'WaitingForSecret',
+      message: `the ${workload.kind} is created once Secret ${sName} can be filled from Vault`,
+    });
   }
 
   // Monitoring
@@ -75,9 +97,16 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   conditions.push(monitoring.condition);
 
   const notReady = conditions.filter((c) => c.status !== 'True');
-  conditions.push(notReady.length === 0
-    ? { type: 'Ready', status: 'True', reason: 'Ready', message: `secrets synced, ${workload.kind === 'StatefulSet' ? 'StatefulSet ready' : 'Deployment available'}, monitoring configured` }
-    : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') });
+  conditions.push(
+    notReady.length === 0
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Ready',
+          message: `secrets synced, ${workload.kind === 'StatefulSet' ? 'StatefulSet ready' : 'Deployment available'}, monitoring configured`,
+        }
+      : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') },
+  );
 
   const finalConditions = withTransitionTimes(conditions, previous?.conditions, now, app.metadata.generation);
   const dataChanged = synced !== undefined && (observedData === undefined || !sameData(synced, observedData));
@@ -100,7 +129,9 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
   // rotation: none leaves the pod template alone (the kubelet refreshes mounted
   // files); environment variables are read once, so with injectEnv pods always roll.
   function workloadVersion(observed: KubeObject | undefined, versioned: Record<string, string> | undefined): string {
-    const kept = (observed?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations?.[VERSION_ANNOTATION];
+    const kept = (observed?.spec as { template?: { metadata?: { annotations?: Record<string, string> } } } | undefined)?.template?.metadata?.annotations?.[
+      VERSION_ANNOTATION
+    ];
     if (app.spec.vault.rotation === 'none' && !app.spec.vault.injectEnv && kept) return kept;
     return secretVersion(versioned, config.hmacKey);
   }
@@ -114,12 +145,26 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
     const out = smManaged ? [m.service!, m.serviceMonitor!] : [m.service!];
     const serviceSeen = observedChild(request, 'service', m.service!.metadata.name) !== undefined;
     const smSeen = !smManaged || observedChild(request, 'serviceMonitor', name) !== undefined;
-    if (!serviceSeen || !smSeen) return { children: out, condition: { type: 'MonitoringReady', status: 'False', reason: 'Creating', message: `creating the metrics Service${smManaged ? ' and ServiceMonitor' : ''}` } };
+    if (!serviceSeen || !smSeen)
+      return {
+        children: out,
+        condition: {
+          type: 'MonitoringReady',
+          status: 'False',
+          reason: 'Creating',
+          message: `creating the metrics Service${smManaged ? ' and ServiceMonitor' : ''}`,
+        },
+      };
     return {
       children: out,
       condition: smManaged
         ? { type: 'MonitoringReady', status: 'True', reason: 'Configured', message: `ServiceMonitor ${name} scrapes Service ${m.service!.metadata.name}` }
-        : { type: 'MonitoringReady', status: 'True', reason: 'ServiceOnly', message: `this controller does not manage ServiceMonitors; Service ${m.service!.metadata.name} exposes the metrics port` },
+        : {
+            type: 'MonitoringReady',
+            status: 'True',
+            reason: 'ServiceOnly',
+            message: `this controller does not manage ServiceMonitors; Service ${m.service!.metadata.name} exposes the metrics port`,
+          },
     };
   }
 }
@@ -138,7 +183,12 @@ function authenticated(app: VaultApp, material: VaultMaterial): ConditionInput {
   const asked = Object.values(material.reads).filter((r) => !r.ok || !('unchanged' in r || ('kept' in r && !r.renewal && !r.tokenRenewal)));
   const silent = asked.length > 0 && asked.every((r) => !r.ok && unanswered(r.problem));
   if (silent) {
-    return { type: 'VaultAuthenticated', status: 'Unknown', reason: 'VaultUnreachable', message: `a Vault token for role ${app.spec.vault.role} is cached, but Vault did not answer: whether it still accepts it is not known` };
+    return {
+      type: 'VaultAuthenticated',
+      status: 'Unknown',
+      reason: 'VaultUnreachable',
+      message: `a Vault token for role ${app.spec.vault.role} is cached, but Vault did not answer: whether it still accepts it is not known`,
+    };
   }
   const before = app.status?.conditions?.find((c) => c.type === 'VaultAuthenticated');
   if (material.vaultSkipped && before) return { type: 'VaultAuthenticated', status: before.status, reason: before.reason, message: before.message };

@@ -57,7 +57,12 @@ export function renderTemplates(templates: Record<string, string>, values: Templ
   for (const [key, text] of Object.entries(templates).sort(([a], [b]) => (a < b ? -1 : 1))) {
     const left = Math.floor(RENDER_BUDGET_MS - (performance.now() - started));
     if (left <= 0) {
-      problems.push(problem('TEMPLATE_ERROR', `template "${key}": not rendered, the templates before it used the ${RENDER_BUDGET_MS} ms a VaultApp's templates have per sync`));
+      problems.push(
+        problem(
+          'TEMPLATE_ERROR',
+          `template "${key}": not rendered, the templates before it used the ${RENDER_BUDGET_MS} ms a VaultApp's templates have per sync`,
+        ),
+      );
       continue;
     }
     let out: unknown;

@@ -46,7 +46,10 @@ export function workloadOf(app: VaultApp): Workload {
   return { kind: 'Deployment', field: 'deploymentSpec', child: 'deployment', spec: app.spec.deploymentSpec as WorkloadSpec };
 }
 
-export interface WorkloadOutcome { workload: KubeObject; problems: Problem[] }
+export interface WorkloadOutcome {
+  workload: KubeObject;
+  problems: Problem[];
+}
 
 export function desiredWorkload(app: VaultApp, version: string): WorkloadOutcome {
   const name = app.metadata.name;
@@ -70,10 +73,17 @@ export function desiredWorkload(app: VaultApp, version: string): WorkloadOutcome
   // replacing a volume of the same name: the Secret volume would silently be storage.
   const claimClash = claims.findIndex((c) => isRecord(c) && isRecord(c.metadata) && c.metadata.name === SECRET_VOLUME);
   if (claimClash >= 0) {
-    problems.push(problem('VOLUME_CONFLICT', `${field}.volumeClaimTemplates[${claimClash}] is named "${SECRET_VOLUME}", which the StatefulSet's pods would get as a volume in place of the Secret; the Vault secret volume was not added`));
+    problems.push(
+      problem(
+        'VOLUME_CONFLICT',
+        `${field}.volumeClaimTemplates[${claimClash}] is named "${SECRET_VOLUME}", which the StatefulSet's pods would get as a volume in place of the Secret; the Vault secret volume was not added`,
+      ),
+    );
   } else if (clashing < 0) podSpec.volumes = [...volumes, volume];
   else if (!isDeepStrictEqual(volumes[clashing], volume)) {
-    problems.push(problem('VOLUME_CONFLICT', `${field}.template.spec.volumes[${clashing}] is already named "${SECRET_VOLUME}"; the Vault secret volume was not added`));
+    problems.push(
+      problem('VOLUME_CONFLICT', `${field}.template.spec.volumes[${clashing}] is already named "${SECRET_VOLUME}"; the Vault secret volume was not added`),
+    );
   }
 
   const mount: VolumeMount = { name: SECRET_VOLUME, mountPath: SECRET_MOUNT_PATH, readOnly: true };
@@ -83,7 +93,12 @@ export function desiredWorkload(app: VaultApp, version: string): WorkloadOutcome
       const at = mounts.findIndex((m) => m.name === SECRET_VOLUME || m.mountPath === SECRET_MOUNT_PATH);
       if (at < 0) c.volumeMounts = [...mounts, mount];
       else if (!isDeepStrictEqual(mounts[at], mount)) {
-        problems.push(problem('VOLUME_CONFLICT', `${field}.template.spec.${list}[${i}].volumeMounts[${at}] (container ${c.name}) already uses the name "${SECRET_VOLUME}" or the path ${SECRET_MOUNT_PATH}; the Vault secret mount was not added there`));
+        problems.push(
+          problem(
+            'VOLUME_CONFLICT',
+            `${field}.template.spec.${list}[${i}].volumeMounts[${at}] (container ${c.name}) already uses the name "${SECRET_VOLUME}" or the path ${SECRET_MOUNT_PATH}; the Vault secret mount was not added there`,
+          ),
+        );
       }
     });
   };

@@ -64,14 +64,18 @@ export async function buildApp(deps: AppDeps): Promise<HookApp> {
     requestTimeout: 30_000,
   };
   const app: HookApp = tls
-    // Client certificates are asked for but checked per route (./auth.ts): the
-    // kubelet's probes of /healthz and /readyz present none.
-    ? Fastify({ ...options, https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) } })
+    ? // Client certificates are asked for but checked per route (./auth.ts): the
+      // kubelet's probes of /healthz and /readyz present none.
+      Fastify({
+        ...options,
+        https: { cert: tls.cert, key: tls.key, ...(tls.ca !== undefined ? { ca: tls.ca, requestCert: true, rejectUnauthorized: false } : {}) },
+      })
     : Fastify(options);
   const yamlBodyLimit = Math.min(deps.config.yamlBodyLimit ?? DEFAULT_YAML_BODY_LIMIT, deps.config.bodyLimit);
   registerYaml(app, yamlBodyLimit);
   app.addHook('onResponse', async (req, reply) => {
-    if ((req.log as { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.('debug') !== false) req.log.debug({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
+    if ((req.log as { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.('debug') !== false)
+      req.log.debug({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');
   });
 
   // The one error path: every refusal is a catalog code with the catalog's status.
@@ -87,9 +91,10 @@ export async function buildApp(deps: AppDeps): Promise<HookApp> {
     }
     if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
       const code = codeOfClientError(err.statusCode);
-      const message = code === 'BODY_TOO_LARGE' && isYamlBody(req)
-        ? `the YAML body is larger than ${yamlBodyLimit} bytes (VAULTAPP_YAML_BODY_LIMIT_BYTES); send JSON, as Metacontroller does`
-        : err.message;
+      const message =
+        code === 'BODY_TOO_LARGE' && isYamlBody(req)
+          ? `the YAML body is larger than ${yamlBodyLimit} bytes (VAULTAPP_YAML_BODY_LIMIT_BYTES); send JSON, as Metacontroller does`
+          : err.message;
       return reply.code(httpStatusOf(code)).send({ code, message });
     }
     req.log.error({ err }, 'hook failed');
@@ -101,14 +106,18 @@ export async function buildApp(deps: AppDeps): Promise<HookApp> {
   await app.register(healthRoutes, { vaultHealth: deps.vaultHealth });
   if (deps.metrics) await app.register(metricsRoute, { registry: deps.metrics.registry });
   await app.register(async (hooks) => {
-    if (credentials && (credentials.bearerRequired || credentials.clientCertRequired)) hooks.addHook('onRequest', hookAuthentication(credentials, deps.metrics));
+    if (credentials && (credentials.bearerRequired || credentials.clientCertRequired))
+      hooks.addHook('onRequest', hookAuthentication(credentials, deps.metrics));
     hooks.addHook('preValidation', refuseDeepBodies);
     // Metacontroller's webhook etag: an unchanged answer is sent as 304 and reused from its cache.
     await hooks.register(etag);
-    const answers = deps.unchangedAnswers === false ? undefined : deps.unchangedAnswers ?? new UnchangedAnswers();
+    const answers = deps.unchangedAnswers === false ? undefined : (deps.unchangedAnswers ?? new UnchangedAnswers());
     await hooks.register(hookRoutes, {
-      reader: deps.reader, hookConfig: deps.config, now: deps.now ?? (() => new Date()),
-      ...(deps.metrics ? { observer: deps.metrics } : {}), ...(answers ? { answers } : {}),
+      reader: deps.reader,
+      hookConfig: deps.config,
+      now: deps.now ?? (() => new Date()),
+      ...(deps.metrics ? { observer: deps.metrics } : {}),
+      ...(answers ? { answers } : {}),
     });
   });
   return app;
@@ -120,7 +129,7 @@ function watchCredentials(app: HookApp, credentials: HookCredentials, reloadSeco
   const check = (): void => {
     const outcome = credentials.reload();
     if ('error' in outcome) {
-      app.log.error({ problem: outcome.error }, 'cannot reload the hook\'s credentials; keeping the previous ones');
+      app.log.error({ problem: outcome.error }, "cannot reload the hook's credentials; keeping the previous ones");
       return;
     }
     if (!outcome.changed) return;
@@ -128,7 +137,7 @@ function watchCredentials(app: HookApp, credentials: HookCredentials, reloadSeco
       const { cert, key, ca } = credentials.tls;
       app.server.setSecureContext({ cert, key, ...(ca !== undefined ? { ca } : {}) });
     }
-    app.log.info({ tls: outcome.tlsChanged, tokens: outcome.tokensChanged }, 'reloaded the hook\'s credentials');
+    app.log.info({ tls: outcome.tlsChanged, tokens: outcome.tokensChanged }, "reloaded the hook's credentials");
   };
   const timer = setInterval(check, reloadSeconds * 1000);
   timer.unref();

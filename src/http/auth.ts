@@ -14,7 +14,6 @@ import { errorCatalog } from '../errors/catalog.js';
 import type { AuthObserver, AuthRefusal } from '../metrics/metrics.js';
 import type { HookCredentials } from './credentials.js';
 
-
 const BEARER = /^Bearer +(\S+) *$/i;
 
 function refuseWith(req: FastifyRequest, reply: FastifyReply, code: AuthRefusal, message: string, observer?: AuthObserver): FastifyReply {
@@ -26,7 +25,8 @@ function refuseWith(req: FastifyRequest, reply: FastifyReply, code: AuthRefusal,
 }
 
 export function hookAuthentication(credentials: HookCredentials, observer?: AuthObserver): onRequestHookHandler {
-  const refuse = (req: FastifyRequest, reply: FastifyReply, code: AuthRefusal, message: string): FastifyReply => refuseWith(req, reply, code, message, observer);
+  const refuse = (req: FastifyRequest, reply: FastifyReply, code: AuthRefusal, message: string): FastifyReply =>
+    refuseWith(req, reply, code, message, observer);
   return async function authenticate(req, reply) {
     if (credentials.clientCertRequired) {
       // requestCert without rejectUnauthorized at the TLS layer (the probes must get
@@ -42,7 +42,8 @@ export function hookAuthentication(credentials: HookCredentials, observer?: Auth
         return refuse(req, reply, 'UNAUTHENTICATED', 'a bearer token is required in the Authorization header');
       }
       const token = BEARER.exec(header)?.[1];
-      if (token === undefined || !credentials.tokenAccepted(token)) return refuse(req, reply, 'FORBIDDEN', 'the credentials in the Authorization header are not accepted');
+      if (token === undefined || !credentials.tokenAccepted(token))
+        return refuse(req, reply, 'FORBIDDEN', 'the credentials in the Authorization header are not accepted');
     }
     req.log.trace({ bearerToken: credentials.bearerRequired, clientCertificate: credentials.clientCertRequired }, 'hook caller authenticated');
   };
@@ -64,10 +65,12 @@ export function hookSecurityProblem(config: Pick<Config, 'auth'> & { hookSecurit
   if (s.mode === 'none') return undefined;
   const required = s.mode === 'required' || config.auth.method === 'kubernetes';
   if (!required || authenticatesCallers(s)) return undefined;
-  return `${s.mode === 'required' ? 'VAULTAPP_HOOK_AUTH=required' : 'in a cluster (VAULTAPP_AUTH=kubernetes)'} /sync and /finalize must be authenticated: `
-    + 'set VAULTAPP_AUTH_TOKEN_FILE (the bearer token Metacontroller sends, e.g. a mounted Secret) and/or '
-    + 'VAULTAPP_TLS_CLIENT_CA_FILE (client certificates; with VAULTAPP_TLS_CERT_FILE and VAULTAPP_TLS_KEY_FILE), '
-    + 'or VAULTAPP_HOOK_AUTH=none to rely on a NetworkPolicy alone';
+  return (
+    `${s.mode === 'required' ? 'VAULTAPP_HOOK_AUTH=required' : 'in a cluster (VAULTAPP_AUTH=kubernetes)'} /sync and /finalize must be authenticated: ` +
+    'set VAULTAPP_AUTH_TOKEN_FILE (the bearer token Metacontroller sends, e.g. a mounted Secret) and/or ' +
+    'VAULTAPP_TLS_CLIENT_CA_FILE (client certificates; with VAULTAPP_TLS_CERT_FILE and VAULTAPP_TLS_KEY_FILE), ' +
+    'or VAULTAPP_HOOK_AUTH=none to rely on a NetworkPolicy alone'
+  );
 }
 
 export function describeHookSecurity(s: HookSecurityConfig | undefined): Record<string, unknown> {

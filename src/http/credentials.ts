@@ -10,7 +10,11 @@ import { readTls, readTokens, type TlsMaterial } from '../config/hook-credential
 
 export type { TlsMaterial };
 
-interface Snapshot { tokens?: Buffer[]; tls?: TlsMaterial; fingerprint: string }
+interface Snapshot {
+  tokens?: Buffer[];
+  tls?: TlsMaterial;
+  fingerprint: string;
+}
 
 export type ReloadOutcome = { changed: false } | { changed: true; tlsChanged: boolean; tokensChanged: boolean } | { changed: false; error: string };
 
@@ -25,9 +29,15 @@ export class HookCredentials {
     this.current = this.snapshot();
   }
 
-  get bearerRequired(): boolean { return this.config.tokenFile !== undefined; }
-  get clientCertRequired(): boolean { return this.config.tls?.clientCaFile !== undefined; }
-  get tls(): TlsMaterial | undefined { return this.current.tls; }
+  get bearerRequired(): boolean {
+    return this.config.tokenFile !== undefined;
+  }
+  get clientCertRequired(): boolean {
+    return this.config.tls?.clientCaFile !== undefined;
+  }
+  get tls(): TlsMaterial | undefined {
+    return this.current.tls;
+  }
 
   /**
    * Whether `presented` is one of the accepted tokens. Both sides are hashed to

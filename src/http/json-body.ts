@@ -9,7 +9,9 @@ import type { FastifyBodyParser, FastifyRequest } from 'fastify';
 
 const mayPoison = (text: string): boolean => text.includes('__proto__') || text.includes('constructor') || text.includes('\\u');
 
-export function jsonBodyParser(secureParser: FastifyBodyParser<string>): (req: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => void {
+export function jsonBodyParser(
+  secureParser: FastifyBodyParser<string>,
+): (req: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => void {
   return (req, text, done) => {
     if (text.length > 0 && !mayPoison(text)) {
       let body: unknown;

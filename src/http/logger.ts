@@ -16,12 +16,39 @@ import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'p
 
 const SENSITIVE_KEYS = [
   // Secret and Vault data
-  'data', 'stringData', 'material', 'secret', 'secrets_data', 'value', 'values',
+  'data',
+  'stringData',
+  'material',
+  'secret',
+  'secrets_data',
+  'value',
+  'values',
   // requests and responses that may hold either
-  'body', 'payload', 'response', 'request', 'config', 'options',
+  'body',
+  'payload',
+  'response',
+  'request',
+  'config',
+  'options',
   // credentials
-  'token', 'client_token', 'clientToken', 'accessor', 'jwt', 'password', 'secret_id', 'auth', 'wrap_info',
-  'hmacKey', 'hmac_key', 'key', 'privateKey', 'authorization', 'Authorization', 'cookie', 'x-vault-token', 'X-Vault-Token',
+  'token',
+  'client_token',
+  'clientToken',
+  'accessor',
+  'jwt',
+  'password',
+  'secret_id',
+  'auth',
+  'wrap_info',
+  'hmacKey',
+  'hmac_key',
+  'key',
+  'privateKey',
+  'authorization',
+  'Authorization',
+  'cookie',
+  'x-vault-token',
+  'X-Vault-Token',
 ];
 const CENSOR = '[redacted]';
 
@@ -97,7 +124,15 @@ export function censorLogObject(obj: Record<string, unknown>): Record<string, un
   return out;
 }
 
-interface LoggedRequest { method?: string; url?: string; host?: string; hostname?: string; ip?: string; socket?: { remoteAddress?: string; remotePort?: number }; routeOptions?: { url?: string } }
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  host?: string;
+  hostname?: string;
+  ip?: string;
+  socket?: { remoteAddress?: string; remotePort?: number };
+  routeOptions?: { url?: string };
+}
 
 // Method, path (no query string), host and peer: never headers or body.
 function requestSerializer(req: LoggedRequest): Record<string, unknown> {
@@ -116,7 +151,11 @@ const ERROR_FIELDS = ['code', 'statusCode', 'status', 'kind', 'validationContext
 export function errorSerializer(err: unknown, depth = 0): unknown {
   if (err === null || typeof err !== 'object') return { message: String(err) };
   const e = err as Error & Record<string, unknown>;
-  const out: Record<string, unknown> = { type: e.constructor?.name ?? 'Error', message: typeof e.message === 'string' ? e.message : '', stack: typeof e.stack === 'string' ? e.stack : undefined };
+  const out: Record<string, unknown> = {
+    type: e.constructor?.name ?? 'Error',
+    message: typeof e.message === 'string' ? e.message : '',
+    stack: typeof e.stack === 'string' ? e.stack : undefined,
+  };
   for (const f of ERROR_FIELDS) {
     const v = e[f];
     if (typeof v === 'string' || typeof v === 'number') out[f] = v;

@@ -22,8 +22,19 @@ export type YamlOutcome =
   | { ok: false; tooLarge: boolean; problem: string };
 
 const NODE_TOKENS = new Set<string>([
-  'scalar', 'single-quoted-scalar', 'double-quoted-scalar', 'block-scalar-header', 'alias', 'anchor', 'tag',
-  'flow-map-start', 'flow-seq-start', 'seq-item-ind', 'map-value-ind', 'explicit-key-ind', 'comma',
+  'scalar',
+  'single-quoted-scalar',
+  'double-quoted-scalar',
+  'block-scalar-header',
+  'alias',
+  'anchor',
+  'tag',
+  'flow-map-start',
+  'flow-seq-start',
+  'seq-item-ind',
+  'map-value-ind',
+  'explicit-key-ind',
+  'comma',
 ]);
 
 /** Whether the text holds more than `max` node tokens; lexes no further than that. */

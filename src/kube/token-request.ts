@@ -14,10 +14,16 @@ export interface KubeApiOptions {
   timeoutMs: number;
 }
 
-export interface IssuedToken { token: string; expiresAt: number }
+export interface IssuedToken {
+  token: string;
+  expiresAt: number;
+}
 
 export class KubeRequestError extends Error {
-  constructor(readonly status: number | undefined, message: string) {
+  constructor(
+    readonly status: number | undefined,
+    message: string,
+  ) {
     super(message);
     this.name = 'KubeRequestError';
   }
@@ -36,22 +42,39 @@ export function createTokenRequester(options: KubeApiOptions): TokenRequester {
       const body = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { audiences: [audience], expirationSeconds } });
       const path = `/api/v1/namespaces/${encodeURIComponent(namespace)}/serviceaccounts/${encodeURIComponent(serviceAccount)}/token`;
       const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
-        const req = https.request(new URL(path, options.url), {
-          method: 'POST', agent, timeout: options.timeoutMs,
-          headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', accept: 'application/json' },
-        }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-        });
+        const req = https.request(
+          new URL(path, options.url),
+          {
+            method: 'POST',
+            agent,
+            timeout: options.timeoutMs,
+            headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json', accept: 'application/json' },
+          },
+          (res) => {
+            let text = '';
+            res.setEncoding('utf8');
+            res.on('data', (c: string) => (text += c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+          },
+        );
         req.on('timeout', () => req.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-        req.on('error', (err) => reject(new KubeRequestError(undefined, `cannot request a token for ${where}: Kubernetes API unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+        req.on('error', (err) =>
+          reject(
+            new KubeRequestError(
+              undefined,
+              `cannot request a token for ${where}: Kubernetes API unreachable (${(err as NodeJS.ErrnoException).code ?? err.message})`,
+            ),
+          ),
+        );
         req.end(body);
       });
       if (status !== 201 && status !== 200) {
         let message = text.slice(0, 300);
-        try { message = (JSON.parse(text) as { message?: string }).message ?? message; } catch { /* not JSON */ }
+        try {
+          message = (JSON.parse(text) as { message?: string }).message ?? message;
+        } catch {
+          /* not JSON */
+        }
         throw new KubeRequestError(status, `cannot request a token for ${where}: Kubernetes API answered ${status} (${message})`);
       }
       const parsed = JSON.parse(text) as { status?: { token?: string; expirationTimestamp?: string } };

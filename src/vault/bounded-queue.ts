@@ -20,7 +20,10 @@ export class BoundedQueue {
   #avgHoldMs = 50;
   rejected = 0;
 
-  constructor(readonly concurrency: number, readonly queue: number) {}
+  constructor(
+    readonly concurrency: number,
+    readonly queue: number,
+  ) {}
 
   get depth(): number {
     return this.#waiting.length;
@@ -31,7 +34,7 @@ export class BoundedQueue {
       if (this.#waiting.length >= this.queue) {
         this.rejected++;
         // Long enough for the queue ahead to drain, at least a second.
-        throw new QueueFullError(Math.max(1, Math.ceil((this.#waiting.length / this.concurrency) * this.#avgHoldMs / 1000)));
+        throw new QueueFullError(Math.max(1, Math.ceil(((this.#waiting.length / this.concurrency) * this.#avgHoldMs) / 1000)));
       }
       await new Promise<void>((resolve) => this.#waiting.push(resolve));
     } else {
@@ -43,7 +46,8 @@ export class BoundedQueue {
     } finally {
       this.#avgHoldMs = this.#avgHoldMs * 0.9 + (Date.now() - started) * 0.1;
       const next = this.#waiting.shift();
-      if (next) next(); // the slot passes straight to the next waiter
+      if (next)
+        next(); // the slot passes straight to the next waiter
       else this.#running--;
     }
   }

@@ -77,7 +77,11 @@ function operationOf(op: 'read' | 'write', path: string): string {
   return op;
 }
 
-interface NodeVaultError { response?: { statusCode?: number; body?: { errors?: unknown[] } }; code?: string; message?: string }
+interface NodeVaultError {
+  response?: { statusCode?: number; body?: { errors?: unknown[] } };
+  code?: string;
+  message?: string;
+}
 
 function toVaultError(err: unknown, op: string, path: string): VaultRequestError {
   const e = err as NodeVaultError;

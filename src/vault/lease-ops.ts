@@ -29,7 +29,8 @@ export interface LeaseOps {
 }
 
 export function createLeaseOps(http: VaultHttp, sealer: TokenSealer): LeaseOps {
-  const creatingToken = (r: UnsignedLeaseRecord, b: StateBinding): string | undefined => (r.token ? sealer.unseal(r.token, sealedTokenContext(b, r.path, r.leaseId)) : undefined);
+  const creatingToken = (r: UnsignedLeaseRecord, b: StateBinding): string | undefined =>
+    r.token ? sealer.unseal(r.token, sealedTokenContext(b, r.path, r.leaseId)) : undefined;
   return {
     async renew(path, plan, binding, currentToken) {
       const record = plan.record;
@@ -47,12 +48,16 @@ export function createLeaseOps(http: VaultHttp, sealer: TokenSealer): LeaseOps {
         }
       } catch (err) {
         if (gone(err)) return undefined; // the creating token expired: its leases went with it
-        return { ok: false, kept: record, problem: problem('LEASE_RENEWAL_FAILED', `cannot renew the token behind the lease of path "${path}": ${describeVaultFailure(err)}`) };
+        return {
+          ok: false,
+          kept: record,
+          problem: problem('LEASE_RENEWAL_FAILED', `cannot renew the token behind the lease of path "${path}": ${describeVaultFailure(err)}`),
+        };
       }
       try {
         if (plan.lease) {
           // The lease id in the URL lets a policy allow renewing only its own engine's leases.
-          const res = await http.write(url, { increment: record.duration }, creating ?? await currentToken());
+          const res = await http.write(url, { increment: record.duration }, creating ?? (await currentToken()));
           renewal = { ttl: numberOr0(res?.lease_duration), requested: record.duration };
         }
       } catch (err) {
@@ -65,7 +70,7 @@ export function createLeaseOps(http: VaultHttp, sealer: TokenSealer): LeaseOps {
       const url = leaseUrl('revoke', record);
       if (url === undefined) return { ok: false, message: `cannot revoke the lease of path "${record.path}": its id is not under that path` };
       try {
-        await http.write(url, {}, creatingToken(record, binding) ?? await currentToken());
+        await http.write(url, {}, creatingToken(record, binding) ?? (await currentToken()));
         return { ok: true };
       } catch (err) {
         if (err instanceof VaultRequestError && err.status === 400) return { ok: true }; // unknown lease: nothing left to revoke

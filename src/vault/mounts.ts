@@ -4,7 +4,11 @@
 import { VaultRequestError, type VaultHttp } from './http.js';
 import { SingleFlight } from './single-flight.js';
 
-export interface MountInfo { path: string; type: string; kvVersion?: 1 | 2 }
+export interface MountInfo {
+  path: string;
+  type: string;
+  kvVersion?: 1 | 2;
+}
 
 export class MountResolver {
   readonly #known: MountInfo[] = [];

@@ -22,7 +22,11 @@ import { identityOf, type Identity } from '../hook/identity.js';
 import type { TokenSource } from './token-source.js';
 
 export interface ReaderStats {
-  reads: number; sharedReads: number; leasesIssued: number; leasesRenewed: number; leasesRevoked: number;
+  reads: number;
+  sharedReads: number;
+  leasesIssued: number;
+  leasesRenewed: number;
+  leasesRevoked: number;
   /** Syncs whose data was fresh and leases in use: answered without any Vault request. */
   withoutVault: number;
 }
@@ -37,16 +41,25 @@ export interface VaultReader {
 
 function problemFor(err: unknown, where: string, log?: (err: unknown, where: string) => void): Problem {
   if (err instanceof VaultRequestError) {
-    const code: ErrorCode = err.kind === 'unreachable' ? 'VAULT_UNREACHABLE'
-      : err.status === 403 ? 'VAULT_PERMISSION_DENIED'
-      : err.status === 404 ? 'VAULT_PATH_NOT_FOUND'
-      : err.status === 503 ? 'VAULT_SEALED'
-      : 'VAULT_ERROR';
-    const what = code === 'VAULT_PERMISSION_DENIED' ? 'permission denied (403)'
-      : code === 'VAULT_PATH_NOT_FOUND' ? 'nothing stored there (404)'
-      : code === 'VAULT_SEALED' ? 'Vault is sealed or unavailable (503)'
-      // Vault's own words only from a read of the spec's path, the endpoint the hook meant to call.
-      : describeVaultFailure(err, { vaultErrors: true });
+    const code: ErrorCode =
+      err.kind === 'unreachable'
+        ? 'VAULT_UNREACHABLE'
+        : err.status === 403
+          ? 'VAULT_PERMISSION_DENIED'
+          : err.status === 404
+            ? 'VAULT_PATH_NOT_FOUND'
+            : err.status === 503
+              ? 'VAULT_SEALED'
+              : 'VAULT_ERROR';
+    const what =
+      code === 'VAULT_PERMISSION_DENIED'
+        ? 'permission denied (403)'
+        : code === 'VAULT_PATH_NOT_FOUND'
+          ? 'nothing stored there (404)'
+          : code === 'VAULT_SEALED'
+            ? 'Vault is sealed or unavailable (503)'
+            : // Vault's own words only from a read of the spec's path, the endpoint the hook meant to call.
+              describeVaultFailure(err, { vaultErrors: true });
     return problem(code, `cannot read ${where}: ${what}`);
   }
   log?.(err, where);
@@ -64,9 +77,16 @@ function classify(res: VaultResponse, mount: MountInfo | undefined, where: strin
   const leaseId = typeof res.lease_id === 'string' ? res.lease_id : '';
   if (mount?.kvVersion === 2 || (mount === undefined && looksLikeKv2(res))) {
     const d = res.data as { data?: unknown; metadata?: { version?: number; deletion_time?: string; destroyed?: boolean } } | undefined;
-    if (d?.data === null || d?.metadata?.destroyed) return { ok: false, problem: problem('VAULT_PATH_NOT_FOUND', `cannot read ${where}: the current version is deleted`) };
-    if (!d || typeof d.data !== 'object' || Array.isArray(d.data)) return { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read ${where}: expected KV v2 data.data`) };
-    return { ok: true, engine: 'kv2', data: d.data as Record<string, unknown>, ...(typeof d.metadata?.version === 'number' ? { version: d.metadata.version } : {}) };
+    if (d?.data === null || d?.metadata?.destroyed)
+      return { ok: false, problem: problem('VAULT_PATH_NOT_FOUND', `cannot read ${where}: the current version is deleted`) };
+    if (!d || typeof d.data !== 'object' || Array.isArray(d.data))
+      return { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read ${where}: expected KV v2 data.data`) };
+    return {
+      ok: true,
+      engine: 'kv2',
+      data: d.data as Record<string, unknown>,
+      ...(typeof d.metadata?.version === 'number' ? { version: d.metadata.version } : {}),
+    };
   }
   if (!res.data || typeof res.data !== 'object' || Array.isArray(res.data)) {
     return { ok: false, problem: problem('VAULT_UNEXPECTED_RESPONSE', `cannot read ${where}: the response has no data object`) };
@@ -90,7 +110,6 @@ export interface ReaderOptions {
   /** Where an unexpected error goes: a status condition only says there was one. */
   logUnexpected?: (err: unknown, where: string) => void;
 }
-
 
 export function createVaultReader(http: VaultHttp, tokens: TokenSource, options: ReaderOptions): VaultReader {
   const mounts = new MountResolver(http);
@@ -138,7 +157,10 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
           // A 403 may be a token Vault revoked or let expire: one new login, then report.
           if (attempt === 0 && err instanceof VaultRequestError && err.status === 403 && tokens.invalidate(id, token)) {
             const next = await tokens.token(id);
-            if (next !== token) { token = next; continue; }
+            if (next !== token) {
+              token = next;
+              continue;
+            }
           }
           return { ok: false, problem: problemFor(err, where, options.logUnexpected) };
         }
@@ -159,16 +181,22 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
   async function revoke<R extends UnsignedLeaseRecord>(app: VaultApp, records: R[]): Promise<Revocation<R>[]> {
     const id = identityOf(app);
     const binding = bindingOf(app);
-    return Promise.all(records.map(async (record): Promise<Revocation<R>> => {
-      try {
-        const r = await withDeadline(leaseOps.revoke(record, binding, () => tokens.token(id)), options.deadlineMs, `revoking the lease of path "${record.path}"`);
-        if (r.ok) stats.leasesRevoked++;
-        return { record, ...r };
-      } catch (err) {
-        if (!(err instanceof VaultRequestError)) options.logUnexpected?.(err, `revoking the lease of path "${record.path}"`);
-        return { record, ok: false, message: `cannot revoke the lease of path "${record.path}": ${describeVaultFailure(err)}` };
-      }
-    }));
+    return Promise.all(
+      records.map(async (record): Promise<Revocation<R>> => {
+        try {
+          const r = await withDeadline(
+            leaseOps.revoke(record, binding, () => tokens.token(id)),
+            options.deadlineMs,
+            `revoking the lease of path "${record.path}"`,
+          );
+          if (r.ok) stats.leasesRevoked++;
+          return { record, ...r };
+        } catch (err) {
+          if (!(err instanceof VaultRequestError)) options.logUnexpected?.(err, `revoking the lease of path "${record.path}"`);
+          return { record, ok: false, message: `cannot revoke the lease of path "${record.path}": ${describeVaultFailure(err)}` };
+        }
+      }),
+    );
   }
 
   async function material(app: VaultApp, plan: VaultPlan): Promise<VaultMaterial> {
@@ -189,13 +217,15 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     } catch (err) {
       return { auth: { ok: false, problem: authProblem(err, tokens.who(id), options.logUnexpected) }, reads: {} };
     }
-    const results = await Promise.all(paths.map(async (path): Promise<[string, PathRead]> => {
-      try {
-        return [path, await withDeadline(readPath(path, id, binding, planned(path)), options.deadlineMs, `reading path "${path}"`)];
-      } catch (err) {
-        return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
-      }
-    }));
+    const results = await Promise.all(
+      paths.map(async (path): Promise<[string, PathRead]> => {
+        try {
+          return [path, await withDeadline(readPath(path, id, binding, planned(path)), options.deadlineMs, `reading path "${path}"`)];
+        } catch (err) {
+          return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
+        }
+      }),
+    );
     return { auth: { ok: true }, reads: Object.fromEntries(results) };
   }
 }
@@ -204,7 +234,10 @@ function authProblem(err: unknown, who: string, log?: (err: unknown, where: stri
   if (err instanceof KubeRequestError) return problem('SERVICE_ACCOUNT_TOKEN_FAILED', err.message);
   if (err instanceof VaultRequestError) {
     // The login endpoint is one the hook meant to call: Vault's words say why it refused.
-    return problem(err.kind === 'unreachable' ? 'VAULT_UNREACHABLE' : 'VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: ${describeVaultFailure(err, { vaultErrors: true })}`);
+    return problem(
+      err.kind === 'unreachable' ? 'VAULT_UNREACHABLE' : 'VAULT_AUTH_FAILED',
+      `cannot log in to Vault with ${who}: ${describeVaultFailure(err, { vaultErrors: true })}`,
+    );
   }
   const e = err as NodeJS.ErrnoException;
   if (e?.code === 'ENOENT') return problem('VAULT_NO_CREDENTIALS', `cannot log in to Vault with ${who}: no service-account token at ${e.path}`);

@@ -25,9 +25,19 @@ export interface TokenSource {
   readonly stats: TokenStats;
 }
 
-export interface TokenStats { logins: number; renewals: number; jwtRequests: number; cacheHits: number; cacheMisses: number }
+export interface TokenStats {
+  logins: number;
+  renewals: number;
+  jwtRequests: number;
+  cacheHits: number;
+  cacheMisses: number;
+}
 
-export interface TokenInfo { token: string; expiresAt?: number; ttlSeconds: number }
+export interface TokenInfo {
+  token: string;
+  expiresAt?: number;
+  ttlSeconds: number;
+}
 
 /** A fixed token (VAULT_TOKEN or ~/.vault-token), for local work. */
 export function staticTokenSource(token: string, http?: VaultHttp, now: () => number = Date.now): TokenSource {
@@ -43,7 +53,10 @@ export function staticTokenSource(token: string, http?: VaultHttp, now: () => nu
           const ttl = Number((res.data as { ttl?: number } | undefined)?.ttl ?? 0);
           return { token, ttlSeconds: ttl, ...(ttl > 0 ? { expiresAt: now() + ttl * 1000 } : {}) };
         })
-        .catch((err) => { info = undefined; throw err; });
+        .catch((err) => {
+          info = undefined;
+          throw err;
+        });
       return info;
     },
     invalidate: () => false,
@@ -98,7 +111,12 @@ export function tokenRequestJwtSource(requester: TokenRequester, options: { audi
   return source;
 }
 
-interface CachedToken { token: string; obtainedAt: number; ttlSeconds: number; renewable: boolean }
+interface CachedToken {
+  token: string;
+  obtainedAt: number;
+  ttlSeconds: number;
+  renewable: boolean;
+}
 
 export interface KubernetesLoginOptions {
   mount: string;
@@ -114,8 +132,7 @@ export function kubernetesTokenSource(http: VaultHttp, options: KubernetesLoginO
   const counts = { logins: 0, renewals: 0, cacheHits: 0, cacheMisses: 0 };
   const key = (id: Identity): string => `${options.mount}|${options.jwt.key(id)}|${id.role}`;
 
-  const fresh = (c: CachedToken, fraction: number): boolean =>
-    c.ttlSeconds === 0 || now() < c.obtainedAt + c.ttlSeconds * 1000 * fraction;
+  const fresh = (c: CachedToken, fraction: number): boolean => c.ttlSeconds === 0 || now() < c.obtainedAt + c.ttlSeconds * 1000 * fraction;
 
   async function login(id: Identity): Promise<string> {
     const jwt = await options.jwt.jwt(id);
@@ -157,11 +174,21 @@ export function kubernetesTokenSource(http: VaultHttp, options: KubernetesLoginO
     key: (id) => `kubernetes:${key(id)}`,
     who: (id) => options.jwt.who(id),
     stats: {
-      get logins() { return counts.logins; },
-      get renewals() { return counts.renewals; },
-      get cacheHits() { return counts.cacheHits; },
-      get cacheMisses() { return counts.cacheMisses; },
-      get jwtRequests() { return options.jwt.requests; },
+      get logins() {
+        return counts.logins;
+      },
+      get renewals() {
+        return counts.renewals;
+      },
+      get cacheHits() {
+        return counts.cacheHits;
+      },
+      get cacheMisses() {
+        return counts.cacheMisses;
+      },
+      get jwtRequests() {
+        return options.jwt.requests;
+      },
     },
     token,
     async describe(id) {

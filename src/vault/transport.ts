@@ -21,7 +21,11 @@ interface RpOptions {
   timeout?: number;
 }
 
-export interface RpResponse { statusCode: number; body: unknown; request: { path: string } }
+export interface RpResponse {
+  statusCode: number;
+  body: unknown;
+  request: { path: string };
+}
 
 export type RequestPromise = ((options: RpOptions) => Promise<RpResponse>) & { defaults(defaults: unknown): (options: RpOptions) => Promise<RpResponse> };
 
@@ -47,48 +51,65 @@ export function createTransport(options: TransportOptions): RequestPromise {
     'https:': new https.Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64, ...(options.caCert ? { ca: options.caCert } : {}) }),
   };
 
-  const request = (opts: RpOptions): Promise<RpResponse> => new Promise((resolve, reject) => {
-    const url = new URL(opts.uri);
-    const agent = agents[url.protocol as keyof typeof agents];
-    if (!agent) { reject(transportError('EPROTO', `unsupported Vault address scheme ${url.protocol}`)); return; }
-    const body = opts.json !== null && typeof opts.json === 'object' ? JSON.stringify(opts.json) : undefined;
-    const headers: Record<string, string | number> = { accept: 'application/json', ...opts.headers };
-    if (body !== undefined) {
-      headers['content-type'] ??= 'application/json';
-      headers['content-length'] = Buffer.byteLength(body);
-    }
-    const send = url.protocol === 'https:' ? https.request : http.request;
-    const timeoutMs = opts.timeout ?? options.timeoutMs;
-    let settled = false;
-    const fail = (err: Error): void => { if (!settled) { settled = true; clearTimeout(timer); reject(err); } };
-    const req = send(url, { method: opts.method ?? 'GET', headers, agent }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_ANSWER_BYTES) { req.destroy(transportError('E2BIG', `Vault's answer exceeds ${MAX_ANSWER_BYTES} bytes`)); return; }
-        chunks.push(chunk);
-      });
-      res.on('error', fail);
-      res.on('end', () => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        if (text.length > 0) {
-          try { parsed = JSON.parse(text); } catch { /* not JSON (a proxy's error page): handed over as text */ }
-        } else {
-          parsed = undefined;
+  const request = (opts: RpOptions): Promise<RpResponse> =>
+    new Promise((resolve, reject) => {
+      const url = new URL(opts.uri);
+      const agent = agents[url.protocol as keyof typeof agents];
+      if (!agent) {
+        reject(transportError('EPROTO', `unsupported Vault address scheme ${url.protocol}`));
+        return;
+      }
+      const body = opts.json !== null && typeof opts.json === 'object' ? JSON.stringify(opts.json) : undefined;
+      const headers: Record<string, string | number> = { accept: 'application/json', ...opts.headers };
+      if (body !== undefined) {
+        headers['content-type'] ??= 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
+      }
+      const send = url.protocol === 'https:' ? https.request : http.request;
+      const timeoutMs = opts.timeout ?? options.timeoutMs;
+      let settled = false;
+      const fail = (err: Error): void => {
+        if (!settled) {
+          settled = true;
+          clearTimeout(timer);
+          reject(err);
         }
-        resolve({ statusCode: res.statusCode ?? 0, body: parsed, request: { path: url.pathname } });
+      };
+      const req = send(url, { method: opts.method ?? 'GET', headers, agent }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_ANSWER_BYTES) {
+            req.destroy(transportError('E2BIG', `Vault's answer exceeds ${MAX_ANSWER_BYTES} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        res.on('error', fail);
+        res.on('end', () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          if (text.length > 0) {
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              /* not JSON (a proxy's error page): handed over as text */
+            }
+          } else {
+            parsed = undefined;
+          }
+          resolve({ statusCode: res.statusCode ?? 0, body: parsed, request: { path: url.pathname } });
+        });
       });
+      // One deadline for the whole exchange (connect, send, answer), not per socket idle period.
+      const timer = setTimeout(() => req.destroy(transportError('ETIMEDOUT', `no answer from Vault within ${timeoutMs} ms`)), timeoutMs);
+      req.on('error', (err: Error & { code?: string }) => fail(transportError(err.code ?? 'ECONNRESET', err.message)));
+      req.end(body);
     });
-    // One deadline for the whole exchange (connect, send, answer), not per socket idle period.
-    const timer = setTimeout(() => req.destroy(transportError('ETIMEDOUT', `no answer from Vault within ${timeoutMs} ms`)), timeoutMs);
-    req.on('error', (err: Error & { code?: string }) => fail(transportError(err.code ?? 'ECONNRESET', err.message)));
-    req.end(body);
-  });
 
   return Object.assign(request, { defaults: () => request });
 }

@@ -57,7 +57,7 @@ describe('label syntax', () => {
       assert.equal(isLabelValue(value), valid);
     });
   }
-  it('reserved: the hook\'s domain (and its subdomains) and app.kubernetes.io/managed-by, nothing else', () => {
+  it("reserved: the hook's domain (and its subdomains) and app.kubernetes.io/managed-by, nothing else", () => {
     for (const k of ['vaultapp.techweaver.io/name', 'vaultapp.techweaver.io/metrics-for', 'x.vaultapp.techweaver.io/y', 'app.kubernetes.io/managed-by']) {
       assert.equal(isReservedLabelKey(k), true, k);
     }
@@ -67,7 +67,7 @@ describe('label syntax', () => {
   });
 });
 
-describe('the configuration\'s label map (extraLabelsProblems)', () => {
+describe("the configuration's label map (extraLabelsProblems)", () => {
   it('accepts a map of valid labels, and an empty map', () => {
     assert.deepEqual(extraLabelsProblems({ release: 'kube-prometheus-stack', 'example.com/team': '' }), []);
     assert.deepEqual(extraLabelsProblems({}), []);
@@ -99,7 +99,7 @@ describe('the configuration\'s label map (extraLabelsProblems)', () => {
   });
 });
 
-describe('the hook\'s validation of spec.monitoring.labels (schema and CEL twins)', () => {
+describe("the hook's validation of spec.monitoring.labels (schema and CEL twins)", () => {
   const withLabels = (labels: unknown): unknown => {
     const app = structuredClone(loadExample()) as any;
     app.spec.monitoring.labels = labels;
@@ -121,16 +121,21 @@ describe('the hook\'s validation of spec.monitoring.labels (schema and CEL twins
   }
   for (const [value, valid] of VALUES) {
     it(`value ${JSON.stringify(value.slice(0, 30))}${value.length > 30 ? `…(${value.length})` : ''}: ${valid ? 'accepted' : 'refused'}`, () => {
-      assert.deepEqual(fields(withLabels({ release: value })), valid ? 'ok' : [value.length > 63 ? 'spec.monitoring.labels.release' : 'spec.monitoring.labels']);
+      assert.deepEqual(
+        fields(withLabels({ release: value })),
+        valid ? 'ok' : [value.length > 63 ? 'spec.monitoring.labels.release' : 'spec.monitoring.labels'],
+      );
     });
   }
   it('reserved keys are refused with a sentence', () => {
     const r = validateVaultApp(withLabels({ 'vaultapp.techweaver.io/metrics-for': 'other-app' }));
     assert.ok(!r.ok);
-    assert.deepEqual(r.errors, [{
-      field: 'spec.monitoring.labels',
-      message: 'keys under vaultapp.techweaver.io/ and app.kubernetes.io/managed-by are set by the hook and cannot be given here',
-    }]);
+    assert.deepEqual(r.errors, [
+      {
+        field: 'spec.monitoring.labels',
+        message: 'keys under vaultapp.techweaver.io/ and app.kubernetes.io/managed-by are set by the hook and cannot be given here',
+      },
+    ]);
   });
   it('"__proto__" parsed from JSON is an own key and refused', () => {
     const app = JSON.parse(JSON.stringify(withLabels({})).replace('"labels":{}', '"labels":{"__proto__":"x"}'));

@@ -9,8 +9,20 @@ import { parse } from 'yaml';
 import { renderCrdYaml } from '../../src/api/crd-yaml.js';
 import { describeFieldErrors, validateVaultApp } from '../../src/api/validate.js';
 import {
-  DATA_FROM_PREFIX_RULE, ENTRY_NAME_RULE, INTERVAL_RULE, SERVICE_NAME_RULE, METRICS_PATH_RULE, PATH_CHARACTERS_RULE, PATH_SEGMENTS_RULE, PORT_RULE, REFRESH_INTERVAL_RULE, ROLE_RULE,
-  SECRET_TYPE_RULE, STRING_RULES, TARGET_KEY_RULE, VAULT_PATH_PATTERN,
+  DATA_FROM_PREFIX_RULE,
+  ENTRY_NAME_RULE,
+  INTERVAL_RULE,
+  SERVICE_NAME_RULE,
+  METRICS_PATH_RULE,
+  PATH_CHARACTERS_RULE,
+  PATH_SEGMENTS_RULE,
+  PORT_RULE,
+  REFRESH_INTERVAL_RULE,
+  ROLE_RULE,
+  SECRET_TYPE_RULE,
+  STRING_RULES,
+  TARGET_KEY_RULE,
+  VAULT_PATH_PATTERN,
 } from '../../src/api/string-rules.js';
 import { RAW_REGEX } from '../fixtures/messages.js';
 import { loadExample } from '../fixtures/requests.js';
@@ -37,9 +49,18 @@ describe('string fields refuse with sentences', () => {
   });
 
   const named: [rule: typeof ROLE_RULE, field: string][] = [
-    [ROLE_RULE, 'role'], [PATH_CHARACTERS_RULE, 'path'], [PATH_SEGMENTS_RULE, 'path'], [TARGET_KEY_RULE, 'targetKey'],
-    [PORT_RULE, 'port'], [METRICS_PATH_RULE, 'monitoring.path'], [INTERVAL_RULE, 'interval'],
-    [REFRESH_INTERVAL_RULE, 'refreshInterval'], [SECRET_TYPE_RULE, 'secret.type'], [ENTRY_NAME_RULE, 'name'], [DATA_FROM_PREFIX_RULE, 'prefix'], [SERVICE_NAME_RULE, 'serviceName'],
+    [ROLE_RULE, 'role'],
+    [PATH_CHARACTERS_RULE, 'path'],
+    [PATH_SEGMENTS_RULE, 'path'],
+    [TARGET_KEY_RULE, 'targetKey'],
+    [PORT_RULE, 'port'],
+    [METRICS_PATH_RULE, 'monitoring.path'],
+    [INTERVAL_RULE, 'interval'],
+    [REFRESH_INTERVAL_RULE, 'refreshInterval'],
+    [SECRET_TYPE_RULE, 'secret.type'],
+    [ENTRY_NAME_RULE, 'name'],
+    [DATA_FROM_PREFIX_RULE, 'prefix'],
+    [SERVICE_NAME_RULE, 'serviceName'],
   ];
   it('each message names its field first, is one sentence and quotes no regular expression', () => {
     assert.equal(named.length, STRING_RULES.length);
@@ -53,13 +74,19 @@ describe('string fields refuse with sentences', () => {
   it('the two path rules together admit exactly VAULT_PATH_PATTERN (10,000 paths from a hostile alphabet)', () => {
     const reference = new RegExp(VAULT_PATH_PATTERN);
     const char = fc.constantFrom('a', 'Z', '0', '/', '/', '.', '.', '_', '-', '@', '~', '%', ' ', '?', '#', '\\', 'ä', '\n');
-    fc.assert(fc.property(fc.array(char, { maxLength: 12 }).map((cs) => cs.join('')), (p) => {
-      const rules = PATH_CHARACTERS_RULE.test(p) && PATH_SEGMENTS_RULE.test(p);
-      assert.equal(rules, reference.test(p), JSON.stringify(p));
-    }), { numRuns: 10_000 });
+    fc.assert(
+      fc.property(
+        fc.array(char, { maxLength: 12 }).map((cs) => cs.join('')),
+        (p) => {
+          const rules = PATH_CHARACTERS_RULE.test(p) && PATH_SEGMENTS_RULE.test(p);
+          assert.equal(rules, reference.test(p), JSON.stringify(p));
+        },
+      ),
+      { numRuns: 10_000 },
+    );
   });
 
-  it('each refusal of the hook is the rule\'s sentence after the field\'s full name', () => {
+  it("each refusal of the hook is the rule's sentence after the field's full name", () => {
     const cases: [(a: any) => void, string][] = [
       [(a) => (a.spec.vault.role = 'billing app'), `spec.vault.role: ${ROLE_RULE.message}`],
       [(a) => (a.spec.vault.secrets[1].path = 'kv/billing/../../sys'), `spec.vault.secrets[1].path: ${PATH_SEGMENTS_RULE.message}`],
@@ -85,16 +112,41 @@ describe('string fields refuse with sentences', () => {
   it('values at the edges of each rule', () => {
     const ok = (r: typeof ROLE_RULE, v: string) => assert.equal(r.test(v), true, `${r.message}: ${JSON.stringify(v)}`);
     const no = (r: typeof ROLE_RULE, v: string) => assert.equal(r.test(v), false, `${r.message}: ${JSON.stringify(v)}`);
-    ok(ROLE_RULE, 'billing.app@x-y_z'); no(ROLE_RULE, '-billing'); no(ROLE_RULE, 'billing\n');
-    ok(PATH_SEGMENTS_RULE, 'kv/.hidden'); ok(PATH_SEGMENTS_RULE, 'kv/a..b'); no(PATH_SEGMENTS_RULE, 'kv/..hidden');
-    no(PATH_SEGMENTS_RULE, 'kv/.'); no(PATH_SEGMENTS_RULE, './kv'); no(PATH_SEGMENTS_RULE, 'kv/'); no(PATH_SEGMENTS_RULE, '');
-    ok(TARGET_KEY_RULE, '.env'); no(TARGET_KEY_RULE, '..env'); no(TARGET_KEY_RULE, '.');
-    ok(PORT_RULE, 'http-metrics'); no(PORT_RULE, 'http-'); no(PORT_RULE, 'HTTP');
-    ok(METRICS_PATH_RULE, '/'); no(METRICS_PATH_RULE, ' /metrics');
-    ok(INTERVAL_RULE, '0'); ok(INTERVAL_RULE, '1h30m'); ok(INTERVAL_RULE, '500ms'); no(INTERVAL_RULE, '30m1h'); // '' is minLength's
-    ok(SECRET_TYPE_RULE, 'helm.sh/release.v1'); ok(SECRET_TYPE_RULE, 'Opaque'); no(SECRET_TYPE_RULE, 'a/b/c'); no(SECRET_TYPE_RULE, 'kubernetes.io/tls-');
-    ok(ENTRY_NAME_RULE, '_db2'); no(ENTRY_NAME_RULE, '2db'); no(ENTRY_NAME_RULE, 'my-db');
-    ok(SERVICE_NAME_RULE, ''); ok(SERVICE_NAME_RULE, 'web-0'); no(SERVICE_NAME_RULE, 'Web'); no(SERVICE_NAME_RULE, 'web-');
-    ok(DATA_FROM_PREFIX_RULE, ''); ok(DATA_FROM_PREFIX_RULE, 'db_.x-'); no(DATA_FROM_PREFIX_RULE, 'a/');
+    ok(ROLE_RULE, 'billing.app@x-y_z');
+    no(ROLE_RULE, '-billing');
+    no(ROLE_RULE, 'billing\n');
+    ok(PATH_SEGMENTS_RULE, 'kv/.hidden');
+    ok(PATH_SEGMENTS_RULE, 'kv/a..b');
+    no(PATH_SEGMENTS_RULE, 'kv/..hidden');
+    no(PATH_SEGMENTS_RULE, 'kv/.');
+    no(PATH_SEGMENTS_RULE, './kv');
+    no(PATH_SEGMENTS_RULE, 'kv/');
+    no(PATH_SEGMENTS_RULE, '');
+    ok(TARGET_KEY_RULE, '.env');
+    no(TARGET_KEY_RULE, '..env');
+    no(TARGET_KEY_RULE, '.');
+    ok(PORT_RULE, 'http-metrics');
+    no(PORT_RULE, 'http-');
+    no(PORT_RULE, 'HTTP');
+    ok(METRICS_PATH_RULE, '/');
+    no(METRICS_PATH_RULE, ' /metrics');
+    ok(INTERVAL_RULE, '0');
+    ok(INTERVAL_RULE, '1h30m');
+    ok(INTERVAL_RULE, '500ms');
+    no(INTERVAL_RULE, '30m1h'); // '' is minLength's
+    ok(SECRET_TYPE_RULE, 'helm.sh/release.v1');
+    ok(SECRET_TYPE_RULE, 'Opaque');
+    no(SECRET_TYPE_RULE, 'a/b/c');
+    no(SECRET_TYPE_RULE, 'kubernetes.io/tls-');
+    ok(ENTRY_NAME_RULE, '_db2');
+    no(ENTRY_NAME_RULE, '2db');
+    no(ENTRY_NAME_RULE, 'my-db');
+    ok(SERVICE_NAME_RULE, '');
+    ok(SERVICE_NAME_RULE, 'web-0');
+    no(SERVICE_NAME_RULE, 'Web');
+    no(SERVICE_NAME_RULE, 'web-');
+    ok(DATA_FROM_PREFIX_RULE, '');
+    ok(DATA_FROM_PREFIX_RULE, 'db_.x-');
+    no(DATA_FROM_PREFIX_RULE, 'a/');
   });
 });

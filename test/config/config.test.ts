@@ -24,13 +24,25 @@ describe('loadConfig', () => {
   });
 
   it('without a token it uses Kubernetes auth, and then a stable HMAC key is required', () => {
-    assert.throws(() => loadConfig({}, emptyHome), (e: Error) => e instanceof ConfigError && /VAULTAPP_HMAC_KEY/.test(e.message));
+    assert.throws(
+      () => loadConfig({}, emptyHome),
+      (e: Error) => e instanceof ConfigError && /VAULTAPP_HMAC_KEY/.test(e.message),
+    );
     const keyFile = join(emptyHome, 'hmac');
     writeFileSync(keyFile, 'k'.repeat(32));
-    const c = loadConfig({ VAULTAPP_HMAC_KEY_FILE: keyFile, VAULTAPP_K8S_AUTH_MOUNT: 'k8s-prod', KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' }, emptyHome);
+    const c = loadConfig(
+      { VAULTAPP_HMAC_KEY_FILE: keyFile, VAULTAPP_K8S_AUTH_MOUNT: 'k8s-prod', KUBERNETES_SERVICE_HOST: '10.96.0.1', KUBERNETES_SERVICE_PORT: '443' },
+      emptyHome,
+    );
     assert.deepStrictEqual(c.auth, {
-      method: 'kubernetes', mount: 'k8s-prod',
-      identity: { model: 'workload', audience: 'vault', expirationSeconds: 600, kube: { url: 'https://10.96.0.1:443', tokenPath: '/var/run/secrets/kubernetes.io/serviceaccount/token' } },
+      method: 'kubernetes',
+      mount: 'k8s-prod',
+      identity: {
+        model: 'workload',
+        audience: 'vault',
+        expirationSeconds: 600,
+        kube: { url: 'https://10.96.0.1:443', tokenPath: '/var/run/secrets/kubernetes.io/serviceaccount/token' },
+      },
     });
     assert.equal(c.hmacKey, 'k'.repeat(32));
     assert.equal(c.hmacKeyEphemeral, false);
@@ -41,7 +53,15 @@ describe('loadConfig', () => {
     assert.throws(() => loadConfig(base, emptyHome), /VAULTAPP_ALLOWED_ROLES/);
     assert.throws(() => loadConfig({ ...base, VAULTAPP_ALLOWED_ROLES: '["a"]' }, emptyHome), /must map each namespace to a list of role names/);
     const c = loadConfig({ ...base, VAULTAPP_ALLOWED_ROLES: 'team-a: [app-a]\nteam-b: [app-b, app-b2]' }, emptyHome);
-    assert.deepStrictEqual(c.auth, { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath: '/var/run/secrets/kubernetes.io/serviceaccount/token', allowedRoles: { 'team-a': ['app-a'], 'team-b': ['app-b', 'app-b2'] } } });
+    assert.deepStrictEqual(c.auth, {
+      method: 'kubernetes',
+      mount: 'kubernetes',
+      identity: {
+        model: 'controller',
+        jwtPath: '/var/run/secrets/kubernetes.io/serviceaccount/token',
+        allowedRoles: { 'team-a': ['app-a'], 'team-b': ['app-b', 'app-b2'] },
+      },
+    });
   });
 
   it('workload identity outside a pod needs the API server address', () => {
@@ -58,21 +78,28 @@ describe('loadConfig', () => {
   ];
   for (const [env, message] of bad) {
     it(`a bad value stops start-up naming the variable: ${Object.keys(env).at(-1)}`, () => {
-      assert.throws(() => loadConfig(env, emptyHome), (e: Error) => e instanceof ConfigError && message.test(e.message));
+      assert.throws(
+        () => loadConfig(env, emptyHome),
+        (e: Error) => e instanceof ConfigError && message.test(e.message),
+      );
     });
   }
 });
 
 describe('VAULTAPP_MONITORING_LABELS', () => {
   const load = (labels?: string) => loadConfig({ VAULT_TOKEN: 't', ...(labels !== undefined ? { VAULTAPP_MONITORING_LABELS: labels } : {}) }, emptyHome);
-  const refused = (labels: string, says: RegExp) => assert.throws(
-    () => load(labels),
-    (e: Error) => e instanceof ConfigError && e.message.startsWith('VAULTAPP_MONITORING_LABELS: ') && says.test(e.message),
-  );
+  const refused = (labels: string, says: RegExp) =>
+    assert.throws(
+      () => load(labels),
+      (e: Error) => e instanceof ConfigError && e.message.startsWith('VAULTAPP_MONITORING_LABELS: ') && says.test(e.message),
+    );
 
   it('unset: no default labels, as before', () => assert.equal(load().monitoringLabels, undefined));
   it('reads a YAML or a JSON map', () => {
-    assert.deepStrictEqual(load('release: kube-prometheus-stack\nexample.com/team: platform').monitoringLabels, { release: 'kube-prometheus-stack', 'example.com/team': 'platform' });
+    assert.deepStrictEqual(load('release: kube-prometheus-stack\nexample.com/team: platform').monitoringLabels, {
+      release: 'kube-prometheus-stack',
+      'example.com/team': 'platform',
+    });
     assert.deepStrictEqual(load('{"release": "prom"}').monitoringLabels, { release: 'prom' });
   });
   it('refuses what is not YAML, or not a map of strings, naming the variable', () => {
@@ -83,7 +110,7 @@ describe('VAULTAPP_MONITORING_LABELS', () => {
     refused('release: true', /must be a string/);
     refused('release: {a: b}', /must be a string/);
   });
-  it('refuses invalid label keys and values, and the hook\'s own keys', () => {
+  it("refuses invalid label keys and values, and the hook's own keys", () => {
     refused('"bad key": x', /"bad key" is not a valid label key/);
     refused(`${'n'.repeat(64)}: x`, /is not a valid label key/);
     refused(`release: ${'v'.repeat(64)}`, /the value of "release" is not a valid label value/);
@@ -94,7 +121,16 @@ describe('VAULTAPP_MONITORING_LABELS', () => {
     refused('__proto__: {polluted: yes}', /"__proto__" is not a valid label key/);
     assert.equal(({} as Record<string, unknown>).polluted, undefined);
     refused(Array.from({ length: 10_000 }, (_, i) => `k${i}: v`).join('\n'), /at most 32 labels, not 10000/);
-    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill(`*${String.fromCharCode(97 + i)}`).join(', ')}]`)].join('\n');
+    const bomb = [
+      'a: &a [x, x, x, x, x, x, x, x, x, x]',
+      ...Array.from(
+        { length: 8 },
+        (_, i) =>
+          `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+            .fill(`*${String.fromCharCode(97 + i)}`)
+            .join(', ')}]`,
+      ),
+    ].join('\n');
     refused(bomb, /not YAML or JSON: Excessive alias count/);
   });
 });

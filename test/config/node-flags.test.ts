@@ -13,7 +13,10 @@ describe('node flags of the hook process', () => {
   it('the Dockerfile CMD and npm start give node the same flags', () => {
     assert.ok(flags.length > 0, 'the CMD names its node flags');
     const start = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
-    assert.deepEqual(start.filter((a) => a.startsWith('--')), flags);
+    assert.deepEqual(
+      start.filter((a) => a.startsWith('--')),
+      flags,
+    );
   });
 
   it('node accepts them', () => {

@@ -23,7 +23,8 @@ const VALUES: Record<string, Record<string, unknown>> = {
 /** The Vault edge for a plan: kept paths are not read; read paths answer the recorded values. */
 function materialFor(plan: VaultPlan): VaultMaterial {
   const reads: Record<string, PathRead> = {};
-  for (const [path, p] of Object.entries(plan)) reads[path] = p.action === 'keep' ? { ok: true, unchanged: true } : { ok: true, engine: 'kv2', data: VALUES[path]!, version: 1 };
+  for (const [path, p] of Object.entries(plan))
+    reads[path] = p.action === 'keep' ? { ok: true, unchanged: true } : { ok: true, engine: 'kv2', data: VALUES[path]!, version: 1 };
   return { auth: { ok: true }, reads, ...(Object.values(plan).every((p) => p.action === 'keep') ? { vaultSkipped: true } : {}) };
 }
 
@@ -47,27 +48,30 @@ function settled(app: VaultApp, config: SyncConfig, startMs: number, syncs: numb
 describe('answerStableUntil', () => {
   it('inside the bound, the same request synced again gets the same answer (random intervals, times and histories)', () => {
     let stable = 0;
-    fc.assert(fc.property(
-      fc.constantFrom(30, 60, 120, 300),
-      fc.constantFrom(0, 30, 60, 300, 3600),
-      fc.integer({ min: 1, max: 4 }),
-      fc.integer({ min: 1, max: 400 }),
-      fc.integer({ min: 0, max: 4000 }),
-      fc.double({ min: 0, max: 1, noNaN: true }),
-      (resyncSeconds, refreshSeconds, syncs, stepS, laterS, within) => {
-        const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds, errorBackoffMinSeconds: 5, refreshSeconds };
-        const req = settled(loadExample(), config, T0, syncs, stepS);
-        const t0 = T0 + (syncs - 1) * stepS * 1000 + laterS * 1000;
-        const first = syncAt(req, t0, config);
-        const until = answerStableUntil(req, first.plan, first.res, config);
-        if (until === undefined || until <= t0) return;
-        stable++;
-        const t = t0 + Math.floor(within * (until - t0 - 1));
-        const again = syncAt(req, t, config);
-        assert.deepStrictEqual(again.plan, first.plan, `plan at +${(t - t0) / 1000}s of ${(until - t0) / 1000}s`);
-        assert.deepStrictEqual(again.res, first.res, `answer at +${(t - t0) / 1000}s of ${(until - t0) / 1000}s`);
-      },
-    ), { numRuns: 400 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(30, 60, 120, 300),
+        fc.constantFrom(0, 30, 60, 300, 3600),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 400 }),
+        fc.integer({ min: 0, max: 4000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (resyncSeconds, refreshSeconds, syncs, stepS, laterS, within) => {
+          const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds, errorBackoffMinSeconds: 5, refreshSeconds };
+          const req = settled(loadExample(), config, T0, syncs, stepS);
+          const t0 = T0 + (syncs - 1) * stepS * 1000 + laterS * 1000;
+          const first = syncAt(req, t0, config);
+          const until = answerStableUntil(req, first.plan, first.res, config);
+          if (until === undefined || until <= t0) return;
+          stable++;
+          const t = t0 + Math.floor(within * (until - t0 - 1));
+          const again = syncAt(req, t, config);
+          assert.deepStrictEqual(again.plan, first.plan, `plan at +${(t - t0) / 1000}s of ${(until - t0) / 1000}s`);
+          assert.deepStrictEqual(again.res, first.res, `answer at +${(t - t0) / 1000}s of ${(until - t0) / 1000}s`);
+        },
+      ),
+      { numRuns: 400 },
+    );
     assert.ok(stable > 40, `the property ran on stable answers (${stable} of 400)`);
   });
 

@@ -20,20 +20,38 @@ const PATH = 'database/creds/billing';
 function dbApp(meta: Partial<VaultApp['metadata']> = {}): VaultApp {
   const app = loadExample();
   app.metadata = { ...app.metadata, ...meta };
-  app.spec.vault = { role: 'billing-app', secrets: [{ path: PATH, key: 'username', targetKey: 'db_user' }, { path: PATH, key: 'password', targetKey: 'db_password' }] };
+  app.spec.vault = {
+    role: 'billing-app',
+    secrets: [
+      { path: PATH, key: 'username', targetKey: 'db_user' },
+      { path: PATH, key: 'password', targetKey: 'db_password' },
+    ],
+  };
   app.spec.monitoring = { enabled: false };
   return app;
 }
 
 const unsigned = (over: Partial<UnsignedLeaseRecord> = {}): UnsignedLeaseRecord => ({
-  path: PATH, leaseId: `${PATH}/l1`, issuedAt: '2026-11-27T12:00:00Z', renewedAt: '2026-11-27T12:00:00Z',
-  duration: 60, ttl: 60, renewable: true, maxed: false, ...over,
+  path: PATH,
+  leaseId: `${PATH}/l1`,
+  issuedAt: '2026-11-27T12:00:00Z',
+  renewedAt: '2026-11-27T12:00:00Z',
+  duration: 60,
+  ttl: 60,
+  renewable: true,
+  maxed: false,
+  ...over,
 });
 const signedFor = (app: VaultApp, over: Partial<UnsignedLeaseRecord> = {}): LeaseRecord => signLease(unsigned(over), bindingOf(app), config.hmacKey);
 const DATA = { db_user: b64('u1'), db_password: b64('p1') };
 
 function secretWith(annotation: string): KubeObject {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'billing-service-vault-secrets', namespace: 'default', annotations: { [LEASES_ANNOTATION]: annotation } }, data: DATA };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'billing-service-vault-secrets', namespace: 'default', annotations: { [LEASES_ANNOTATION]: annotation } },
+    data: DATA,
+  };
 }
 
 describe('observedLeases: only records the hook wrote for this VaultApp', () => {
@@ -42,17 +60,49 @@ describe('observedLeases: only records the hook wrote for this VaultApp', () => 
   const cases: [string, unknown, { trusted: number; rejected: string[] }][] = [
     ['a record the hook signed for this VaultApp', [signedFor(app)], { trusted: 1, rejected: [] }],
     ['no MAC (written before records were signed, or by hand)', [unsigned()], { trusted: 0, rejected: ['not a lease record'] }],
-    ['a MAC of the right shape but not the hook\'s', [{ ...unsigned(), mac: 'A'.repeat(43) }], { trusted: 0, rejected: ['not written by the hook for this VaultApp'] }],
+    [
+      "a MAC of the right shape but not the hook's",
+      [{ ...unsigned(), mac: 'A'.repeat(43) }],
+      { trusted: 0, rejected: ['not written by the hook for this VaultApp'] },
+    ],
     ['a multi-byte MAC of 43 characters', [{ ...unsigned(), mac: 'é'.repeat(43) }], { trusted: 0, rejected: ['not written by the hook for this VaultApp'] }],
     ['copied from another VaultApp (other namespace and uid)', [signedFor(other)], { trusted: 0, rejected: ['not written by the hook for this VaultApp'] }],
-    ['copied from a deleted and re-created VaultApp of the same name (other uid)', [signedFor(dbApp({ uid: 'old-uid' }))], { trusted: 0, rejected: ['not written by the hook for this VaultApp'] }],
-    ['the lease id edited to reach another endpoint', [{ ...signedFor(app), leaseId: '../../../auth/token/revoke-self' }], { trusted: 0, rejected: ['not written by the hook for this VaultApp'] }],
-    ['the renewal time edited to make a renewal due', [{ ...signedFor(app), renewedAt: '2026-01-01T00:00:00Z' }], { trusted: 0, rejected: ['not written by the hook for this VaultApp'] }],
-    ['another VaultApp\'s sealed token grafted in', [{ ...signedFor(app), token: signedFor(other, { token: 'v2.theirs' }).token }], { trusted: 0, rejected: ['not written by the hook for this VaultApp'] }],
-    ['signed, but the lease id is not under its path', [signedFor(app, { leaseId: 'sys/leases/revoke-prefix/database' })], { trusted: 0, rejected: ['a lease id outside its path'] }],
-    ['signed, for a path the spec no longer reads: dropped, not an attack', [signedFor(app, { path: 'database/creds/old', leaseId: 'database/creds/old/l0' })], { trusted: 0, rejected: [] }],
+    [
+      'copied from a deleted and re-created VaultApp of the same name (other uid)',
+      [signedFor(dbApp({ uid: 'old-uid' }))],
+      { trusted: 0, rejected: ['not written by the hook for this VaultApp'] },
+    ],
+    [
+      'the lease id edited to reach another endpoint',
+      [{ ...signedFor(app), leaseId: '../../../auth/token/revoke-self' }],
+      { trusted: 0, rejected: ['not written by the hook for this VaultApp'] },
+    ],
+    [
+      'the renewal time edited to make a renewal due',
+      [{ ...signedFor(app), renewedAt: '2026-01-01T00:00:00Z' }],
+      { trusted: 0, rejected: ['not written by the hook for this VaultApp'] },
+    ],
+    [
+      "another VaultApp's sealed token grafted in",
+      [{ ...signedFor(app), token: signedFor(other, { token: 'v2.theirs' }).token }],
+      { trusted: 0, rejected: ['not written by the hook for this VaultApp'] },
+    ],
+    [
+      'signed, but the lease id is not under its path',
+      [signedFor(app, { leaseId: 'sys/leases/revoke-prefix/database' })],
+      { trusted: 0, rejected: ['a lease id outside its path'] },
+    ],
+    [
+      'signed, for a path the spec no longer reads: dropped, not an attack',
+      [signedFor(app, { path: 'database/creds/old', leaseId: 'database/creds/old/l0' })],
+      { trusted: 0, rejected: [] },
+    ],
     ['two records for one path', [signedFor(app), signedFor(app, { leaseId: `${PATH}/l2` })], { trusted: 1, rejected: ['a second record for one path'] }],
-    ['the same genuine record 65 times', Array.from({ length: 65 }, () => signedFor(app)), { trusted: 1, rejected: Array(64).fill('a second record for one path') }],
+    [
+      'the same genuine record 65 times',
+      Array.from({ length: 65 }, () => signedFor(app)),
+      { trusted: 1, rejected: Array(64).fill('a second record for one path') },
+    ],
     ['not a list', { path: PATH }, { trusted: 0, rejected: ['not a lease record'] }],
     ['a list of odd things', [null, 1, 'x', [], { __proto__: { path: PATH } }], { trusted: 0, rejected: Array(5).fill('not a lease record') }],
   ];
@@ -87,7 +137,11 @@ describe('observedLeases: only records the hook wrote for this VaultApp', () => 
   it('the MAC does not depend on key order, and is bound to namespace, name and uid', () => {
     const b = bindingOf(app);
     assert.equal(stateMac('k', 'p', b, ['a', 1]), stateMac('k', 'p', { uid: b.uid, name: b.name, namespace: b.namespace }, ['a', 1]));
-    for (const changed of [{ ...b, namespace: 'x' }, { ...b, name: 'x' }, { ...b, uid: 'x' }]) {
+    for (const changed of [
+      { ...b, namespace: 'x' },
+      { ...b, name: 'x' },
+      { ...b, uid: 'x' },
+    ]) {
       assert.equal(stateMacMatches('k', 'p', changed, ['a', 1], stateMac('k', 'p', b, ['a', 1])), false);
     }
     assert.equal(stateMacMatches('k', 'other-purpose', b, ['a', 1], stateMac('k', 'p', b, ['a', 1])), false);
@@ -97,9 +151,25 @@ describe('observedLeases: only records the hook wrote for this VaultApp', () => 
 
 describe('leaseIdWithin: a lease id is used in a URL only if it lies under its own path', () => {
   const ok = [`${PATH}/abc123`, `${PATH}/a.b-c_d`, `${PATH}/x/y`];
-  const refused = [PATH, `${PATH}/`, `${PATH}//x`, `${PATH}/./x`, `${PATH}/../x`, `${PATH}/x/..`, `${PATH}x/y`, `database/creds/other/x`,
-    `${PATH}/x?y`, `${PATH}/x#y`, `${PATH}/%2e%2e`, `${PATH}/x\\y`, `${PATH}/x\ny`, `${PATH}/x\u0000`, `${PATH}/x\u007f`, `${PATH}/${'a'.repeat(300)}`,
-    '../../../auth/token/revoke-self'];
+  const refused = [
+    PATH,
+    `${PATH}/`,
+    `${PATH}//x`,
+    `${PATH}/./x`,
+    `${PATH}/../x`,
+    `${PATH}/x/..`,
+    `${PATH}x/y`,
+    `database/creds/other/x`,
+    `${PATH}/x?y`,
+    `${PATH}/x#y`,
+    `${PATH}/%2e%2e`,
+    `${PATH}/x\\y`,
+    `${PATH}/x\ny`,
+    `${PATH}/x\u0000`,
+    `${PATH}/x\u007f`,
+    `${PATH}/${'a'.repeat(300)}`,
+    '../../../auth/token/revoke-self',
+  ];
   for (const id of ok) it(`accepts ${JSON.stringify(id)}`, () => assert.equal(leaseIdWithin(PATH, id), true));
   for (const id of refused) it(`refuses ${JSON.stringify(id).slice(0, 60)}`, () => assert.equal(leaseIdWithin(PATH, id), false));
 });
@@ -107,7 +177,12 @@ describe('leaseIdWithin: a lease id is used in a URL only if it lies under its o
 describe('a rejected record is never acted on; the sync says so and keeps the data', () => {
   const app = dbApp();
   const forged = JSON.stringify([{ ...signedFor(app), leaseId: '../../../auth/token/revoke-self', renewedAt: '2026-01-01T00:00:00Z' }]);
-  const freshRead: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: true, engine: 'leased', data: { username: 'u2', password: 'p2' }, lease: { id: `${PATH}/l2`, durationSeconds: 60, renewable: true } } } };
+  const freshRead: VaultMaterial = {
+    auth: { ok: true },
+    reads: {
+      [PATH]: { ok: true, engine: 'leased', data: { username: 'u2', password: 'p2' }, lease: { id: `${PATH}/l2`, durationSeconds: 60, renewable: true } },
+    },
+  };
 
   it('the plan reads the path as if there were no record (no renewal, no skipped read)', () => {
     assert.deepStrictEqual(planVaultWork(request(app, [secretWith(forged)]), NOW, config), { [PATH]: { action: 'read' } });
@@ -117,8 +192,11 @@ describe('a rejected record is never acted on; the sync says so and keeps the da
     const res = sync(request(app, [secretWith(forged)]), freshRead, NOW, config);
     const synced = res.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
     assert.deepStrictEqual([synced.status, synced.reason], ['False', 'UntrustedState']);
-    assert.match(synced.message, /1 lease record in annotation vaultapp\.techweaver\.io\/leases of Secret billing-service-vault-secrets ignored \(not written by the hook for this VaultApp\)/);
-    assert.ok(!synced.message.includes('revoke-self'), 'the record\'s content is not echoed');
+    assert.match(
+      synced.message,
+      /1 lease record in annotation vaultapp\.techweaver\.io\/leases of Secret billing-service-vault-secrets ignored \(not written by the hook for this VaultApp\)/,
+    );
+    assert.ok(!synced.message.includes('revoke-self'), "the record's content is not echoed");
     const secret = res.children.find((c) => c.kind === 'Secret')!;
     assert.deepStrictEqual(secret.data, DATA);
     assert.equal(secret.metadata.annotations?.[LEASES_ANNOTATION], '[]', 'set, so that Metacontroller replaces what the tenant wrote');
@@ -129,7 +207,10 @@ describe('a rejected record is never acted on; the sync says so and keeps the da
     const res = sync(request(app, [secretWith('[]')]), freshRead, NOW, config);
     assert.equal(res.status.conditions!.find((c) => c.type === 'SecretsSynced')!.status, 'True');
     const records = JSON.parse(res.children.find((c) => c.kind === 'Secret')!.metadata.annotations![LEASES_ANNOTATION]!) as LeaseRecord[];
-    assert.deepStrictEqual(records.map((r) => r.leaseId), [`${PATH}/l2`]);
+    assert.deepStrictEqual(
+      records.map((r) => r.leaseId),
+      [`${PATH}/l2`],
+    );
     assert.equal(observedLeases(secretWith(JSON.stringify(records)), app, config.hmacKey).trusted.length, 1, 'the new record is signed');
   });
 
@@ -142,11 +223,18 @@ describe('a rejected record is never acted on; the sync says so and keeps the da
     assert.deepStrictEqual(JSON.parse(res.children[0]!.metadata.annotations![LEASES_ANNOTATION]!), [genuine]);
   });
 
-  it('finalize revokes only trusted records of the spec\'s paths: none of 1,500 forged ones', () => {
+  it("finalize revokes only trusted records of the spec's paths: none of 1,500 forged ones", () => {
     const parent = { ...app, status: {} };
     const many = JSON.stringify(Array.from({ length: 1500 }, (_, i) => ({ ...signedFor(app), leaseId: `${PATH}/forged-${i}` })));
     assert.deepStrictEqual(leasesToRevoke(request(parent, [secretWith(many)]), NOW, config.hmacKey), []);
-    const mixed = JSON.stringify([signedFor(app), signedFor(app, { path: 'database/creds/old', leaseId: 'database/creds/old/x' }), { ...signedFor(app), leaseId: `${PATH}/forged`, path: 'database/creds/x' }]);
-    assert.deepStrictEqual(leasesToRevoke(request(parent, [secretWith(mixed)]), NOW, config.hmacKey).map((r) => r.leaseId), [`${PATH}/l1`]);
+    const mixed = JSON.stringify([
+      signedFor(app),
+      signedFor(app, { path: 'database/creds/old', leaseId: 'database/creds/old/x' }),
+      { ...signedFor(app), leaseId: `${PATH}/forged`, path: 'database/creds/x' },
+    ]);
+    assert.deepStrictEqual(
+      leasesToRevoke(request(parent, [secretWith(mixed)]), NOW, config.hmacKey).map((r) => r.leaseId),
+      [`${PATH}/l1`],
+    );
   });
 });

@@ -24,10 +24,13 @@ const LEASED = 'database/creds/billing';
 const kv2 = (data: Record<string, unknown>): PathRead => ({ ok: true, engine: 'kv2', data, version: 1 });
 const SECRET_VALUES = { url: 'postgres://db/billing', user: 'billing', pass: 's3cr3t-VALUE', port: 5432, opts: { ssl: true } };
 const material = (all: Record<string, unknown> = SECRET_VALUES): VaultMaterial => ({
-  auth: { ok: true }, reads: { [DB]: kv2({ url: 'postgres://db/billing' }), [PX]: kv2({ key: 'px-key-1' }), [ALL]: kv2(all) },
+  auth: { ok: true },
+  reads: { [DB]: kv2({ url: 'postgres://db/billing' }), [PX]: kv2({ key: 'px-key-1' }), [ALL]: kv2(all) },
 });
 const kept = (paths: string[]): VaultMaterial => ({
-  auth: { ok: true }, vaultSkipped: true, reads: Object.fromEntries(paths.map((p): [string, PathRead] => [p, { ok: true, unchanged: true }])),
+  auth: { ok: true },
+  vaultSkipped: true,
+  reads: Object.fromEntries(paths.map((p): [string, PathRead] => [p, { ok: true, unchanged: true }])),
 });
 
 function withDataFrom(dataFrom: { path: string; prefix?: string }[], secrets?: VaultApp['spec']['vault']['secrets']): VaultApp {
@@ -47,8 +50,13 @@ describe('dataFrom copies every key of a path', () => {
   it('each key as a Secret key, under the prefix; numbers and objects as JSON, as the peers write them', () => {
     const res = sync(request(withDataFrom([{ path: ALL, prefix: 'all_' }])), material(), at(0), config);
     assert.deepStrictEqual(dataOf(res), {
-      db_url: b64('postgres://db/billing'), provider_x_api_key: b64('px-key-1'), all_url: b64('postgres://db/billing'),
-      all_opts: b64('{"ssl":true}'), all_pass: b64('s3cr3t-VALUE'), all_port: b64('5432'), all_user: b64('billing'),
+      db_url: b64('postgres://db/billing'),
+      provider_x_api_key: b64('px-key-1'),
+      all_url: b64('postgres://db/billing'),
+      all_opts: b64('{"ssl":true}'),
+      all_pass: b64('s3cr3t-VALUE'),
+      all_port: b64('5432'),
+      all_user: b64('billing'),
     });
     assert.deepStrictEqual([cond(res, 'SecretsSynced').status, cond(res, 'SecretsSynced').reason], ['True', 'Synced']);
     assert.match(cond(res, 'SecretsSynced').message, /^7 keys from 3 Vault paths/);
@@ -64,7 +72,7 @@ describe('dataFrom copies every key of a path', () => {
   it('an explicit targetKey wins over the same key from dataFrom; the collision is reported by key and path, never by value', () => {
     // db_url is the seed's targetKey; dataFrom with prefix db_ gives db_url as well.
     const res = sync(request(withDataFrom([{ path: ALL, prefix: 'db_' }])), material({ url: 'postgres://other/OTHER-VALUE', user: 'u' }), at(0), config);
-    assert.equal(dataOf(res).db_url, b64('postgres://db/billing'), 'the explicit entry\'s value');
+    assert.equal(dataOf(res).db_url, b64('postgres://db/billing'), "the explicit entry's value");
     assert.equal(dataOf(res).db_user, b64('u'));
     const c = cond(res, 'SecretsSynced');
     assert.deepStrictEqual([c.status, c.reason], ['True', 'SyncedWithSkippedKeys']);
@@ -77,12 +85,20 @@ describe('dataFrom copies every key of a path', () => {
     const app = withDataFrom([{ path: ALL }, { path: PX }], []);
     const res = sync(request(app), material({ key: 'from-all' }), at(0), config);
     assert.deepStrictEqual(dataOf(res), { key: b64('from-all') });
-    assert.match(cond(res, 'SecretsSynced').message, /key "key" at path "kv\/data\/billing\/provider-x" \(dataFrom\[1\]\): "key" comes from dataFrom\[0\] already/);
+    assert.match(
+      cond(res, 'SecretsSynced').message,
+      /key "key" at path "kv\/data\/billing\/provider-x" \(dataFrom\[1\]\): "key" comes from dataFrom\[0\] already/,
+    );
   });
 
   it('keys that are not Secret keys, and null values, are reported and not written; the others are', () => {
     const long = 'k'.repeat(300);
-    const res = sync(request(withDataFrom([{ path: ALL }], [])), material({ 'a/b': 'x', [long]: 'y', 'with space': 'z', nothing: null, '..': 'd', ok: 'fine' }), at(0), config);
+    const res = sync(
+      request(withDataFrom([{ path: ALL }], [])),
+      material({ 'a/b': 'x', [long]: 'y', 'with space': 'z', nothing: null, '..': 'd', ok: 'fine' }),
+      at(0),
+      config,
+    );
     assert.deepStrictEqual(dataOf(res), { ok: b64('fine') });
     const m = cond(res, 'SecretsSynced').message;
     assert.match(m, /key "a\/b" at path "kv\/data\/billing\/all" \(dataFrom\[0\]\): "a\/b" is not a Secret key/);
@@ -130,7 +146,13 @@ describe('dataFrom copies every key of a path', () => {
 
   it('a dataFrom path that gives a lease (a dynamic credential) is refused', () => {
     const app = withDataFrom([{ path: LEASED }]);
-    const m: VaultMaterial = { ...material(), reads: { ...material().reads, [LEASED]: { ok: true, engine: 'leased', data: { username: 'u' }, lease: { id: `${LEASED}/l1`, durationSeconds: 60, renewable: true } } } };
+    const m: VaultMaterial = {
+      ...material(),
+      reads: {
+        ...material().reads,
+        [LEASED]: { ok: true, engine: 'leased', data: { username: 'u' }, lease: { id: `${LEASED}/l1`, durationSeconds: 60, renewable: true } },
+      },
+    };
     const c = cond(sync(request(app), m, at(0), config), 'SecretsSynced');
     assert.equal(c.reason, 'NotKeyValue');
     assert.match(c.message, /path "database\/creds\/billing" \(dataFrom\[0\]\) gives a dynamic credential/);
@@ -139,9 +161,18 @@ describe('dataFrom copies every key of a path', () => {
   it('a failed read names the dataFrom entry; the Secret keeps its data', () => {
     const app = withDataFrom([{ path: ALL }]);
     const first = settle(app, sync(request(app), material({ a: '1' }), at(0), config));
-    const m: VaultMaterial = { ...material(), reads: { ...material().reads, [ALL]: { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: `cannot read path "${ALL}": permission denied (403)` } } } };
+    const m: VaultMaterial = {
+      ...material(),
+      reads: {
+        ...material().reads,
+        [ALL]: { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: `cannot read path "${ALL}": permission denied (403)` } },
+      },
+    };
     const res = sync(request(first.app, first.observed), m, at(400), config);
-    assert.equal(cond(res, 'SecretsSynced').message, `cannot read path "${ALL}": permission denied (403) (dataFrom[0]); Secret billing-service-vault-secrets keeps its current data`);
+    assert.equal(
+      cond(res, 'SecretsSynced').message,
+      `cannot read path "${ALL}": permission denied (403) (dataFrom[0]); Secret billing-service-vault-secrets keeps its current data`,
+    );
     assert.deepStrictEqual(secretOf(res.children).data, secretOf(first.observed).data);
   });
 });
@@ -158,7 +189,10 @@ describe('dataFrom under the refresh interval', () => {
     const { app: a0, observed, res: first } = firstRead();
     const { app: a1 } = settle(a0, sync(request(a0, observed), kept(PATHS), at(1), config));
     const plan = planVaultWork(request(a1, observed), at(30), config);
-    assert.deepStrictEqual(Object.values(plan).map((p) => p.action), ['keep', 'keep', 'keep']);
+    assert.deepStrictEqual(
+      Object.values(plan).map((p) => p.action),
+      ['keep', 'keep', 'keep'],
+    );
     const res = sync(request(a1, observed), kept(PATHS), at(30), config);
     assert.deepStrictEqual(res.children, first.children);
     assert.deepStrictEqual(res.status, a1.status);
@@ -168,25 +202,42 @@ describe('dataFrom under the refresh interval', () => {
   const rereads: [string, (observed: KubeObject[]) => KubeObject[]][] = [
     ['a copied key edited', (o) => editSecret(o, (d) => ({ ...d, all_a: b64('edited') }))],
     ['a copied key deleted', (o) => editSecret(o, ({ all_a: _gone, ...d }) => d)],
-    ['the key list in the state forged (a key it never wrote)', (o) => o.map((c) => {
-      if (c.kind !== 'Secret') return c;
-      const st = JSON.parse(c.metadata.annotations![STATE_ANNOTATION]!) as { dataFrom: { keys: Record<string, string[]> } };
-      st.dataFrom.keys[ALL] = [...st.dataFrom.keys[ALL]!, 'db_url'];
-      return { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata.annotations, [STATE_ANNOTATION]: JSON.stringify(st) } } };
-    })],
+    [
+      'the key list in the state forged (a key it never wrote)',
+      (o) =>
+        o.map((c) => {
+          if (c.kind !== 'Secret') return c;
+          const st = JSON.parse(c.metadata.annotations![STATE_ANNOTATION]!) as { dataFrom: { keys: Record<string, string[]> } };
+          st.dataFrom.keys[ALL] = [...st.dataFrom.keys[ALL]!, 'db_url'];
+          return { ...c, metadata: { ...c.metadata, annotations: { ...c.metadata.annotations, [STATE_ANNOTATION]: JSON.stringify(st) } } };
+        }),
+    ],
   ];
   for (const [name, change] of rereads) {
     it(`${name}: every static path is read again`, () => {
       const { app: a, observed } = firstRead();
       const plan = planVaultWork(request(a, change(observed)), at(30), config);
-      assert.deepStrictEqual(Object.values(plan).map((p) => p.action), ['read', 'read', 'read']);
+      assert.deepStrictEqual(
+        Object.values(plan).map((p) => p.action),
+        ['read', 'read', 'read'],
+      );
     });
   }
 
-  it('a key someone else added to the Secret is not the hook\'s: the path stays kept (no read at every sync)', () => {
+  it("a key someone else added to the Secret is not the hook's: the path stays kept (no read at every sync)", () => {
     const { app: a, observed } = firstRead();
-    const plan = planVaultWork(request(a, editSecret(observed, (d) => ({ ...d, all_extra: b64('mine') }))), at(30), config);
-    assert.deepStrictEqual(Object.values(plan).map((p) => p.action), ['keep', 'keep', 'keep']);
+    const plan = planVaultWork(
+      request(
+        a,
+        editSecret(observed, (d) => ({ ...d, all_extra: b64('mine') })),
+      ),
+      at(30),
+      config,
+    );
+    assert.deepStrictEqual(
+      Object.values(plan).map((p) => p.action),
+      ['keep', 'keep', 'keep'],
+    );
   });
 
   it('a new key in Vault appears at the next read; a key removed from Vault goes', () => {
@@ -206,8 +257,12 @@ describe('dataFrom under the refresh interval', () => {
 describe('dataFrom in the schema', () => {
   const invalid: [string, { path: string; prefix?: string }[], RegExp][] = [
     ['a path under sys/', [{ path: 'sys/policies/acl/root' }], /spec.vault.dataFrom\[0\].path: path must not reach Vault's system backends/],
-    ['a namespace\'s auth/', [{ path: 'ns1/auth/token/lookup-self' }], /spec.vault.dataFrom\[0\].path: path must not reach Vault's system backends/],
-    ['a path with ..', [{ path: 'kv/data/../sys/x' }], /spec.vault.dataFrom\[0\].path: path must not begin or end with '\/' or hold '\/\/', and none of its segments may be '\.' or begin with '\.\.'/],
+    ["a namespace's auth/", [{ path: 'ns1/auth/token/lookup-self' }], /spec.vault.dataFrom\[0\].path: path must not reach Vault's system backends/],
+    [
+      'a path with ..',
+      [{ path: 'kv/data/../sys/x' }],
+      /spec.vault.dataFrom\[0\].path: path must not begin or end with '\/' or hold '\/\/', and none of its segments may be '\.' or begin with '\.\.'/,
+    ],
     ['a prefix with a slash', [{ path: ALL, prefix: 'a/' }], /spec.vault.dataFrom\[0\].prefix: prefix may hold only letters, digits, '-', '_' and '\.'/],
     ['an empty list', [], /spec.vault.dataFrom: must NOT have fewer than 1 items/],
   ];

@@ -4,7 +4,13 @@ import { dropEmptyLists } from '../../src/hook/empty-lists.js';
 
 describe('dropEmptyLists', () => {
   it('drops empty lists at any depth, keeps empty maps, non-empty lists and `containers`', () => {
-    const pod = { containers: [], initContainers: [], volumes: [{ name: 'a', emptyDir: {}, configMap: { items: [] } }], securityContext: {}, nodeSelector: { a: 'b' } };
+    const pod = {
+      containers: [],
+      initContainers: [],
+      volumes: [{ name: 'a', emptyDir: {}, configMap: { items: [] } }],
+      securityContext: {},
+      nodeSelector: { a: 'b' },
+    };
     dropEmptyLists(pod);
     assert.deepEqual(pod, { containers: [], volumes: [{ name: 'a', emptyDir: {}, configMap: {} }], securityContext: {}, nodeSelector: { a: 'b' } });
   });

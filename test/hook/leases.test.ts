@@ -4,7 +4,15 @@ import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { finalize, leasesToRevoke } from '../../src/hook/finalize.js';
 import { bindingOf } from '../../src/hook/carried-state.js';
-import { LEASES_ANNOTATION, leaseAction, nextLeaseActionSeconds, observedLeases, signLease, type LeaseRecord, type UnsignedLeaseRecord } from '../../src/hook/leases.js';
+import {
+  LEASES_ANNOTATION,
+  leaseAction,
+  nextLeaseActionSeconds,
+  observedLeases,
+  signLease,
+  type LeaseRecord,
+  type UnsignedLeaseRecord,
+} from '../../src/hook/leases.js';
 import type { VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
@@ -14,26 +22,57 @@ import { b64, loadExample, request } from '../fixtures/requests.js';
 const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 300, errorBackoffMinSeconds: 5 };
 const T0 = Date.parse('2026-11-27T12:00:00Z');
 const at = (s: number) => new Date(T0 + s * 1000);
-const iso = (s: number) => at(s).toISOString().replace(/\.\d{3}Z$/, 'Z');
+const iso = (s: number) =>
+  at(s)
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z');
 const PATH = 'database/creds/billing';
 
 /** A record as the hook writes it for dbApp(): signed for that VaultApp. */
 function record(over: Partial<UnsignedLeaseRecord> = {}): LeaseRecord {
-  return signLease({
-    path: PATH, leaseId: `${PATH}/l1`, issuedAt: iso(0), renewedAt: iso(0), duration: 60, ttl: 60, renewable: true, maxed: false,
-    token: 'v2.sealed', tokenExpiresAt: iso(45), tokenRenewedAt: iso(0), tokenTtl: 45, tokenMaxed: false, ...over,
-  }, bindingOf(dbApp()), config.hmacKey);
+  return signLease(
+    {
+      path: PATH,
+      leaseId: `${PATH}/l1`,
+      issuedAt: iso(0),
+      renewedAt: iso(0),
+      duration: 60,
+      ttl: 60,
+      renewable: true,
+      maxed: false,
+      token: 'v2.sealed',
+      tokenExpiresAt: iso(45),
+      tokenRenewedAt: iso(0),
+      tokenTtl: 45,
+      tokenMaxed: false,
+      ...over,
+    },
+    bindingOf(dbApp()),
+    config.hmacKey,
+  );
 }
 
 function dbApp(over: Partial<VaultApp['spec']['vault']> = {}): VaultApp {
   const app = loadExample();
-  app.spec.vault = { role: 'billing-app', secrets: [{ path: PATH, key: 'username', targetKey: 'db_user' }, { path: PATH, key: 'password', targetKey: 'db_password' }], ...over };
+  app.spec.vault = {
+    role: 'billing-app',
+    secrets: [
+      { path: PATH, key: 'username', targetKey: 'db_user' },
+      { path: PATH, key: 'password', targetKey: 'db_password' },
+    ],
+    ...over,
+  };
   app.spec.monitoring = { enabled: false };
   return app;
 }
 
 function observedSecret(records: LeaseRecord[], data = { db_user: b64('u1'), db_password: b64('p1') }): KubeObject {
-  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'billing-service-vault-secrets', namespace: 'default', annotations: { [LEASES_ANNOTATION]: JSON.stringify(records) } }, data };
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'billing-service-vault-secrets', namespace: 'default', annotations: { [LEASES_ANNOTATION]: JSON.stringify(records) } },
+    data,
+  };
 }
 
 describe('leaseAction: renew at two thirds, a new credential only when renewals cannot keep it alive', () => {
@@ -41,8 +80,18 @@ describe('leaseAction: renew at two thirds, a new credential only when renewals 
     ['fresh lease, fresh token', {}, 10, 'reuse'],
     ['the token reaches two thirds of its TTL first', {}, 30, 'renew'],
     ['the lease reaches two thirds', { tokenExpiresAt: undefined, tokenTtl: undefined, tokenRenewedAt: undefined, token: undefined }, 40, 'renew'],
-    ['a token that never expires and a lease far from its end', { tokenExpiresAt: undefined, tokenTtl: undefined, tokenRenewedAt: undefined, token: undefined }, 39, 'reuse'],
-    ['the lease hit its max TTL: new credential a third of the duration before the end', { maxed: true, tokenExpiresAt: undefined, tokenTtl: undefined }, 40, 'issue'],
+    [
+      'a token that never expires and a lease far from its end',
+      { tokenExpiresAt: undefined, tokenTtl: undefined, tokenRenewedAt: undefined, token: undefined },
+      39,
+      'reuse',
+    ],
+    [
+      'the lease hit its max TTL: new credential a third of the duration before the end',
+      { maxed: true, tokenExpiresAt: undefined, tokenTtl: undefined },
+      40,
+      'issue',
+    ],
     ['the lease hit its max TTL, not yet', { maxed: true, tokenExpiresAt: undefined, tokenTtl: undefined }, 39, 'reuse'],
     ['a lease that is not renewable', { renewable: false, tokenExpiresAt: undefined, tokenTtl: undefined }, 40, 'issue'],
     ['a creating token the hook cannot renew (no sealed token) bounds the credential', { token: undefined }, 25, 'issue'],
@@ -84,7 +133,17 @@ describe('planVaultWork', () => {
 });
 
 describe('sync with leases', () => {
-  const issued: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: true, engine: 'leased', data: { username: 'u1', password: 'p1' }, lease: { id: `${PATH}/l1`, durationSeconds: 60, renewable: true, sealedToken: 'v2.sealed', tokenExpiresAt: iso(45), tokenTtl: 45 } } } };
+  const issued: VaultMaterial = {
+    auth: { ok: true },
+    reads: {
+      [PATH]: {
+        ok: true,
+        engine: 'leased',
+        data: { username: 'u1', password: 'p1' },
+        lease: { id: `${PATH}/l1`, durationSeconds: 60, renewable: true, sealedToken: 'v2.sealed', tokenExpiresAt: iso(45), tokenTtl: 45 },
+      },
+    },
+  };
 
   it('a new credential: the Secret carries the lease record, status its expiry (not its id), resync comes for the renewal', () => {
     const res = sync(request(dbApp()), issued, at(0), config);
@@ -98,7 +157,10 @@ describe('sync with leases', () => {
   it('a kept lease: data and version stay, nothing is read; a renewal updates the record', () => {
     const first = sync(request(dbApp()), issued, at(0), config);
     const observed = first.children.map((c) => structuredClone(c));
-    const kept: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: true, engine: 'leased', kept: record(), tokenRenewal: { ttl: 45, requested: 45 } } } };
+    const kept: VaultMaterial = {
+      auth: { ok: true },
+      reads: { [PATH]: { ok: true, engine: 'leased', kept: record(), tokenRenewal: { ttl: 45, requested: 45 } } },
+    };
     const res = sync(request(dbApp(), observed), kept, at(30), config);
     assert.deepStrictEqual(res.children[0]!.data, observed[0]!.data);
     assert.deepStrictEqual(res.children[1], observed[1], 'the Deployment does not change');
@@ -108,7 +170,16 @@ describe('sync with leases', () => {
 
   it('a failed renewal keeps data and record, and says so in SecretsSynced', () => {
     const observed = sync(request(dbApp()), issued, at(0), config).children;
-    const failed: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: false, kept: record(), problem: { code: 'LEASE_RENEWAL_FAILED', message: `cannot renew the lease of path "${PATH}": Vault is unreachable` } } } };
+    const failed: VaultMaterial = {
+      auth: { ok: true },
+      reads: {
+        [PATH]: {
+          ok: false,
+          kept: record(),
+          problem: { code: 'LEASE_RENEWAL_FAILED', message: `cannot renew the lease of path "${PATH}": Vault is unreachable` },
+        },
+      },
+    };
     const res = sync(request(dbApp(), observed), failed, at(40), config);
     assert.deepStrictEqual(res.children[0], observed[0]);
     const c = res.status.conditions!.find((x) => x.type === 'SecretsSynced')!;
@@ -118,7 +189,12 @@ describe('sync with leases', () => {
 
   it('rotation none keeps the pod template as it is when the credential changes; restart rolls it', () => {
     const observed = sync(request(dbApp({ rotation: 'none' })), issued, at(0), config).children;
-    const next: VaultMaterial = { auth: { ok: true }, reads: { [PATH]: { ok: true, engine: 'leased', data: { username: 'u2', password: 'p2' }, lease: { id: `${PATH}/l2`, durationSeconds: 60, renewable: true } } } };
+    const next: VaultMaterial = {
+      auth: { ok: true },
+      reads: {
+        [PATH]: { ok: true, engine: 'leased', data: { username: 'u2', password: 'p2' }, lease: { id: `${PATH}/l2`, durationSeconds: 60, renewable: true } },
+      },
+    };
     const secretUpdated = sync(request(dbApp({ rotation: 'none' }), observed), next, at(50), config).children;
     const none = sync(request(dbApp({ rotation: 'none' }), secretUpdated), next, at(51), config);
     assert.deepStrictEqual(none.children[1], observed[1]);
@@ -138,10 +214,18 @@ describe('finalize with leases', () => {
 
   it('revokes what is alive and releases the parent once revoked', () => {
     const req = request(parent(), [observedSecret([record(), record({ path: 'other/creds/x', leaseId: 'other/creds/x/l9' })])]);
-    assert.deepStrictEqual(leasesToRevoke(req, at(10), config.hmacKey).map((r) => r.leaseId), [`${PATH}/l1`], 'not of a path the spec does not read');
+    assert.deepStrictEqual(
+      leasesToRevoke(req, at(10), config.hmacKey).map((r) => r.leaseId),
+      [`${PATH}/l1`],
+      'not of a path the spec does not read',
+    );
     const expired = record({ leaseId: `${PATH}/old`, renewedAt: iso(-600), tokenExpiresAt: iso(-500) });
     assert.deepStrictEqual(leasesToRevoke(request(parent(), [observedSecret([expired])]), at(10), config.hmacKey), [], 'not one that expired');
-    assert.deepStrictEqual(finalize(req, [{ record: record(), ok: true }], at(10), config), { status: { secretName: 'billing-service-vault-secrets' }, children: [], finalized: true });
+    assert.deepStrictEqual(finalize(req, [{ record: record(), ok: true }], at(10), config), {
+      status: { secretName: 'billing-service-vault-secrets' },
+      children: [],
+      finalized: true,
+    });
   });
 
   it('Vault unreachable: keeps the Secret and its records, retries with backoff; finalizes once the lease has expired by itself', () => {
@@ -149,7 +233,10 @@ describe('finalize with leases', () => {
     const failed = [{ record: record(), ok: false as const, message: `cannot revoke the lease of path "${PATH}": Vault is unreachable` }];
     const res = finalize(req, failed, at(10), config);
     assert.equal(res.finalized, false);
-    assert.deepStrictEqual(res.children.map((c) => c.kind), ['Secret']);
+    assert.deepStrictEqual(
+      res.children.map((c) => c.kind),
+      ['Secret'],
+    );
     assert.equal(JSON.parse(res.children[0]!.metadata.annotations![LEASES_ANNOTATION]!)[0].leaseId, `${PATH}/l1`);
     assert.equal(res.resyncAfterSeconds, 10);
     assert.equal(res.status.conditions!.at(-1)!.reason, 'LeaseRevocationFailed');

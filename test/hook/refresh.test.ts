@@ -26,7 +26,8 @@ const kv2 = (data: Record<string, unknown>): PathRead => ({ ok: true, engine: 'k
 const read = (url = 'postgres://db/billing'): VaultMaterial => ({ auth: { ok: true }, reads: { [DB]: kv2({ url }), [PX]: kv2({ key: 'px-key-1' }) } });
 /** What the Vault edge hands over when the plan says keep: no request was made. */
 const kept = (plan: VaultPlan): VaultMaterial => ({
-  auth: { ok: true }, vaultSkipped: true,
+  auth: { ok: true },
+  vaultSkipped: true,
   reads: Object.fromEntries(Object.keys(plan).map((p): [string, PathRead] => [p, { ok: true, unchanged: true }])),
 });
 
@@ -74,34 +75,61 @@ describe('inside the refresh interval', () => {
   it('with no refresh state kept from the last read, the VaultAuthenticated condition is carried over', () => {
     const { app, observed } = firstRead();
     const res = sync(request(app, observed), kept(KEEP_BOTH), at(30), config);
-    assert.deepStrictEqual(res.status.conditions!.find((c) => c.type === 'VaultAuthenticated'), app.status!.conditions!.find((c) => c.type === 'VaultAuthenticated'));
+    assert.deepStrictEqual(
+      res.status.conditions!.find((c) => c.type === 'VaultAuthenticated'),
+      app.status!.conditions!.find((c) => c.type === 'VaultAuthenticated'),
+    );
   });
 });
 
 describe('what makes a sync read Vault again', () => {
   const cases: [string, (s: { app: VaultApp; observed: KubeObject[] }) => { app: VaultApp; observed: KubeObject[]; t?: number }][] = [
     ['the refresh interval has passed', (s) => ({ ...s, t: 299 })],
-    ['the spec changed (a new key)', (s) => {
-      const app = structuredClone(s.app);
-      app.spec.vault.secrets.push({ path: DB, key: 'user', targetKey: 'db_user' });
-      return { ...s, app };
-    }],
+    [
+      'the spec changed (a new key)',
+      (s) => {
+        const app = structuredClone(s.app);
+        app.spec.vault.secrets.push({ path: DB, key: 'user', targetKey: 'db_user' });
+        return { ...s, app };
+      },
+    ],
     ['the spec changed (another role)', (s) => ({ ...s, app: { ...s.app, spec: { ...s.app.spec, vault: { ...s.app.spec.vault, role: 'other' } } } })],
-    ['the identity changed (another service account)', (s) => {
-      const app = structuredClone(s.app);
-      app.spec.deploymentSpec!.template.spec!.serviceAccountName = 'billing';
-      return { ...s, app };
-    }],
-    ['the forced-refresh annotation was set', (s) => ({ ...s, app: { ...s.app, metadata: { ...s.app.metadata, annotations: { [REFRESH_ANNOTATION]: '1764244800' } } as VaultApp['metadata'] } })],
-    ['someone edited a value in the Secret', (s) => ({ ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? { ...c, data: { ...(c.data as object), db_url: b64('edited') } } : c)) })],
+    [
+      'the identity changed (another service account)',
+      (s) => {
+        const app = structuredClone(s.app);
+        app.spec.deploymentSpec!.template.spec!.serviceAccountName = 'billing';
+        return { ...s, app };
+      },
+    ],
+    [
+      'the forced-refresh annotation was set',
+      (s) => ({ ...s, app: { ...s.app, metadata: { ...s.app.metadata, annotations: { [REFRESH_ANNOTATION]: '1764244800' } } as VaultApp['metadata'] } }),
+    ],
+    [
+      'someone edited a value in the Secret',
+      (s) => ({ ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? { ...c, data: { ...(c.data as object), db_url: b64('edited') } } : c)) }),
+    ],
     ['someone emptied the Secret', (s) => ({ ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? { ...c, data: {} } : c)) })],
-    ['the state was forged', (s) => ({ ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? withState(c, (st) => ({ ...st, readAt: '2030-01-01T00:00:00Z' })) : c)) })],
-    ['the state was deleted', (s) => ({ ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? { ...c, metadata: { ...c.metadata, annotations: {} } } : c)) })],
-    ['the state was copied from another VaultApp of the same name in another namespace', (s) => {
-      const other = firstRead({ ...loadExample(), metadata: { ...loadExample().metadata, namespace: 'team-b', uid: 'other-uid' } });
-      const copied = secretOf(other.observed).metadata.annotations![STATE_ANNOTATION]!;
-      return { ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? { ...c, metadata: { ...c.metadata, annotations: { [STATE_ANNOTATION]: copied } } } : c)) };
-    }],
+    [
+      'the state was forged',
+      (s) => ({ ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? withState(c, (st) => ({ ...st, readAt: '2030-01-01T00:00:00Z' })) : c)) }),
+    ],
+    [
+      'the state was deleted',
+      (s) => ({ ...s, observed: s.observed.map((c) => (c.kind === 'Secret' ? { ...c, metadata: { ...c.metadata, annotations: {} } } : c)) }),
+    ],
+    [
+      'the state was copied from another VaultApp of the same name in another namespace',
+      (s) => {
+        const other = firstRead({ ...loadExample(), metadata: { ...loadExample().metadata, namespace: 'team-b', uid: 'other-uid' } });
+        const copied = secretOf(other.observed).metadata.annotations![STATE_ANNOTATION]!;
+        return {
+          ...s,
+          observed: s.observed.map((c) => (c.kind === 'Secret' ? { ...c, metadata: { ...c.metadata, annotations: { [STATE_ANNOTATION]: copied } } } : c)),
+        };
+      },
+    ],
   ];
   for (const [name, change] of cases) {
     it(name, () => {
@@ -138,7 +166,7 @@ describe('what makes a sync read Vault again', () => {
     assert.equal(reasonOf(again, 'SecretsSynced'), 'Synced');
   });
 
-  it('a refreshInterval of 0 reads at every sync; the VaultApp\'s own interval wins over the hook\'s', () => {
+  it("a refreshInterval of 0 reads at every sync; the VaultApp's own interval wins over the hook's", () => {
     const zero = structuredClone(loadExample());
     zero.spec.vault.refreshInterval = '0';
     const a = firstRead(zero);
@@ -179,13 +207,19 @@ describe('what makes a sync read Vault again', () => {
 describe('leased paths keep their own schedule', () => {
   const dbApp = (): VaultApp => {
     const app = loadExample();
-    app.spec.vault.secrets = [{ path: LEASED, key: 'username', targetKey: 'db_user' }, { path: DB, key: 'url', targetKey: 'db_url' }];
+    app.spec.vault.secrets = [
+      { path: LEASED, key: 'username', targetKey: 'db_user' },
+      { path: DB, key: 'url', targetKey: 'db_url' },
+    ];
     return app;
   };
-  const issued: VaultMaterial = { auth: { ok: true }, reads: {
-    [LEASED]: { ok: true, engine: 'leased', data: { username: 'v-u1' }, lease: { id: `${LEASED}/l1`, durationSeconds: 600, renewable: true } },
-    [DB]: kv2({ url: 'postgres://db/billing' }),
-  } };
+  const issued: VaultMaterial = {
+    auth: { ok: true },
+    reads: {
+      [LEASED]: { ok: true, engine: 'leased', data: { username: 'v-u1' }, lease: { id: `${LEASED}/l1`, durationSeconds: 600, renewable: true } },
+      [DB]: kv2({ url: 'postgres://db/billing' }),
+    },
+  };
 
   it('inside the interval: the lease is reused and the static path kept, so no Vault request at all', () => {
     const app = dbApp();
@@ -204,7 +238,9 @@ describe('leased paths keep their own schedule', () => {
   it('a deleted lease record makes the path read (a new credential), never kept as if it were static', () => {
     const app = dbApp();
     const s = settle(app, sync(request(app), issued, at(0), config));
-    const observed = s.observed.map((c) => (c.kind === 'Secret' ? { ...c, metadata: { ...c.metadata, annotations: { [STATE_ANNOTATION]: c.metadata.annotations![STATE_ANNOTATION]! } } } : c));
+    const observed = s.observed.map((c) =>
+      c.kind === 'Secret' ? { ...c, metadata: { ...c.metadata, annotations: { [STATE_ANNOTATION]: c.metadata.annotations![STATE_ANNOTATION]! } } } : c,
+    );
     assert.equal(observed.find((c) => c.kind === 'Secret')!.metadata.annotations![LEASES_ANNOTATION], undefined);
     assert.equal(planVaultWork(request(s.app, observed), at(30), config)[LEASED]!.action, 'read');
   });
@@ -218,7 +254,17 @@ describe('leased paths keep their own schedule', () => {
 });
 
 describe('durationSeconds', () => {
-  const cases: [string, number][] = [['0', 0], ['30s', 30], ['5m', 300], ['1h30m', 5400], ['1d', 86400], ['2w', 1209600], ['1y', 31536000], ['500ms', 0.5], ['1h0m5s', 3605]];
+  const cases: [string, number][] = [
+    ['0', 0],
+    ['30s', 30],
+    ['5m', 300],
+    ['1h30m', 5400],
+    ['1d', 86400],
+    ['2w', 1209600],
+    ['1y', 31536000],
+    ['500ms', 0.5],
+    ['1h0m5s', 3605],
+  ];
   for (const [text, want] of cases) it(`${text} → ${want}`, () => assert.equal(durationSeconds(text), want));
   for (const text of ['', '5', 'm', '1h x', '-1s']) it(`${JSON.stringify(text)} → NaN`, () => assert.ok(Number.isNaN(durationSeconds(text))));
 });

@@ -31,12 +31,18 @@ const secretOf = (children: KubeObject[]) => children.find((c) => c.kind === 'Se
 const podSpecOf = (children: KubeObject[]) => (children.find((c) => c.kind === 'Deployment')!.spec as any).template.spec;
 const condition = (res: ReturnType<typeof sync>, type: string) => res.status.conditions!.find((c) => c.type === type)!;
 
-describe('spec.secret: the Secret\'s shape', () => {
-  it('without spec.secret the Secret is Opaque with only the hook\'s labels (the seed\'s behaviour)', () => {
+describe("spec.secret: the Secret's shape", () => {
+  it("without spec.secret the Secret is Opaque with only the hook's labels (the seed's behaviour)", () => {
     const app = loadExample();
-    const res = sync(request(app), material({
-      'kv/data/billing/database': kv2({ url: 'u' }), 'kv/data/billing/provider-x': kv2({ key: 'k' }),
-    }), NOW, config);
+    const res = sync(
+      request(app),
+      material({
+        'kv/data/billing/database': kv2({ url: 'u' }),
+        'kv/data/billing/provider-x': kv2({ key: 'k' }),
+      }),
+      NOW,
+      config,
+    );
     const s = secretOf(res.children)!;
     assert.equal(s.type, 'Opaque');
     assert.deepEqual(s.metadata.labels, { 'app.kubernetes.io/managed-by': 'vaultapp', 'vaultapp.techweaver.io/name': 'billing-service' });
@@ -73,8 +79,11 @@ describe('spec.secret: the Secret\'s shape', () => {
 
   it('a bad value from Vault keeps the Secret as observed, type and data', () => {
     const observed: KubeObject = {
-      apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/dockerconfigjson',
-      metadata: { name: SECRET, namespace: 'default' }, data: { '.dockerconfigjson': b64(DOCKER_JSON) },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'kubernetes.io/dockerconfigjson',
+      metadata: { name: SECRET, namespace: 'default' },
+      data: { '.dockerconfigjson': b64(DOCKER_JSON) },
     };
     const res = sync(request(pullSecretApp(), [observed]), material({ [REG]: kv2({ config: '{' }) }), NOW, config);
     const s = secretOf(res.children)!;
@@ -85,10 +94,16 @@ describe('spec.secret: the Secret\'s shape', () => {
 
   it('a changed type (admitted by an older CRD) keeps the observed type and data, and says so', () => {
     const app = loadExample();
-    app.spec.vault.secrets = [{ path: REG, key: 'crt', targetKey: 'tls.crt' }, { path: REG, key: 'key', targetKey: 'tls.key' }];
+    app.spec.vault.secrets = [
+      { path: REG, key: 'crt', targetKey: 'tls.crt' },
+      { path: REG, key: 'key', targetKey: 'tls.key' },
+    ];
     app.spec.secret = { type: 'kubernetes.io/tls' };
     const observed: KubeObject = {
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque', metadata: { name: SECRET, namespace: 'default' },
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: { name: SECRET, namespace: 'default' },
       data: { 'tls.crt': b64('old-crt'), 'tls.key': b64('old-key') },
     };
     const res = sync(request(app, [observed]), material({ [REG]: kv2({ crt: 'c', key: 'k' }) }), NOW, config);
@@ -100,34 +115,53 @@ describe('spec.secret: the Secret\'s shape', () => {
     assert.match(c.message, /has type Opaque and spec\.secret\.type is kubernetes\.io\/tls/);
   });
 
-  it('labels and annotations go onto the Secret under the hook\'s own, which they cannot replace', () => {
+  it("labels and annotations go onto the Secret under the hook's own, which they cannot replace", () => {
     const app = loadExample();
     app.spec.secret = {
       labels: { team: 'billing', 'example.com/tier': 'gold' },
       annotations: { 'reloader.stakater.com/match': 'true', 'example.com/owner': 'billing team <billing@example.com>' },
     };
-    const res = sync(request(app), material({
-      'kv/data/billing/database': kv2({ url: 'u' }), 'kv/data/billing/provider-x': kv2({ key: 'k' }),
-    }), NOW, config);
+    const res = sync(
+      request(app),
+      material({
+        'kv/data/billing/database': kv2({ url: 'u' }),
+        'kv/data/billing/provider-x': kv2({ key: 'k' }),
+      }),
+      NOW,
+      config,
+    );
     const s = secretOf(res.children)!;
     assert.deepEqual(s.metadata.labels, {
-      team: 'billing', 'example.com/tier': 'gold', 'app.kubernetes.io/managed-by': 'vaultapp', 'vaultapp.techweaver.io/name': 'billing-service',
+      team: 'billing',
+      'example.com/tier': 'gold',
+      'app.kubernetes.io/managed-by': 'vaultapp',
+      'vaultapp.techweaver.io/name': 'billing-service',
     });
     const annotations = s.metadata.annotations as Record<string, string>;
     assert.equal(annotations['reloader.stakater.com/match'], 'true');
     assert.equal(annotations['example.com/owner'], 'billing team <billing@example.com>');
-    assert.ok(annotations['vaultapp.techweaver.io/state'], 'the hook\'s state annotation is still there');
+    assert.ok(annotations['vaultapp.techweaver.io/state'], "the hook's state annotation is still there");
   });
 
   it('reserved keys that reach the pure core anyway (validation bypassed) are dropped, never written', () => {
     const app = loadExample();
     app.spec.secret = {
       labels: { 'app.kubernetes.io/managed-by': 'me', 'vaultapp.techweaver.io/name': 'x', 'controller-uid': 'x', ok: 'yes' },
-      annotations: { 'vaultapp.techweaver.io/state': '{"forged":1}', 'vaultapp.techweaver.io/leases': '[]', 'metacontroller.k8s.io/last-applied-configuration': '{}' },
+      annotations: {
+        'vaultapp.techweaver.io/state': '{"forged":1}',
+        'vaultapp.techweaver.io/leases': '[]',
+        'metacontroller.k8s.io/last-applied-configuration': '{}',
+      },
     };
-    const res = sync(request(app), material({
-      'kv/data/billing/database': kv2({ url: 'u' }), 'kv/data/billing/provider-x': kv2({ key: 'k' }),
-    }), NOW, config);
+    const res = sync(
+      request(app),
+      material({
+        'kv/data/billing/database': kv2({ url: 'u' }),
+        'kv/data/billing/provider-x': kv2({ key: 'k' }),
+      }),
+      NOW,
+      config,
+    );
     const s = secretOf(res.children)!;
     assert.deepEqual(s.metadata.labels, { ok: 'yes', 'app.kubernetes.io/managed-by': 'vaultapp', 'vaultapp.techweaver.io/name': 'billing-service' });
     const annotations = s.metadata.annotations as Record<string, string>;
@@ -165,11 +199,17 @@ describe('typeProblems: the keys each built-in type requires', () => {
 });
 
 describe('typeToWrite', () => {
-  const app = (type?: string) => { const a = loadExample(); if (type) a.spec.secret = { type }; return a; };
-  const observed = (type?: unknown) => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: SECRET }, ...(type === undefined ? {} : { type }) }) as KubeObject;
-  it('no observed Secret: the spec\'s type', () => assert.deepEqual(typeToWrite(app('kubernetes.io/tls'), undefined, SECRET), { type: 'kubernetes.io/tls', problems: [] }));
+  const app = (type?: string) => {
+    const a = loadExample();
+    if (type) a.spec.secret = { type };
+    return a;
+  };
+  const observed = (type?: unknown) =>
+    ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: SECRET }, ...(type === undefined ? {} : { type }) }) as KubeObject;
+  it("no observed Secret: the spec's type", () =>
+    assert.deepEqual(typeToWrite(app('kubernetes.io/tls'), undefined, SECRET), { type: 'kubernetes.io/tls', problems: [] }));
   it('same type: no problem', () => assert.deepEqual(typeToWrite(app(), observed('Opaque'), SECRET), { type: 'Opaque', problems: [] }));
-  it('an observed Secret without a type field is taken as the spec\'s', () => assert.equal(typeToWrite(app(), observed(), SECRET).problems.length, 0));
+  it("an observed Secret without a type field is taken as the spec's", () => assert.equal(typeToWrite(app(), observed(), SECRET).problems.length, 0));
   it('a non-string type on the observed Secret is not copied', () => assert.equal(typeToWrite(app(), observed({ x: 1 }), SECRET).type, 'Opaque'));
 });
 
@@ -194,9 +234,15 @@ describe('spec.secret validation (hostile and edge input)', () => {
     ['type of 254 characters', { type: 't'.repeat(254) }, ['spec.secret.type']],
     ['type service-account-token', { type: 'kubernetes.io/service-account-token' }, ['spec.secret.type']],
     ['type tls without tls.key', { type: 'kubernetes.io/tls' }, ['spec'], (a) => (a.spec.vault.secrets[0].targetKey = 'tls.crt')],
-    ['type tls with both keys', { type: 'kubernetes.io/tls' }, 'ok', (a) => {
-      a.spec.vault.secrets[0].targetKey = 'tls.crt'; a.spec.vault.secrets[1].targetKey = 'tls.key';
-    }],
+    [
+      'type tls with both keys',
+      { type: 'kubernetes.io/tls' },
+      'ok',
+      (a) => {
+        a.spec.vault.secrets[0].targetKey = 'tls.crt';
+        a.spec.vault.secrets[1].targetKey = 'tls.key';
+      },
+    ],
     ['type basic-auth with password only', { type: 'kubernetes.io/basic-auth' }, 'ok', (a) => (a.spec.vault.secrets[0].targetKey = 'password')],
     ['type basic-auth with neither', { type: 'kubernetes.io/basic-auth' }, ['spec']],
     ['type dockerconfigjson without .dockerconfigjson', { type: 'kubernetes.io/dockerconfigjson' }, ['spec']],
@@ -205,15 +251,15 @@ describe('spec.secret validation (hostile and edge input)', () => {
     ['imagePullSecret "yes"', { imagePullSecret: 'yes' }, ['spec.secret.imagePullSecret']],
     ['a reserved label (managed-by)', { labels: { 'app.kubernetes.io/managed-by': 'me' } }, ['spec.secret.labels']],
     ['a reserved label (the name label)', { labels: { 'vaultapp.techweaver.io/name': 'other' } }, ['spec.secret.labels']],
-    ['a reserved label (a subdomain of the hook\'s)', { labels: { 'x.vaultapp.techweaver.io/a': 'b' } }, ['spec.secret.labels']],
+    ["a reserved label (a subdomain of the hook's)", { labels: { 'x.vaultapp.techweaver.io/a': 'b' } }, ['spec.secret.labels']],
     ['a label key with two slashes', { labels: { 'a/b/c': 'x' } }, ['spec.secret.labels']],
     ['a label value of 64 characters', { labels: { a: 'v'.repeat(64) } }, ['spec.secret.labels.a']],
     ['a label value that is a number', { labels: { a: 1 } }, ['spec.secret.labels.a']],
     ['33 labels', { labels: Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`l${i}`, 'v'])) }, ['spec.secret.labels']],
     ['labels __proto__ and constructor (valid keys, not the prototype)', { labels: JSON.parse('{"__proto__":"a","constructor":"b"}') }, ['spec.secret.labels']],
-    ['the hook\'s state annotation', { annotations: { 'vaultapp.techweaver.io/state': '{}' } }, ['spec.secret.annotations']],
+    ["the hook's state annotation", { annotations: { 'vaultapp.techweaver.io/state': '{}' } }, ['spec.secret.annotations']],
     ['the lease annotation', { annotations: { 'vaultapp.techweaver.io/leases': '[]' } }, ['spec.secret.annotations']],
-    ['Metacontroller\'s last-applied annotation', { annotations: { 'metacontroller.k8s.io/last-applied-configuration': '{}' } }, ['spec.secret.annotations']],
+    ["Metacontroller's last-applied annotation", { annotations: { 'metacontroller.k8s.io/last-applied-configuration': '{}' } }, ['spec.secret.annotations']],
     ['an annotation key with a space', { annotations: { 'a b': 'x' } }, ['spec.secret.annotations']],
     ['an annotation value of 4096 characters', { annotations: { a: 'v'.repeat(4096) } }, 'ok'],
     ['an annotation value of 4097 characters', { annotations: { a: 'v'.repeat(4097) } }, ['spec.secret.annotations.a']],

@@ -19,13 +19,18 @@ const DB = 'kv/data/billing/database';
 const PX = 'kv/data/billing/provider-x';
 
 const hmac = (data: Record<string, string>): string =>
-  createHmac('sha256', config.hmacKey).update(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)))).digest('hex');
+  createHmac('sha256', config.hmacKey)
+    .update(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b))))
+    .digest('hex');
 
 const kv2 = (data: Record<string, unknown>): PathRead => ({ ok: true, engine: 'kv2', data, version: 1 });
 const material = (reads: Record<string, PathRead>): VaultMaterial => ({ auth: { ok: true }, reads });
 const healthy = material({ [DB]: kv2({ url: 'postgres://db/billing' }), [PX]: kv2({ key: 'px-key-1' }) });
 const data1 = { db_url: b64('postgres://db/billing'), provider_x_api_key: b64('px-key-1') };
-const unreachable = (path: string): PathRead => ({ ok: false, problem: { code: 'VAULT_UNREACHABLE', message: `cannot read path "${path}": Vault is unreachable` } });
+const unreachable = (path: string): PathRead => ({
+  ok: false,
+  problem: { code: 'VAULT_UNREACHABLE', message: `cannot read path "${path}": Vault is unreachable` },
+});
 
 function secret(data: Record<string, string>): KubeObject {
   return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'billing-service-vault-secrets', namespace: 'default', labels }, type: 'Opaque', data };
@@ -38,11 +43,14 @@ function deployment(version: string, mutate: (spec: Record<string, any>) => void
     template: {
       metadata: { labels: { app: 'billing-service' }, annotations: { 'vaultapp.techweaver.io/secret-version': version } },
       spec: {
-        containers: [{
-          name: 'billing-service', image: 'my-registry/billing-service:1.3.0',
-          ports: [{ name: 'http-metrics', containerPort: 8081 }],
-          volumeMounts: [{ name: 'vault-secrets', mountPath: '/etc/secrets/vault', readOnly: true }],
-        }],
+        containers: [
+          {
+            name: 'billing-service',
+            image: 'my-registry/billing-service:1.3.0',
+            ports: [{ name: 'http-metrics', containerPort: 8081 }],
+            volumeMounts: [{ name: 'vault-secrets', mountPath: '/etc/secrets/vault', readOnly: true }],
+          },
+        ],
         volumes: [{ name: 'vault-secrets', secret: { secretName: 'billing-service-vault-secrets' } }],
       },
     },
@@ -52,18 +60,26 @@ function deployment(version: string, mutate: (spec: Record<string, any>) => void
 }
 
 const service: KubeObject = {
-  apiVersion: 'v1', kind: 'Service',
+  apiVersion: 'v1',
+  kind: 'Service',
   metadata: { name: 'billing-service-metrics', namespace: 'default', labels: { ...labels, 'vaultapp.techweaver.io/metrics-for': 'billing-service' } },
   spec: { selector: { app: 'billing-service' }, ports: [{ name: 'http-metrics', port: 8081, targetPort: 'http-metrics' }] },
 };
 const serviceMonitor: KubeObject = {
-  apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor',
+  apiVersion: 'monitoring.coreos.com/v1',
+  kind: 'ServiceMonitor',
   metadata: { name: 'billing-service', namespace: 'default', labels },
-  spec: { selector: { matchLabels: { 'vaultapp.techweaver.io/metrics-for': 'billing-service' } }, endpoints: [{ port: 'http-metrics', path: '/actuator/prometheus', interval: '30s' }] },
+  spec: {
+    selector: { matchLabels: { 'vaultapp.techweaver.io/metrics-for': 'billing-service' } },
+    endpoints: [{ port: 'http-metrics', path: '/actuator/prometheus', interval: '30s' }],
+  },
 };
 
 /** What the API server hands back: the applied object plus server-side fields. */
-function observedDeployment(version: string, status: Record<string, number> = { observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 3 }): KubeObject {
+function observedDeployment(
+  version: string,
+  status: Record<string, number> = { observedGeneration: 1, replicas: 3, updatedReplicas: 3, availableReplicas: 3 },
+): KubeObject {
   const d = deployment(version);
   return { ...d, metadata: { ...d.metadata, generation: 1, uid: 'd-uid' }, status };
 }
@@ -71,7 +87,12 @@ function observedDeployment(version: string, status: Record<string, number> = { 
 type C = [type: string, status: string, reason: string, message: string, time?: string];
 function conditions(...cs: C[]): Condition[] {
   return cs.map(([type, status, reason, message, time]) => ({
-    type, status: status as Condition['status'], reason, message, lastTransitionTime: time ?? '2026-11-27T12:00:00Z', observedGeneration: 1,
+    type,
+    status: status as Condition['status'],
+    reason,
+    message,
+    lastTransitionTime: time ?? '2026-11-27T12:00:00Z',
+    observedGeneration: 1,
   }));
 }
 
@@ -91,23 +112,44 @@ const AUTH_UNKNOWN: C = ['VaultAuthenticated', 'Unknown', 'VaultUnreachable', AU
 const at = (c: C, time: string): C => [c[0], c[1], c[2], c[3], time];
 
 interface Case {
-  name: string; parent?: VaultApp; observed?: KubeObject[]; material: VaultMaterial; v2?: boolean; serviceMonitors?: boolean;
-  config?: Partial<SyncConfig>; want: SyncResponse;
+  name: string;
+  parent?: VaultApp;
+  observed?: KubeObject[];
+  material: VaultMaterial;
+  v2?: boolean;
+  serviceMonitors?: boolean;
+  config?: Partial<SyncConfig>;
+  want: SyncResponse;
 }
 
 const example = loadExample();
-const steadyStatus = { conditions: conditions(at(AUTH_OK, EARLIER), at(SYNCED, EARLIER), at(DEPLOY_OK, EARLIER), at(MON_OK, EARLIER), at(READY, EARLIER)), secretName: 'billing-service-vault-secrets', lastSecretUpdateTime: EARLIER };
+const steadyStatus = {
+  conditions: conditions(at(AUTH_OK, EARLIER), at(SYNCED, EARLIER), at(DEPLOY_OK, EARLIER), at(MON_OK, EARLIER), at(READY, EARLIER)),
+  secretName: 'billing-service-vault-secrets',
+  lastSecretUpdateTime: EARLIER,
+};
 const steadyObserved = [secret(data1), observedDeployment(hmac(data1)), service, serviceMonitor];
 
-const withMonitoringLabels = (app: VaultApp, monitoringLabels: Record<string, string>): VaultApp =>
-  ({ ...app, spec: { ...app.spec, monitoring: { ...app.spec.monitoring!, labels: monitoringLabels } } });
+const withMonitoringLabels = (app: VaultApp, monitoringLabels: Record<string, string>): VaultApp => ({
+  ...app,
+  spec: { ...app.spec, monitoring: { ...app.spec.monitoring!, labels: monitoringLabels } },
+});
 
 const cases: Case[] = [
   {
     name: 'first sync creates every child; the version comes from the data being created',
     material: healthy,
     want: {
-      status: { conditions: conditions(AUTH_OK, SYNCED, DEPLOY_CREATING, MON_CREATING, ['Ready', 'False', 'Creating', 'DeploymentReady: the Deployment does not exist yet | MonitoringReady: creating the metrics Service and ServiceMonitor']), secretName: 'billing-service-vault-secrets', lastSecretUpdateTime: '2026-11-27T12:00:00Z' },
+      status: {
+        conditions: conditions(AUTH_OK, SYNCED, DEPLOY_CREATING, MON_CREATING, [
+          'Ready',
+          'False',
+          'Creating',
+          'DeploymentReady: the Deployment does not exist yet | MonitoringReady: creating the metrics Service and ServiceMonitor',
+        ]),
+        secretName: 'billing-service-vault-secrets',
+        lastSecretUpdateTime: '2026-11-27T12:00:00Z',
+      },
       children: [secret(data1), deployment(hmac(data1)), service, serviceMonitor],
       resyncAfterSeconds: 300,
     },
@@ -145,11 +187,25 @@ const cases: Case[] = [
     material: material({ [DB]: unreachable(DB), [PX]: unreachable(PX) }),
     want: {
       status: {
-        conditions: conditions(AUTH_UNKNOWN,
-          ['SecretsSynced', 'False', 'VaultUnreachable', `cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets keeps its current data`],
-          at(DEPLOY_OK, EARLIER), at(MON_OK, EARLIER),
-          ['Ready', 'False', 'VaultUnreachable', `VaultAuthenticated: ${AUTH_UNKNOWN_MSG} | SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets keeps its current data`]),
-        secretName: 'billing-service-vault-secrets', lastSecretUpdateTime: EARLIER,
+        conditions: conditions(
+          AUTH_UNKNOWN,
+          [
+            'SecretsSynced',
+            'False',
+            'VaultUnreachable',
+            `cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets keeps its current data`,
+          ],
+          at(DEPLOY_OK, EARLIER),
+          at(MON_OK, EARLIER),
+          [
+            'Ready',
+            'False',
+            'VaultUnreachable',
+            `VaultAuthenticated: ${AUTH_UNKNOWN_MSG} | SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets keeps its current data`,
+          ],
+        ),
+        secretName: 'billing-service-vault-secrets',
+        lastSecretUpdateTime: EARLIER,
       },
       children: [secret(data1), deployment(hmac(data1)), service, serviceMonitor],
       resyncAfterSeconds: 5,
@@ -160,46 +216,69 @@ const cases: Case[] = [
     material: material({ [DB]: unreachable(DB), [PX]: unreachable(PX) }),
     want: {
       status: {
-        conditions: conditions(AUTH_UNKNOWN,
-          ['SecretsSynced', 'False', 'VaultUnreachable', `cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets not created yet`],
+        conditions: conditions(
+          AUTH_UNKNOWN,
+          [
+            'SecretsSynced',
+            'False',
+            'VaultUnreachable',
+            `cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets not created yet`,
+          ],
           ['DeploymentReady', 'False', 'WaitingForSecret', 'the Deployment is created once Secret billing-service-vault-secrets can be filled from Vault'],
           MON_CREATING,
-          ['Ready', 'False', 'VaultUnreachable', `VaultAuthenticated: ${AUTH_UNKNOWN_MSG} | SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets not created yet | DeploymentReady: the Deployment is created once Secret billing-service-vault-secrets can be filled from Vault | MonitoringReady: creating the metrics Service and ServiceMonitor`]),
+          [
+            'Ready',
+            'False',
+            'VaultUnreachable',
+            `VaultAuthenticated: ${AUTH_UNKNOWN_MSG} | SecretsSynced: cannot read path "${DB}": Vault is unreachable (targetKey db_url); cannot read path "${PX}": Vault is unreachable (targetKey provider_x_api_key); Secret billing-service-vault-secrets not created yet | DeploymentReady: the Deployment is created once Secret billing-service-vault-secrets can be filled from Vault | MonitoringReady: creating the metrics Service and ServiceMonitor`,
+          ],
+        ),
       },
       children: [service, serviceMonitor],
       resyncAfterSeconds: 5,
     },
   },
   {
-    name: 'monitoring labels: the hook\'s defaults under the VaultApp\'s own, on the ServiceMonitor only; the Service is unchanged',
+    name: "monitoring labels: the hook's defaults under the VaultApp's own, on the ServiceMonitor only; the Service is unchanged",
     parent: withStatus(withMonitoringLabels(example, { release: 'team-prometheus', team: 'billing' }), steadyStatus),
     observed: steadyObserved,
     config: { monitoringLabels: { release: 'kube-prometheus-stack', 'prometheus.example.com/shard': 'a' } },
     material: healthy,
     want: {
       status: steadyStatus,
-      children: [secret(data1), deployment(hmac(data1)), service, {
-        ...serviceMonitor,
-        metadata: {
-          name: 'billing-service', namespace: 'default',
-          labels: { release: 'team-prometheus', 'prometheus.example.com/shard': 'a', team: 'billing', ...labels },
+      children: [
+        secret(data1),
+        deployment(hmac(data1)),
+        service,
+        {
+          ...serviceMonitor,
+          metadata: {
+            name: 'billing-service',
+            namespace: 'default',
+            labels: { release: 'team-prometheus', 'prometheus.example.com/shard': 'a', team: 'billing', ...labels },
+          },
         },
-      }],
+      ],
       resyncAfterSeconds: 300,
     },
   },
   {
-    name: 'monitoring labels given only by the hook\'s configuration reach the ServiceMonitor',
+    name: "monitoring labels given only by the hook's configuration reach the ServiceMonitor",
     parent: withStatus(example, steadyStatus),
     observed: steadyObserved,
     config: { monitoringLabels: { release: 'kube-prometheus-stack' } },
     material: healthy,
     want: {
       status: steadyStatus,
-      children: [secret(data1), deployment(hmac(data1)), service, {
-        ...serviceMonitor,
-        metadata: { name: 'billing-service', namespace: 'default', labels: { release: 'kube-prometheus-stack', ...labels } },
-      }],
+      children: [
+        secret(data1),
+        deployment(hmac(data1)),
+        service,
+        {
+          ...serviceMonitor,
+          metadata: { name: 'billing-service', namespace: 'default', labels: { release: 'kube-prometheus-stack', ...labels } },
+        },
+      ],
       resyncAfterSeconds: 300,
     },
   },
@@ -246,22 +325,41 @@ describe('sync: focused cases', () => {
   });
 
   it('permission denied and an object value are reported per path with their own reasons', () => {
-    const res = run(example, material({ [DB]: { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: `cannot read path "${DB}": permission denied (403)` } }, [PX]: kv2({ key: { nested: true } }) }));
+    const res = run(
+      example,
+      material({
+        [DB]: { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: `cannot read path "${DB}": permission denied (403)` } },
+        [PX]: kv2({ key: { nested: true } }),
+      }),
+    );
     assert.equal(cond(res, 'SecretsSynced').reason, 'ValueNotScalar');
     assert.match(cond(res, 'SecretsSynced').message, /key "key" at path "kv\/data\/billing\/provider-x" \(targetKey provider_x_api_key\) is an object/);
     assert.match(cond(res, 'SecretsSynced').message, /permission denied \(403\) \(targetKey db_url\)/);
   });
 
   it('a failed login keeps the data and says so in VaultAuthenticated', () => {
-    const res = run(withStatus(example, steadyStatus), { auth: { ok: false, problem: { code: 'VAULT_AUTH_FAILED', message: 'cannot log in to Vault with role billing-app: Vault answered 400 (invalid role name)' } }, reads: {} }, steadyObserved);
+    const res = run(
+      withStatus(example, steadyStatus),
+      {
+        auth: {
+          ok: false,
+          problem: { code: 'VAULT_AUTH_FAILED', message: 'cannot log in to Vault with role billing-app: Vault answered 400 (invalid role name)' },
+        },
+        reads: {},
+      },
+      steadyObserved,
+    );
     assert.deepStrictEqual([cond(res, 'VaultAuthenticated').status, cond(res, 'VaultAuthenticated').reason], ['False', 'AuthenticationFailed']);
     assert.deepStrictEqual(res.children[0], secret(data1));
     assert.equal(kinds(res).join(), 'Secret,Deployment,Service,ServiceMonitor');
   });
 
   describe('VaultAuthenticated says what is known while Vault is down', () => {
-    const auth = (res: SyncResponse) => { const c = cond(res, 'VaultAuthenticated'); return [c.status, c.reason, c.message]; };
-    it('a login Vault never answered is Unknown, with the login\'s message', () => {
+    const auth = (res: SyncResponse) => {
+      const c = cond(res, 'VaultAuthenticated');
+      return [c.status, c.reason, c.message];
+    };
+    it("a login Vault never answered is Unknown, with the login's message", () => {
       const message = 'cannot log in to Vault with role billing-app: Vault is unreachable (connect ECONNREFUSED)';
       const res = run(withStatus(example, steadyStatus), { auth: { ok: false, problem: { code: 'VAULT_UNREACHABLE', message } }, reads: {} }, steadyObserved);
       assert.deepStrictEqual(auth(res), ['Unknown', 'VaultUnreachable', message]);
@@ -279,7 +377,7 @@ describe('sync: focused cases', () => {
       const res = run(withStatus(example, steadyStatus), material({ [DB]: kv2({ url: 'postgres://db/billing' }), [PX]: unreachable(PX) }), steadyObserved);
       assert.deepStrictEqual(auth(res), AUTH_OK.slice(1));
     });
-    it('a 403 is an answer: True for the login, the read\'s problem is SecretsSynced\'s', () => {
+    it("a 403 is an answer: True for the login, the read's problem is SecretsSynced's", () => {
       const denied: PathRead = { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: `cannot read path "${PX}": permission denied (403)` } };
       const res = run(withStatus(example, steadyStatus), material({ [DB]: { ok: true, unchanged: true }, [PX]: denied }), steadyObserved);
       assert.deepStrictEqual(auth(res), AUTH_OK.slice(1));
@@ -287,7 +385,8 @@ describe('sync: focused cases', () => {
   });
 
   it('the error backoff grows with the time SecretsSynced has been False, up to the resync interval', () => {
-    const failing = (since: string) => withStatus(example, { ...steadyStatus, conditions: conditions(at(AUTH_OK, EARLIER), ['SecretsSynced', 'False', 'VaultUnreachable', 'x', since]) });
+    const failing = (since: string) =>
+      withStatus(example, { ...steadyStatus, conditions: conditions(at(AUTH_OK, EARLIER), ['SecretsSynced', 'False', 'VaultUnreachable', 'x', since]) });
     const m = material({ [DB]: unreachable(DB), [PX]: unreachable(PX) });
     assert.equal(run(failing('2026-11-27T11:59:40Z'), m, steadyObserved).resyncAfterSeconds, 20);
     assert.equal(run(failing('2026-11-27T11:59:59Z'), m, steadyObserved).resyncAfterSeconds, 5);
@@ -317,7 +416,7 @@ describe('sync: focused cases', () => {
     assert.match(cond(res, 'MonitoringReady').message, /monitoring.port "metrics"/);
   });
 
-  it('labels that got past validation (an older CRD, a hand-made config) cannot replace the hook\'s own', () => {
+  it("labels that got past validation (an older CRD, a hand-made config) cannot replace the hook's own", () => {
     const reserved = { 'app.kubernetes.io/managed-by': 'helm', 'vaultapp.techweaver.io/name': 'someone-else', 'vaultapp.techweaver.io/metrics-for': 'x' };
     const app = structuredClone(example);
     app.spec.monitoring!.labels = reserved;
@@ -325,7 +424,10 @@ describe('sync: focused cases', () => {
     const sm = res.children.find((c) => c.kind === 'ServiceMonitor')!;
     assert.deepStrictEqual(sm.metadata.labels, labels);
     assert.deepStrictEqual(sm.spec, serviceMonitor.spec, 'the selector still names the metrics Service');
-    assert.deepStrictEqual(res.children.find((c) => c.kind === 'Service'), service);
+    assert.deepStrictEqual(
+      res.children.find((c) => c.kind === 'Service'),
+      service,
+    );
   });
 
   it('a user volume and mount at the injected name and path are kept and reported, not overwritten', () => {
@@ -349,25 +451,39 @@ describe('sync: focused cases', () => {
     pod.containers.push({ name: 'sidecar', image: 'sidecar:1', volumeMounts: [{ name: 'cache', mountPath: '/cache' }] });
     pod.volumes = [{ name: 'cache', emptyDir: {} }];
     app.spec.deploymentSpec!.strategy = { type: 'Recreate' };
-    app.spec.deploymentSpec!.template.metadata!.annotations = { 'team': 'billing' };
+    app.spec.deploymentSpec!.template.metadata!.annotations = { team: 'billing' };
     const spec = run(app).children[1]!.spec as any;
     assert.equal('replicas' in spec, false);
     assert.deepStrictEqual(spec.strategy, { type: 'Recreate' });
     assert.equal(spec.template.metadata.annotations.team, 'billing');
-    assert.deepStrictEqual(spec.template.spec.volumes.map((v: any) => v.name), ['cache', 'vault-secrets']);
+    assert.deepStrictEqual(
+      spec.template.spec.volumes.map((v: any) => v.name),
+      ['cache', 'vault-secrets'],
+    );
     assert.deepStrictEqual(spec.template.spec.initContainers[0].volumeMounts, [{ name: 'vault-secrets', mountPath: '/etc/secrets/vault', readOnly: true }]);
-    assert.deepStrictEqual(spec.template.spec.containers[1].volumeMounts.map((m: any) => m.name), ['cache', 'vault-secrets']);
+    assert.deepStrictEqual(
+      spec.template.spec.containers[1].volumeMounts.map((m: any) => m.name),
+      ['cache', 'vault-secrets'],
+    );
     assert.equal(example.spec.deploymentSpec!.template.spec!.volumes, undefined, 'the parent is not mutated');
   });
 
   it('the version annotation is an HMAC keyed by the configured key, not a plain hash', () => {
     const a = sync(request(example), healthy, NOW, config).children[1]!.spec as any;
     const b = sync(request(example), healthy, NOW, { ...config, hmacKey: 'another-key-0123456789' }).children[1]!.spec as any;
-    assert.notEqual(a.template.metadata.annotations['vaultapp.techweaver.io/secret-version'], b.template.metadata.annotations['vaultapp.techweaver.io/secret-version']);
+    assert.notEqual(
+      a.template.metadata.annotations['vaultapp.techweaver.io/secret-version'],
+      b.template.metadata.annotations['vaultapp.techweaver.io/secret-version'],
+    );
   });
 
   it('a rollout in progress is reported from the observed Deployment status', () => {
-    const res = run(withStatus(example, steadyStatus), healthy, [secret(data1), observedDeployment(hmac(data1), { observedGeneration: 1, replicas: 4, updatedReplicas: 3, availableReplicas: 2 }), service, serviceMonitor]);
+    const res = run(withStatus(example, steadyStatus), healthy, [
+      secret(data1),
+      observedDeployment(hmac(data1), { observedGeneration: 1, replicas: 4, updatedReplicas: 3, availableReplicas: 2 }),
+      service,
+      serviceMonitor,
+    ]);
     assert.deepStrictEqual([cond(res, 'DeploymentReady').status, cond(res, 'DeploymentReady').reason], ['False', 'Progressing']);
     assert.equal(cond(res, 'DeploymentReady').lastTransitionTime, '2026-11-27T12:00:00Z');
     assert.equal(cond(res, 'Ready').reason, 'Progressing');
@@ -379,7 +495,17 @@ describe('sync: focused cases', () => {
       { path: 'database/creds/billing', key: 'username', targetKey: 'db_user' },
       { path: 'database/creds/billing', key: 'password', targetKey: 'db_password' },
     ];
-    const res = run(app, material({ 'database/creds/billing': { ok: true, engine: 'leased', data: { username: 'v-u1', password: 'p1' }, lease: { id: 'database/creds/billing/abc', durationSeconds: 60, renewable: true } } }));
+    const res = run(
+      app,
+      material({
+        'database/creds/billing': {
+          ok: true,
+          engine: 'leased',
+          data: { username: 'v-u1', password: 'p1' },
+          lease: { id: 'database/creds/billing/abc', durationSeconds: 60, renewable: true },
+        },
+      }),
+    );
     assert.deepStrictEqual(res.children[0]!.data, { db_user: b64('v-u1'), db_password: b64('p1') });
     assert.equal(cond(res, 'SecretsSynced').message, '2 keys from 1 Vault paths in Secret billing-service-vault-secrets');
   });

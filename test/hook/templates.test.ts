@@ -35,20 +35,27 @@ function appWithTemplate(templates: Record<string, string> = { DATABASE_URL: URL
   return app;
 }
 const lease = (n: number, extra: Record<string, unknown> = {}): PathRead => ({
-  ok: true, engine: 'leased', data: { username: `v-user-${n}`, password: `pw-SECRET-${n}`, ...extra }, lease: { id: `${CREDS}/lease-${n}`, durationSeconds: 3600, renewable: true },
+  ok: true,
+  engine: 'leased',
+  data: { username: `v-user-${n}`, password: `pw-SECRET-${n}`, ...extra },
+  lease: { id: `${CREDS}/lease-${n}`, durationSeconds: 3600, renewable: true },
 });
 const material = (n = 1, extra: Record<string, unknown> = {}): VaultMaterial => ({
-  auth: { ok: true }, reads: { [DB]: { ok: true, engine: 'kv2', data: { url: 'postgres://db/billing' }, version: 1 }, [CREDS]: lease(n, extra) },
+  auth: { ok: true },
+  reads: { [DB]: { ok: true, engine: 'kv2', data: { url: 'postgres://db/billing' }, version: 1 }, [CREDS]: lease(n, extra) },
 });
 const secretOf = (children: KubeObject[]): KubeObject | undefined => children.find((c) => c.kind === 'Secret');
-const values = (res: SyncResponse): Record<string, string> => Object.fromEntries(Object.entries((secretOf(res.children)?.data ?? {}) as Record<string, string>)
-  .map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+const values = (res: SyncResponse): Record<string, string> =>
+  Object.fromEntries(
+    Object.entries((secretOf(res.children)?.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+  );
 const cond = (res: SyncResponse, type: string) => res.status.conditions!.find((c) => c.type === type)!;
 const settle = (app: VaultApp, res: SyncResponse) => ({ app: { ...app, status: res.status }, observed: res.children.map((c) => structuredClone(c)) });
-const actions = (app: VaultApp, observed: KubeObject[], t: number) => Object.fromEntries(Object.entries(planVaultWork(request(app, observed), at(t), config)).map(([p, v]) => [p, v.action]));
+const actions = (app: VaultApp, observed: KubeObject[], t: number) =>
+  Object.fromEntries(Object.entries(planVaultWork(request(app, observed), at(t), config)).map(([p, v]) => [p, v.action]));
 
 describe('templates from a dynamic credential', () => {
-  it('the issue\'s example: one key from one lease\'s username and password; template-only values are not in the Secret', () => {
+  it("the issue's example: one key from one lease's username and password; template-only values are not in the Secret", () => {
     const app = appWithTemplate();
     assert.equal(validateVaultApp(app).ok, true);
     const res = sync(request(app), material(1), at(0), config);
@@ -60,7 +67,14 @@ describe('templates from a dynamic credential', () => {
     const app = appWithTemplate();
     const first = settle(app, sync(request(app), material(1), at(0), config));
     assert.deepStrictEqual(actions(first.app, first.observed, 30), { [DB]: 'keep', [CREDS]: 'reuse' });
-    const kept: VaultMaterial = { auth: { ok: true }, vaultSkipped: true, reads: { [DB]: { ok: true, unchanged: true }, [CREDS]: { ok: true, engine: 'leased', kept: JSON.parse(secretOf(first.observed)!.metadata.annotations!['vaultapp.techweaver.io/leases']!)[0] } } };
+    const kept: VaultMaterial = {
+      auth: { ok: true },
+      vaultSkipped: true,
+      reads: {
+        [DB]: { ok: true, unchanged: true },
+        [CREDS]: { ok: true, engine: 'leased', kept: JSON.parse(secretOf(first.observed)!.metadata.annotations!['vaultapp.techweaver.io/leases']!)[0] },
+      },
+    };
     const again = sync(request(first.app, first.observed), kept, at(30), config);
     assert.deepStrictEqual(secretOf(again.children), secretOf(first.observed), 'byte for byte');
     const next = sync(request(first.app, first.observed), material(2), at(400), config);
@@ -77,13 +91,26 @@ describe('templates from a dynamic credential', () => {
 
   it('template-only values of a KV path: inside the refresh interval nothing is read and nothing changes', () => {
     const app = loadExample();
-    app.spec.vault.secrets = [{ path: DB, key: 'url', name: 'kv' }, { path: PX, key: 'key', targetKey: 'px' }];
+    app.spec.vault.secrets = [
+      { path: DB, key: 'url', name: 'kv' },
+      { path: PX, key: 'key', targetKey: 'px' },
+    ];
     app.spec.vault.templates = { URL: '{{ kv.url }}/app' };
-    const m: VaultMaterial = { auth: { ok: true }, reads: { [DB]: { ok: true, engine: 'kv2', data: { url: 'postgres://db' }, version: 1 }, [PX]: { ok: true, engine: 'kv2', data: { key: 'k' }, version: 1 } } };
+    const m: VaultMaterial = {
+      auth: { ok: true },
+      reads: {
+        [DB]: { ok: true, engine: 'kv2', data: { url: 'postgres://db' }, version: 1 },
+        [PX]: { ok: true, engine: 'kv2', data: { key: 'k' }, version: 1 },
+      },
+    };
     const first = settle(app, sync(request(app), m, at(0), config));
     assert.deepStrictEqual(values({ children: first.observed } as SyncResponse), { URL: 'postgres://db/app', px: 'k' });
     assert.deepStrictEqual(actions(first.app, first.observed, 30), { [DB]: 'keep', [PX]: 'keep' });
-    const keptAll: VaultMaterial = { auth: { ok: true }, vaultSkipped: true, reads: { [DB]: { ok: true, unchanged: true }, [PX]: { ok: true, unchanged: true } } };
+    const keptAll: VaultMaterial = {
+      auth: { ok: true },
+      vaultSkipped: true,
+      reads: { [DB]: { ok: true, unchanged: true }, [PX]: { ok: true, unchanged: true } },
+    };
     assert.deepStrictEqual(secretOf(sync(request(first.app, first.observed), keptAll, at(30), config).children), secretOf(first.observed));
     assert.deepStrictEqual(actions(first.app, first.observed, 300), { [DB]: 'read', [PX]: 'read' });
   });
@@ -94,7 +121,10 @@ describe('templates from a dynamic credential', () => {
     const changed = appWithTemplate({ DATABASE_URL: `${URL_TEMPLATE}?sslmode=require` });
     changed.status = first.app.status;
     assert.deepStrictEqual(actions(changed, first.observed, 30), { [DB]: 'read', [CREDS]: 'read' });
-    assert.equal(values(sync(request(changed, first.observed), material(2), at(30), config)).DATABASE_URL, 'postgresql://v-user-2:pw-SECRET-2@db:5432/app?sslmode=require');
+    assert.equal(
+      values(sync(request(changed, first.observed), material(2), at(30), config)).DATABASE_URL,
+      'postgresql://v-user-2:pw-SECRET-2@db:5432/app?sslmode=require',
+    );
   });
 
   it('an output edited in the Secret is rendered again (the refresh state covers the outputs)', () => {
@@ -106,7 +136,10 @@ describe('templates from a dynamic credential', () => {
 
   it('the spec digest of the refresh state covers the templates', () => {
     const a = settle(appWithTemplate(), sync(request(appWithTemplate()), material(1), at(0), config));
-    const b = settle(appWithTemplate({ DATABASE_URL: 'x{{ db.username }}' }), sync(request(appWithTemplate({ DATABASE_URL: 'x{{ db.username }}' })), material(1), at(0), config));
+    const b = settle(
+      appWithTemplate({ DATABASE_URL: 'x{{ db.username }}' }),
+      sync(request(appWithTemplate({ DATABASE_URL: 'x{{ db.username }}' })), material(1), at(0), config),
+    );
     const spec = (o: KubeObject[]) => (JSON.parse(secretOf(o)!.metadata.annotations![STATE_ANNOTATION]!) as { spec: string }).spec;
     assert.notEqual(spec(a.observed), spec(b.observed));
   });
@@ -120,7 +153,11 @@ describe('templates from a dynamic credential', () => {
 
 describe('a template error', () => {
   const errorCases: [string, string, RegExp][] = [
-    ['an unknown variable (strict: a typo never renders an empty user)', 'postgresql://{{ db.usernme }}@db', /template "DATABASE_URL": undefined variable: db.usernme/],
+    [
+      'an unknown variable (strict: a typo never renders an empty user)',
+      'postgresql://{{ db.usernme }}@db',
+      /template "DATABASE_URL": undefined variable: db.usernme/,
+    ],
     ['an unknown entry name', '{{ other.password }}', /template "DATABASE_URL": undefined variable: other/],
     ['a parse error', '{% if db.username %}no end', /template "DATABASE_URL": tag {% if db.username %} not closed/],
     ['an unknown filter', '{{ db.password | nope }}', /template "DATABASE_URL": undefined filter: nope/],
@@ -148,7 +185,10 @@ describe('a template error', () => {
     const res = sync(request(app), m, at(0), config);
     assert.equal(values(res).DATABASE_URL, 'postgresql://v-user-1:pw-SECRET-1@db:5432/app');
     assert.equal(values(res).other, 'o');
-    assert.match(cond(res, 'SecretsSynced').message, /key "DATABASE_URL" at path "kv\/data\/billing\/provider-x" \(dataFrom\[0\]\): "DATABASE_URL" is a key of vault.templates, which wins/);
+    assert.match(
+      cond(res, 'SecretsSynced').message,
+      /key "DATABASE_URL" at path "kv\/data\/billing\/provider-x" \(dataFrom\[0\]\): "DATABASE_URL" is a key of vault.templates, which wins/,
+    );
   });
 });
 
@@ -196,9 +236,20 @@ describe('hostile templates are bounded and see their values only', () => {
   });
 
   const escapes = [
-    '{{ db.constructor }}', '{{ db.__proto__ }}', '{{ db.password.constructor }}', '{{ db.constructor.name }}', '{{ db["__proto__"] }}',
-    '{{ db.hasOwnProperty }}', '{{ db.toString }}', '{{ process }}', '{{ global }}', '{{ globalThis }}', '{{ this }}', '{{ constructor }}',
-    '{{ settings }}', '{{ env }}',
+    '{{ db.constructor }}',
+    '{{ db.__proto__ }}',
+    '{{ db.password.constructor }}',
+    '{{ db.constructor.name }}',
+    '{{ db["__proto__"] }}',
+    '{{ db.hasOwnProperty }}',
+    '{{ db.toString }}',
+    '{{ process }}',
+    '{{ global }}',
+    '{{ globalThis }}',
+    '{{ this }}',
+    '{{ constructor }}',
+    '{{ settings }}',
+    '{{ env }}',
   ];
   for (const template of escapes) {
     it(`${template} reads nothing beyond the values`, () => {
@@ -232,13 +283,37 @@ describe('hostile templates are bounded and see their values only', () => {
 describe('templates in the schema', () => {
   const invalid: [string, (a: VaultApp) => void, RegExp][] = [
     ['a template key that is also a targetKey', (a) => (a.spec.vault.templates = { db_url: 'x' }), /spec.vault: a template key may not also be a targetKey/],
-    ['a template key that is not a Secret key', (a) => (a.spec.vault.templates = { 'a/b': 'x' }), /spec.vault.templates: every template key must be a Secret key/],
-    ['an entry with neither targetKey nor name', (a) => delete a.spec.vault.secrets[1]!.name, /spec.vault.secrets\[1\]: an entry without targetKey feeds templates only, and needs a name/],
-    ['a template-only entry without templates', (a) => delete a.spec.vault.templates, /spec.vault: an entry without targetKey feeds templates only: give vault.templates/],
+    [
+      'a template key that is not a Secret key',
+      (a) => (a.spec.vault.templates = { 'a/b': 'x' }),
+      /spec.vault.templates: every template key must be a Secret key/,
+    ],
+    [
+      'an entry with neither targetKey nor name',
+      (a) => delete a.spec.vault.secrets[1]!.name,
+      /spec.vault.secrets\[1\]: an entry without targetKey feeds templates only, and needs a name/,
+    ],
+    [
+      'a template-only entry without templates',
+      (a) => delete a.spec.vault.templates,
+      /spec.vault: an entry without targetKey feeds templates only: give vault.templates/,
+    ],
     ['one name over two paths', (a) => (a.spec.vault.secrets[0]!.name = 'db'), /spec.vault.secrets: entries sharing a name must read the same path/],
-    ['a name that is not an identifier', (a) => (a.spec.vault.secrets[1]!.name = 'my-db'), /spec.vault.secrets\[1\].name: name must begin with a letter or '_'/],
-    ['33 templates', (a) => (a.spec.vault.templates = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'x']))), /spec.vault.templates: must NOT have more than 32 properties/],
-    ['a template of 8193 characters', (a) => (a.spec.vault.templates = { t: 'x'.repeat(8193) }), /spec.vault.templates.t: must NOT have more than 8192 characters/],
+    [
+      'a name that is not an identifier',
+      (a) => (a.spec.vault.secrets[1]!.name = 'my-db'),
+      /spec.vault.secrets\[1\].name: name must begin with a letter or '_'/,
+    ],
+    [
+      '33 templates',
+      (a) => (a.spec.vault.templates = Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`t${i}`, 'x']))),
+      /spec.vault.templates: must NOT have more than 32 properties/,
+    ],
+    [
+      'a template of 8193 characters',
+      (a) => (a.spec.vault.templates = { t: 'x'.repeat(8193) }),
+      /spec.vault.templates.t: must NOT have more than 8192 characters/,
+    ],
   ];
   for (const [name, mutate, says] of invalid) {
     it(`refuses ${name}`, () => {

@@ -15,7 +15,10 @@ describe('BoundedQueue', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     const running = [q.run(() => gate), q.run(() => gate), q.run(() => gate)];
-    await assert.rejects(q.run(async () => 1), (e: unknown) => e instanceof QueueFullError && e.retryAfterSeconds >= 1);
+    await assert.rejects(
+      q.run(async () => 1),
+      (e: unknown) => e instanceof QueueFullError && e.retryAfterSeconds >= 1,
+    );
     assert.equal(q.depth, 1);
     release();
     await Promise.all(running);
@@ -27,9 +30,27 @@ describe('BoundedQueue', () => {
 describe('POST /sync under back-pressure', () => {
   it('answers 429 with Retry-After when the queue is full, and counts it', async (t) => {
     const queue = new BoundedQueue(1, 1);
-    const base = recordedReader({ auth: { ok: true }, reads: { 'kv/data/billing/database': { ok: true, engine: 'kv2', data: { url: 'u' } }, 'kv/data/billing/provider-x': { ok: true, engine: 'kv2', data: { key: 'k' } } } });
-    const slow: VaultReader = { ...base, material: (app, plan) => queue.run(async () => { await new Promise((r) => setTimeout(r, 200)); return base.material(app, plan); }) };
-    const metrics = createMetrics({ requests: new Map(), tokens: { logins: 0, renewals: 0, jwtRequests: 0, cacheHits: 0, cacheMisses: 0 }, reader: base.stats, queue });
+    const base = recordedReader({
+      auth: { ok: true },
+      reads: {
+        'kv/data/billing/database': { ok: true, engine: 'kv2', data: { url: 'u' } },
+        'kv/data/billing/provider-x': { ok: true, engine: 'kv2', data: { key: 'k' } },
+      },
+    });
+    const slow: VaultReader = {
+      ...base,
+      material: (app, plan) =>
+        queue.run(async () => {
+          await new Promise((r) => setTimeout(r, 200));
+          return base.material(app, plan);
+        }),
+    };
+    const metrics = createMetrics({
+      requests: new Map(),
+      tokens: { logins: 0, renewals: 0, jwtRequests: 0, cacheHits: 0, cacheMisses: 0 },
+      reader: base.stats,
+      queue,
+    });
     const app = await buildApp({ config: hookConfig, reader: slow, logger: false, metrics });
     t.after(() => app.close());
     const send = () => app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });

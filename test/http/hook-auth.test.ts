@@ -18,10 +18,13 @@ import { loadExample, request } from '../fixtures/requests.js';
 import { hookConfig, recordedReader } from '../support/build-app.js';
 import { tempDir } from '../security/tls-certs.js';
 
-const material = { auth: { ok: true as const }, reads: {
-  'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
-  'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
-} };
+const material = {
+  auth: { ok: true as const },
+  reads: {
+    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
+    'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
+  },
+};
 
 const TOKEN = 'metacontroller-bearer-token-0123456789';
 const NEXT_TOKEN = 'metacontroller-bearer-token-rotated-9876';
@@ -34,9 +37,21 @@ function tokenFile(content: string): string {
 
 async function build(t: TestContext, security: HookSecurityConfig, logs?: string[]) {
   const reader = recordedReader(material);
-  const loggerInstance = logs ? createLogger('trace', new Writable({ write(chunk, _enc, cb) { logs.push(String(chunk)); cb(); } })) : undefined;
+  const loggerInstance = logs
+    ? createLogger(
+        'trace',
+        new Writable({
+          write(chunk, _enc, cb) {
+            logs.push(String(chunk));
+            cb();
+          },
+        }),
+      )
+    : undefined;
   const app = await buildApp({
-    config: { ...hookConfig, hookSecurity: security }, reader, now: () => new Date('2026-11-27T12:00:00Z'),
+    config: { ...hookConfig, hookSecurity: security },
+    reader,
+    now: () => new Date('2026-11-27T12:00:00Z'),
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
   });
   t.after(() => app.close());
@@ -82,7 +97,12 @@ describe('bearer-token authentication of the hook routes', () => {
 
   it('refuses before reading the body: an oversized or unparsable body without credentials is a 401, not a 413 or 400', async (t) => {
     const { app, reader } = await build(t, { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 });
-    const big = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: `{"x":"${'a'.repeat(2 * hookConfig.bodyLimit)}"}` });
+    const big = await app.inject({
+      method: 'POST',
+      url: '/sync',
+      headers: { 'content-type': 'application/json' },
+      payload: `{"x":"${'a'.repeat(2 * hookConfig.bodyLimit)}"}`,
+    });
     assert.equal(big.statusCode, 401);
     const broken = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/yaml' }, payload: 'parent: [' });
     assert.equal(broken.statusCode, 401);
@@ -148,7 +168,9 @@ describe('bearer-token authentication of the hook routes', () => {
     const metrics = createMetrics(undefined);
     const app = await buildApp({
       config: { ...hookConfig, hookSecurity: { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 } },
-      reader: recordedReader(material), logger: false, metrics,
+      reader: recordedReader(material),
+      logger: false,
+      metrics,
     });
     t.after(() => app.close());
     const refused = async (): Promise<Record<string, number | undefined>> => {
@@ -170,7 +192,10 @@ describe('bearer-token authentication of the hook routes', () => {
   });
 
   it('VAULTAPP_HOOK_AUTH=required without a token file or client CA does not build', async () => {
-    await assert.rejects(buildApp({ config: { ...hookConfig, hookSecurity: { mode: 'required', reloadSeconds: 10 } }, reader: recordedReader(material), logger: false }), /VAULTAPP_AUTH_TOKEN_FILE/);
+    await assert.rejects(
+      buildApp({ config: { ...hookConfig, hookSecurity: { mode: 'required', reloadSeconds: 10 } }, reader: recordedReader(material), logger: false }),
+      /VAULTAPP_AUTH_TOKEN_FILE/,
+    );
   });
 });
 
@@ -187,13 +212,29 @@ describe('when the hook must refuse to start (hookSecurityProblem)', () => {
   const k8s = { method: 'kubernetes' } as const;
   const tok = { method: 'token', token: 't' } as const;
   const cases: [string, Parameters<typeof hookSecurityProblem>[0], RegExp | undefined][] = [
-    ['kubernetes auth without a token file or client CA', { auth: k8s as never, hookSecurity: { reloadSeconds: 10 } }, /VAULTAPP_AUTH_TOKEN_FILE.*VAULTAPP_TLS_CLIENT_CA_FILE.*VAULTAPP_HOOK_AUTH=none/],
-    ['kubernetes auth with TLS but no client CA and no token', { auth: k8s as never, hookSecurity: { tls: { certFile: 'c', keyFile: 'k' }, reloadSeconds: 10 } }, /VAULTAPP_AUTH=kubernetes/],
+    [
+      'kubernetes auth without a token file or client CA',
+      { auth: k8s as never, hookSecurity: { reloadSeconds: 10 } },
+      /VAULTAPP_AUTH_TOKEN_FILE.*VAULTAPP_TLS_CLIENT_CA_FILE.*VAULTAPP_HOOK_AUTH=none/,
+    ],
+    [
+      'kubernetes auth with TLS but no client CA and no token',
+      { auth: k8s as never, hookSecurity: { tls: { certFile: 'c', keyFile: 'k' }, reloadSeconds: 10 } },
+      /VAULTAPP_AUTH=kubernetes/,
+    ],
     ['kubernetes auth with a token file', { auth: k8s as never, hookSecurity: { tokenFile: 'f', reloadSeconds: 10 } }, undefined],
-    ['kubernetes auth with a client CA', { auth: k8s as never, hookSecurity: { tls: { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' }, reloadSeconds: 10 } }, undefined],
+    [
+      'kubernetes auth with a client CA',
+      { auth: k8s as never, hookSecurity: { tls: { certFile: 'c', keyFile: 'k', clientCaFile: 'ca' }, reloadSeconds: 10 } },
+      undefined,
+    ],
     ['kubernetes auth with VAULTAPP_HOOK_AUTH=none', { auth: k8s as never, hookSecurity: { mode: 'none', reloadSeconds: 10 } }, undefined],
     ['token auth (local work) without credentials', { auth: tok, hookSecurity: { reloadSeconds: 10 } }, undefined],
-    ['token auth with VAULTAPP_HOOK_AUTH=required and no credentials', { auth: tok, hookSecurity: { mode: 'required', reloadSeconds: 10 } }, /VAULTAPP_HOOK_AUTH=required/],
+    [
+      'token auth with VAULTAPP_HOOK_AUTH=required and no credentials',
+      { auth: tok, hookSecurity: { mode: 'required', reloadSeconds: 10 } },
+      /VAULTAPP_HOOK_AUTH=required/,
+    ],
   ];
   for (const [name, config, expected] of cases) {
     it(`${name}: ${expected ? 'refuses' : 'starts'}`, () => {

@@ -6,10 +6,13 @@ import { parse, stringify } from 'yaml';
 import { b64, loadExample, request } from '../fixtures/requests.js';
 import { build, recordedReader } from '../support/build-app.js';
 
-const material = { auth: { ok: true as const }, reads: {
-  'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
-  'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
-} };
+const material = {
+  auth: { ok: true as const },
+  reads: {
+    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
+    'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
+  },
+};
 
 describe('POST /sync', () => {
   it('answers a Metacontroller request with the desired children and status', async (t) => {
@@ -18,7 +21,10 @@ describe('POST /sync', () => {
     const res = await app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });
     assert.equal(res.statusCode, 200);
     const body = res.json();
-    assert.deepStrictEqual(body.children.map((c: { kind: string }) => c.kind), ['Secret', 'Deployment', 'Service', 'ServiceMonitor']);
+    assert.deepStrictEqual(
+      body.children.map((c: { kind: string }) => c.kind),
+      ['Secret', 'Deployment', 'Service', 'ServiceMonitor'],
+    );
     assert.deepStrictEqual(body.children[0].data, { db_url: b64('postgres://db'), provider_x_api_key: b64('px') });
     assert.equal(body.resyncAfterSeconds, 300);
     assert.equal(reader.calls, 1);
@@ -27,7 +33,8 @@ describe('POST /sync', () => {
   it('takes a YAML body and answers YAML when asked', async (t) => {
     const app = await build(t, recordedReader(material));
     const res = await app.inject({
-      method: 'POST', url: '/sync',
+      method: 'POST',
+      url: '/sync',
       headers: { 'content-type': 'application/yaml', accept: 'application/yaml' },
       payload: stringify(request(loadExample())),
     });
@@ -38,7 +45,12 @@ describe('POST /sync', () => {
 
   it('answers JSON when JSON is preferred', async (t) => {
     const app = await build(t, recordedReader(material));
-    const res = await app.inject({ method: 'POST', url: '/sync', headers: { accept: 'application/json, application/yaml;q=0.5' }, payload: request(loadExample()) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/sync',
+      headers: { accept: 'application/json, application/yaml;q=0.5' },
+      payload: request(loadExample()),
+    });
     assert.match(res.headers['content-type'] as string, /^application\/json/);
   });
 
@@ -54,7 +66,12 @@ describe('POST /sync', () => {
     ['no parent', { children: {} }, 400, /parent/],
     ['children missing', { parent: loadExample() }, 400, /children/],
     ['a parent without a namespace', { ...request(loadExample()), parent: { ...loadExample(), metadata: { name: 'x' } } }, 400, /namespace/],
-    ['a parent whose spec is invalid', { ...request({ ...loadExample(), spec: { ...loadExample().spec, vault: { role: '', secrets: [] } } }) }, 422, /VaultApp default\/billing-service is invalid: spec\.vault: vault needs at least one entry in secrets or in dataFrom.*; spec\.vault\.role: /],
+    [
+      'a parent whose spec is invalid',
+      { ...request({ ...loadExample(), spec: { ...loadExample().spec, vault: { role: '', secrets: [] } } }) },
+      422,
+      /VaultApp default\/billing-service is invalid: spec\.vault: vault needs at least one entry in secrets or in dataFrom.*; spec\.vault\.role: /,
+    ],
     ['broken JSON', '{"parent": ', 400, /JSON/i],
     ['broken YAML', 'parent: [unclosed', 400, /YAML/, 'application/yaml'],
     ['an unsupported media type', 'parent=x', 415, /.+/, 'application/x-www-form-urlencoded'],
@@ -63,7 +80,12 @@ describe('POST /sync', () => {
     it(`refuses ${name} with ${status} and a message, before any Vault call`, async (t) => {
       const reader = recordedReader(material);
       const app = await build(t, reader);
-      const res = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': contentType ?? 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/sync',
+        headers: { 'content-type': contentType ?? 'application/json' },
+        payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+      });
       assert.equal(res.statusCode, status, res.body);
       assert.match(res.json().message, message);
       assert.equal(reader.calls, 0);

@@ -16,34 +16,56 @@ import { loadExample, request } from '../fixtures/requests.js';
 import { hookConfig, recordedReader } from '../support/build-app.js';
 import { makeCa, makeLeaf, tempDir, type Pem } from '../security/tls-certs.js';
 
-const material = { auth: { ok: true as const }, reads: {
-  'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
-  'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
-} };
+const material = {
+  auth: { ok: true as const },
+  reads: {
+    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
+    'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
+  },
+};
 
-interface Answer { status: number; body: string; serial: string }
+interface Answer {
+  status: number;
+  body: string;
+  serial: string;
+}
 
 function call(port: number, ca: string, path: string, opts: { client?: Pem; method?: string; body?: unknown; authorization?: string } = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = httpsRequest({
-      host: '127.0.0.1', port, path, method: opts.method ?? (payload ? 'POST' : 'GET'), ca, agent: false,
-      ...(opts.client ? { cert: opts.client.cert, key: opts.client.key } : {}),
-      headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(opts.authorization ? { authorization: opts.authorization } : {}) },
-    }, (res) => {
-      const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => { body += c; });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
-    });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: opts.method ?? (payload ? 'POST' : 'GET'),
+        ca,
+        agent: false,
+        ...(opts.client ? { cert: opts.client.cert, key: opts.client.key } : {}),
+        headers: { ...(payload ? { 'content-type': 'application/json' } : {}), ...(opts.authorization ? { authorization: opts.authorization } : {}) },
+      },
+      (res) => {
+        const serial = (res.socket as TLSSocket).getPeerCertificate().serialNumber;
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          body += c;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, serial }));
+      },
+    );
     req.on('error', reject);
     req.end(payload);
   });
 }
 
 const dir = tempDir();
-let ca: Pem; let otherCa: Pem; let server1: Pem; let server2: Pem; let client: Pem; let stranger: Pem;
+let ca: Pem;
+let otherCa: Pem;
+let server1: Pem;
+let server2: Pem;
+let client: Pem;
+let stranger: Pem;
 const live = join(dir, 'live');
 const apps: FastifyInstance[] = [];
 
@@ -142,7 +164,11 @@ describe('client certificates (VAULTAPP_TLS_CLIENT_CA_FILE)', () => {
     writeFileSync(tokenFile, 'both-factors-token-0123456789');
     const { port, reader } = await serve({ tokenFile, tls: { ...liveFiles('both', server1), clientCaFile: ca.certFile }, reloadSeconds: 3600 });
     assert.equal((await call(port, ca.cert, '/sync', { body: body(), client })).status, 401, 'certificate without token');
-    assert.equal((await call(port, ca.cert, '/sync', { body: body(), authorization: 'Bearer both-factors-token-0123456789' })).status, 401, 'token without certificate');
+    assert.equal(
+      (await call(port, ca.cert, '/sync', { body: body(), authorization: 'Bearer both-factors-token-0123456789' })).status,
+      401,
+      'token without certificate',
+    );
     assert.equal((await call(port, ca.cert, '/sync', { body: body(), client: stranger, authorization: 'Bearer both-factors-token-0123456789' })).status, 403);
     assert.equal(reader.calls, 0);
     assert.equal((await call(port, ca.cert, '/sync', { body: body(), client, authorization: 'Bearer both-factors-token-0123456789' })).status, 200);

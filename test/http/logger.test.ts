@@ -27,9 +27,13 @@ const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJlc2lnbmF0dXJ
 describe('scrubCredentials on adversarial lines (1 MiB each)', { timeout: 60_000 }, () => {
   const cases: [string, string, (out: string, line: string) => void][] = [
     ['"eyJ" repeated (no dot: no JWT)', fill('eyJ'), (out, line) => assert.equal(out, line)],
-    ['"eyJeyJ…" runs split by single dots (one JWT per three runs)', fill(`${'eyJ'.repeat(1000)}.`), (out) => {
-      assert.match(out, /^(\[redacted-jwt\]\.)*\[redacted-jwt\][eyJ.]*$/);
-    }],
+    [
+      '"eyJeyJ…" runs split by single dots (one JWT per three runs)',
+      fill(`${'eyJ'.repeat(1000)}.`),
+      (out) => {
+        assert.match(out, /^(\[redacted-jwt\]\.)*\[redacted-jwt\][eyJ.]*$/);
+      },
+    ],
     ['"eyJaaaaaaaa." repeated (a chain of JWT-shaped runs)', fill('eyJaaaaaaaa.'), (out) => assert.match(out, /^(\[redacted-jwt\]\.)+/)],
     ['"eyJ" + "a" * 1 MiB + ".": a dot but no second one', `eyJ${fill('a')}.`, (out, line) => assert.equal(out, line)],
     ['"hvs." repeated', fill('hvs.'), (out, line) => assert.equal(out, line)],
@@ -55,7 +59,15 @@ describe('scrubCredentials on adversarial lines (1 MiB each)', { timeout: 60_000
 
   it('a 15 KB "eyJeyJ…" request path logged at debug comes out, scrubbed where it should be', () => {
     const lines: string[] = [];
-    const log = createLogger('debug', new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
+    const log = createLogger(
+      'debug',
+      new Writable({
+        write(c, _e, cb) {
+          lines.push(String(c));
+          cb();
+        },
+      }),
+    );
     log.debug({ req: { url: `/sync/${'eyJ'.repeat(5000)}/x?token=${JWT}` } }, 'request completed');
     log.debug(`path /${'eyJ'.repeat(5000)}.${'eyJ'.repeat(5000)}.sig and a JWT after a newline:\n${JWT}`);
     const text = lines.join('');
@@ -66,12 +78,36 @@ describe('scrubCredentials on adversarial lines (1 MiB each)', { timeout: 60_000
 });
 
 describe('scrubCredentials agrees with the plain regular expressions it replaced', () => {
-  const piece = fc.constantFrom('eyJ', 'eyJhbGciOi', 'a', 'abcdefgh', '.', '-', '_', ' ', '\\n', '"', '=', '%3D', 'hvs.', 'hvb.',
-    's.', 'abcdefghijklmnopqrstuvwx', 'Bearer ', 'basic ', '%20', '\\u0020', JWT);
+  const piece = fc.constantFrom(
+    'eyJ',
+    'eyJhbGciOi',
+    'a',
+    'abcdefgh',
+    '.',
+    '-',
+    '_',
+    ' ',
+    '\\n',
+    '"',
+    '=',
+    '%3D',
+    'hvs.',
+    'hvb.',
+    's.',
+    'abcdefghijklmnopqrstuvwx',
+    'Bearer ',
+    'basic ',
+    '%20',
+    '\\u0020',
+    JWT,
+  );
   it('on 20 000 random lines of JWT-, token- and bearer-shaped pieces', () => {
-    fc.assert(fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
-      const line = parts.join('');
-      assert.equal(scrubCredentials(line), oracle(line));
-    }), { numRuns: 20_000 });
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), (parts) => {
+        const line = parts.join('');
+        assert.equal(scrubCredentials(line), oracle(line));
+      }),
+      { numRuns: 20_000 },
+    );
   });
 });

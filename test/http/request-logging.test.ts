@@ -8,14 +8,25 @@ import { createLogger } from '../../src/http/logger.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { hookConfig, recordedReader } from '../support/build-app.js';
 
-const material = { auth: { ok: true as const }, reads: {
-  'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db-secret-value' } },
-  'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px-secret-value' } },
-} };
+const material = {
+  auth: { ok: true as const },
+  reads: {
+    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db-secret-value' } },
+    'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px-secret-value' } },
+  },
+};
 
 async function linesOfOneSync(level: string): Promise<Array<Record<string, unknown>>> {
   const lines: string[] = [];
-  const logger = createLogger(level, new Writable({ write(c, _e, cb) { lines.push(String(c)); cb(); } }));
+  const logger = createLogger(
+    level,
+    new Writable({
+      write(c, _e, cb) {
+        lines.push(String(c));
+        cb();
+      },
+    }),
+  );
   const app = await buildApp({ config: { ...hookConfig, logLevel: level }, reader: recordedReader(material), loggerInstance: logger });
   try {
     const res = await app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });
@@ -25,18 +36,31 @@ async function linesOfOneSync(level: string): Promise<Array<Record<string, unkno
   }
   const text = lines.join('');
   assert.ok(!text.includes('secret-value'), 'no Secret value in the log');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg !== 'Server listening at' && !String(l.msg).startsWith('Server listening'));
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.msg !== 'Server listening at' && !String(l.msg).startsWith('Server listening'));
 }
 
 describe('request logging', () => {
   it('at info: one line per sync, naming the VaultApp and its conditions', async () => {
     const lines = await linesOfOneSync('info');
-    assert.deepEqual(lines.map((l) => l.msg), ['synced']);
+    assert.deepEqual(
+      lines.map((l) => l.msg),
+      ['synced'],
+    );
     assert.equal(lines[0]!.vaultapp, 'default/billing-service');
-    assert.deepEqual(lines[0]!.conditions, { VaultAuthenticated: 'True', SecretsSynced: 'True', DeploymentReady: 'Creating', MonitoringReady: 'Creating', Ready: 'Creating' });
+    assert.deepEqual(lines[0]!.conditions, {
+      VaultAuthenticated: 'True',
+      SecretsSynced: 'True',
+      DeploymentReady: 'Creating',
+      MonitoringReady: 'Creating',
+      Ready: 'Creating',
+    });
   });
 
-  it('at debug: Fastify\'s request line comes back, with method, path, host, peer and status only', async () => {
+  it("at debug: Fastify's request line comes back, with method, path, host, peer and status only", async () => {
     const lines = await linesOfOneSync('debug');
     const done = lines.find((l) => l.msg === 'request completed');
     assert.ok(done, `lines: ${lines.map((l) => l.msg).join(', ')}`);

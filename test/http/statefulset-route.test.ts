@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { buildHook, readExample, syncOnce } from '../support/kube-vaultapp.js';
 
-it('a claim template\'s dataSource without apiGroup is answered with apiGroup: null', async () => {
+it("a claim template's dataSource without apiGroup is answered with apiGroup: null", async () => {
   const hook = await buildHook();
   try {
     const app: any = readExample('statefulset.yaml');

@@ -16,34 +16,60 @@ import { loadExample } from '../fixtures/requests.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 
 const T0 = Date.parse('2026-11-27T12:00:00Z');
-const config = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 60, refreshSeconds: 300, errorBackoffMinSeconds: 5, logLevel: 'silent', bodyLimit: 1024 * 1024 };
+const config = {
+  hmacKey: 'test-hmac-key-0123456789',
+  resyncSeconds: 60,
+  refreshSeconds: 300,
+  errorBackoffMinSeconds: 5,
+  logLevel: 'silent',
+  bodyLimit: 1024 * 1024,
+};
 
 /** The Vault edge for a plan, answering recorded values; counts the syncs that reached it. */
 function planReader(): VaultReader & { calls: number } {
   const reader = {
     calls: 0,
     stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
-    async revoke() { reader.calls++; return []; },
+    async revoke() {
+      reader.calls++;
+      return [];
+    },
     async material(_app: VaultApp, plan: VaultPlan): Promise<VaultMaterial> {
       reader.calls++;
       const reads: Record<string, PathRead> = {};
-      for (const [path, p] of Object.entries(plan)) reads[path] = p.action === 'keep' ? { ok: true, unchanged: true } : { ok: true, engine: 'kv2', data: { url: 'postgres://db', key: 'k' }, version: 1 };
+      for (const [path, p] of Object.entries(plan))
+        reads[path] = p.action === 'keep' ? { ok: true, unchanged: true } : { ok: true, engine: 'kv2', data: { url: 'postgres://db', key: 'k' }, version: 1 };
       return { auth: { ok: true }, reads, ...(Object.values(plan).every((p) => p.action === 'keep') ? { vaultSkipped: true } : {}) };
     },
   };
   return reader;
 }
 
-interface Setup { app: FastifyInstance; reader: ReturnType<typeof planReader>; clock: { ms: number }; mc: MetacontrollerDriver; answers: UnchangedAnswers; lines: Record<string, unknown>[] }
+interface Setup {
+  app: FastifyInstance;
+  reader: ReturnType<typeof planReader>;
+  clock: { ms: number };
+  mc: MetacontrollerDriver;
+  answers: UnchangedAnswers;
+  lines: Record<string, unknown>[];
+}
 
 async function setup(t: TestContext, answers = new UnchangedAnswers()): Promise<Setup> {
   const clock = { ms: T0 };
   const reader = planReader();
   const lines: Record<string, unknown>[] = [];
-  const stream = { write: (s: string) => { lines.push(JSON.parse(s) as Record<string, unknown>); } };
+  const stream = {
+    write: (s: string) => {
+      lines.push(JSON.parse(s) as Record<string, unknown>);
+    },
+  };
   const { default: pino } = await import('pino');
   const app = await buildApp({
-    config, reader, now: () => new Date(clock.ms), unchangedAnswers: answers, metrics: createMetrics(undefined),
+    config,
+    reader,
+    now: () => new Date(clock.ms),
+    unchangedAnswers: answers,
+    metrics: createMetrics(undefined),
     loggerInstance: pino({ level: 'debug' }, stream),
   });
   t.after(() => app.close());
@@ -51,7 +77,6 @@ async function setup(t: TestContext, answers = new UnchangedAnswers()): Promise<
   await mc.settle(20);
   return { app, reader, clock, mc, answers, lines };
 }
-
 
 describe('answers given again unchanged', () => {
   it('a resync of an unchanged VaultApp is answered 304 without a sync, logged and counted', async (t) => {
@@ -71,8 +96,12 @@ describe('answers given again unchanged', () => {
     const line = s.lines.filter((l) => l.msg === 'synced').at(-1)!;
     assert.equal(line.unchanged, true);
     assert.equal(line.vaultapp, 'default/billing-service');
-    assert.equal(line.level, 20, 'a ready VaultApp\'s unchanged answer is logged at debug');
-    assert.equal(s.lines.filter((l) => l.msg === 'synced' && l.level === 30).length, s.mc.counts.syncs - s.mc.counts.notModified, 'every answer that was news, at info');
+    assert.equal(line.level, 20, "a ready VaultApp's unchanged answer is logged at debug");
+    assert.equal(
+      s.lines.filter((l) => l.msg === 'synced' && l.level === 30).length,
+      s.mc.counts.syncs - s.mc.counts.notModified,
+      'every answer that was news, at info',
+    );
     const metrics = (await s.app.inject('/metrics')).body;
     assert.match(metrics, /^vaultapp_syncs_answered_unchanged_total [1-9]/m);
     assert.match(metrics, /^vaultapp_sync_duration_seconds_count\{outcome="ready"\} [1-9]/m);
@@ -80,7 +109,10 @@ describe('answers given again unchanged', () => {
 
   it('synced in full again once the refresh is one resync away, and reads Vault when it is due', async (t) => {
     const s = await setup(t);
-    for (let i = 0; i < 3; i++) { s.clock.ms += 60_000; await s.mc.sync(); }
+    for (let i = 0; i < 3; i++) {
+      s.clock.ms += 60_000;
+      await s.mc.sync();
+    }
     const calls = s.reader.calls;
     s.clock.ms = T0 + 241_000; // read at T0, refresh 300 s, resync 60 s: the answer counts down from here
     const res = await s.mc.sync();
@@ -94,7 +126,8 @@ describe('answers given again unchanged', () => {
     await s.mc.sync();
     const body = s.mc.body(false);
     const etag = (await s.app.inject({ method: 'POST', url: '/sync', payload: body, headers: { 'content-type': 'application/json' } })).headers.etag as string;
-    const post = (payload: string, headers: Record<string, string>) => s.app.inject({ method: 'POST', url: '/sync', payload, headers: { 'content-type': 'application/json', ...headers } });
+    const post = (payload: string, headers: Record<string, string>) =>
+      s.app.inject({ method: 'POST', url: '/sync', payload, headers: { 'content-type': 'application/json', ...headers } });
 
     let calls = s.reader.calls;
     assert.equal((await post(body, { 'if-none-match': etag })).statusCode, 304);
@@ -103,7 +136,9 @@ describe('answers given again unchanged', () => {
     const oneByte = body.replace('"replicas":3', '"replicas":4');
     assert.notEqual(oneByte, body);
     for (const [what, payload, headers] of [
-      ['no etag', body, {}], ['another etag', body, { 'if-none-match': '"other"' }], ['another body', oneByte, { 'if-none-match': etag }],
+      ['no etag', body, {}],
+      ['another etag', body, { 'if-none-match': '"other"' }],
+      ['another body', oneByte, { 'if-none-match': etag }],
     ] as [string, string, Record<string, string>][]) {
       calls = s.reader.calls;
       const res = await post(payload, headers);
@@ -120,7 +155,12 @@ describe('answers given again unchanged', () => {
     const body = s.mc.body(false).replace('"finalizing":false', '"finalizing":true');
     const first = await s.app.inject({ method: 'POST', url: '/finalize', payload: body, headers: { 'content-type': 'application/json' } });
     const calls = s.reader.calls;
-    await s.app.inject({ method: 'POST', url: '/finalize', payload: body, headers: { 'content-type': 'application/json', 'if-none-match': first.headers.etag as string } });
+    await s.app.inject({
+      method: 'POST',
+      url: '/finalize',
+      payload: body,
+      headers: { 'content-type': 'application/json', 'if-none-match': first.headers.etag as string },
+    });
     assert.equal(s.answers.hits, 0);
     assert.ok(s.reader.calls >= calls, 'finalize ran');
   });
@@ -128,7 +168,12 @@ describe('answers given again unchanged', () => {
   it('a hostile body is still refused by the parser (prototype poisoning) and never remembered', async (t) => {
     const s = await setup(t);
     const size = s.answers.size;
-    const res = await s.app.inject({ method: 'POST', url: '/sync', payload: '{"__proto__":{"polluted":1},"parent":{}}', headers: { 'content-type': 'application/json' } });
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/sync',
+      payload: '{"__proto__":{"polluted":1},"parent":{}}',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(s.answers.size, size);
   });

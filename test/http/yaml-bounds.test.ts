@@ -11,10 +11,13 @@ import { moreNodesThan, parseBoundedYaml, YAML_MAX_ALIASES, YAML_MAX_NODES } fro
 import { loadExample, request } from '../fixtures/requests.js';
 import { build, recordedReader } from '../support/build-app.js';
 
-const material = { auth: { ok: true as const }, reads: {
-  'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
-  'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
-} };
+const material = {
+  auth: { ok: true as const },
+  reads: {
+    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://db' } },
+    'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'px' } },
+  },
+};
 
 async function postYaml(t: TestContext, payload: string, overrides: { bodyLimit?: number; yamlBodyLimit?: number } = {}) {
   const reader = recordedReader(material);
@@ -72,7 +75,13 @@ describe('parseBoundedYaml', () => {
     ['a duplicate key in a flow map deep inside', 'x: {y: [{p: 1, q: 2, p: 3}]}\n', /the key "p" twice/],
     ['keys that are the same once JSON (1 and "1")', '{1: a, "1": b}', /the key "1" twice/],
     ['a map as a key', '? {a: 1}\n: x\n', /a mapping key that is a list or a map/],
-    [`more than ${YAML_MAX_ALIASES} aliases`, `a: &a 1\nb: [${Array(YAML_MAX_ALIASES + 1).fill('*a').join(', ')}]\n`, /more than 100 aliases/],
+    [
+      `more than ${YAML_MAX_ALIASES} aliases`,
+      `a: &a 1\nb: [${Array(YAML_MAX_ALIASES + 1)
+        .fill('*a')
+        .join(', ')}]\n`,
+      /more than 100 aliases/,
+    ],
     ['an alias inside the node it names', 'a: &a [1, *a]\n', /an alias inside the node it refers to|Unresolved alias/],
     ['an alias before its anchor', 'a: *x\nb: &x 1\n', /Unresolved alias|alias/i],
     ['two documents', 'a: 1\n---\nb: 2\n', /multiple documents/],
@@ -90,12 +99,21 @@ describe('parseBoundedYaml', () => {
 
   it(`${YAML_MAX_ALIASES} aliases of a large anchor (a 20 MB answer before) are refused by what they expand to`, () => {
     const out = parseBoundedYaml(HOSTILE_YAML.aliasesOfLargeAnchor(200_000), DEFAULT_YAML_BODY_LIMIT);
-    assert.deepStrictEqual(out, { ok: false, tooLarge: true, problem: `its aliases expand it to more than ${DEFAULT_YAML_BODY_LIMIT} bytes, the limit for YAML bodies` });
+    assert.deepStrictEqual(out, {
+      ok: false,
+      tooLarge: true,
+      problem: `its aliases expand it to more than ${DEFAULT_YAML_BODY_LIMIT} bytes, the limit for YAML bodies`,
+    });
   });
 
   it('nested aliases ("billion laughs") add up, level by level', () => {
     const lol = ['a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'];
-    for (let i = 1; i < 10; i++) lol.push(`${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9).fill(`*${String.fromCharCode(96 + i)}`).join(',')}]`);
+    for (let i = 1; i < 10; i++)
+      lol.push(
+        `${String.fromCharCode(97 + i)}: &${String.fromCharCode(97 + i)} [${Array(9)
+          .fill(`*${String.fromCharCode(96 + i)}`)
+          .join(',')}]`,
+      );
     const out = parseBoundedYaml(lol.join('\n'), DEFAULT_YAML_BODY_LIMIT);
     assert.equal(out.ok, false);
     assert.match(out.ok ? '' : out.problem, /aliases expand it/);
@@ -103,7 +121,10 @@ describe('parseBoundedYaml', () => {
 
   it('a few aliases of small anchors are fine, and expanded as the library would', () => {
     const out = parseBoundedYaml('base: &base {image: app, pullPolicy: Always}\none: *base\ntwo: *base\n', DEFAULT_YAML_BODY_LIMIT);
-    assert.deepStrictEqual(out, { ok: true, value: { base: { image: 'app', pullPolicy: 'Always' }, one: { image: 'app', pullPolicy: 'Always' }, two: { image: 'app', pullPolicy: 'Always' } } });
+    assert.deepStrictEqual(out, {
+      ok: true,
+      value: { base: { image: 'app', pullPolicy: 'Always' }, one: { image: 'app', pullPolicy: 'Always' }, two: { image: 'app', pullPolicy: 'Always' } },
+    });
   });
 });
 
@@ -121,7 +142,12 @@ describe('YAML bodies through POST /sync', () => {
   it('the same content as JSON is held to the JSON limit only (and refused for its shape)', async (t) => {
     const reader = recordedReader(material);
     const app = await build(t, reader, { bodyLimit: 8 * 1024 * 1024 });
-    const res = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: HOSTILE_YAML.flatList(1.3 * 1024 * 1024) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/sync',
+      headers: { 'content-type': 'application/json' },
+      payload: HOSTILE_YAML.flatList(1.3 * 1024 * 1024),
+    });
     assert.equal(res.statusCode, 400);
     assert.equal(res.json().code, 'INVALID_REQUEST');
   });
@@ -140,7 +166,13 @@ describe('YAML bodies through POST /sync', () => {
   const refusals: [string, () => string, number, string, RegExp][] = [
     ['a flow map of 20,000 keys', HOSTILE_YAML.flowMap20k, 413, 'BODY_TOO_LARGE', /^cannot parse the YAML body: it has more than 20000 nodes/],
     ['100 aliases of a 200 KB anchor', () => HOSTILE_YAML.aliasesOfLargeAnchor(200_000), 413, 'BODY_TOO_LARGE', /aliases expand it to more than/],
-    ['a duplicate key', () => `${stringify(request(loadExample())).replace(/^parent:\n/m, 'finalizing: false\nparent:\n')}finalizing: true\n`, 400, 'INVALID_REQUEST', /the key "finalizing" twice/],
+    [
+      'a duplicate key',
+      () => `${stringify(request(loadExample())).replace(/^parent:\n/m, 'finalizing: false\nparent:\n')}finalizing: true\n`,
+      400,
+      'INVALID_REQUEST',
+      /the key "finalizing" twice/,
+    ],
   ];
   for (const [name, body, status, code, message] of refusals) {
     it(`${name} → ${status} ${code}, no Vault call`, async (t) => {

@@ -19,7 +19,12 @@ let everySync: FastifyInstance;
 let withInterval: FastifyInstance;
 
 async function hookFor(refreshSeconds: number): Promise<FastifyInstance> {
-  const v = createVault({ vault: { address: vault.addr, timeoutMs: 2000 }, auth: { method: 'token', token: vault.token }, syncDeadlineMs: 4000, hmacKey: hookConfig.hmacKey });
+  const v = createVault({
+    vault: { address: vault.addr, timeoutMs: 2000 },
+    auth: { method: 'token', token: vault.token },
+    syncDeadlineMs: 4000,
+    hmacKey: hookConfig.hmacKey,
+  });
   return buildApp({ config: { ...hookConfig, refreshSeconds }, reader: v.reader, logger: false });
 }
 
@@ -58,13 +63,22 @@ describe('dataFrom against a real Vault', () => {
     await writeKv(vault, 'kv1', 1, 'shop/legacy', { token: 'legacy-token', region: 'eu' });
     const mc = new MetacontrollerDriver(everySync, appWith('shop', [{ path: 'kv/shop/config', prefix: 'db_' }, { path: 'kv1/shop/legacy' }], []));
     await mc.sync();
-    assert.deepStrictEqual(mc.secretValues('shop-vault-secrets'), { db_host: 'db.internal', db_port: '5432', db_user: 'shop', region: 'eu', token: 'legacy-token' });
+    assert.deepStrictEqual(mc.secretValues('shop-vault-secrets'), {
+      db_host: 'db.internal',
+      db_port: '5432',
+      db_user: 'shop',
+      region: 'eu',
+      token: 'legacy-token',
+    });
     assert.deepStrictEqual([condition(mc, 'SecretsSynced').status, condition(mc, 'SecretsSynced').reason], ['True', 'Synced']);
 
     await writeKv(vault, 'kv', 2, 'shop/config', { host: 'db2.internal', password: 'new-pw' });
     await mc.sync();
-    assert.deepStrictEqual(mc.secretValues('shop-vault-secrets'), { db_host: 'db2.internal', db_password: 'new-pw', region: 'eu', token: 'legacy-token' },
-      'a key removed from Vault goes, a new one comes');
+    assert.deepStrictEqual(
+      mc.secretValues('shop-vault-secrets'),
+      { db_host: 'db2.internal', db_password: 'new-pw', region: 'eu', token: 'legacy-token' },
+      'a key removed from Vault goes, a new one comes',
+    );
   });
 
   it('the explicit targetKey wins a collision, reported by key and path without the value; an invalid key is reported, not written', async () => {
@@ -72,7 +86,9 @@ describe('dataFrom against a real Vault', () => {
     const mc = new MetacontrollerDriver(everySync, appWith('collide', [{ path: 'kv/data/billing/everything', prefix: 'db_' }]));
     await mc.sync();
     assert.deepStrictEqual(mc.secretValues('collide-vault-secrets'), {
-      db_url: 'postgres://billing:pw-1@db:5432/billing', provider_x_api_key: 'px-key-1', db_timeout: '30',
+      db_url: 'postgres://billing:pw-1@db:5432/billing',
+      provider_x_api_key: 'px-key-1',
+      db_timeout: '30',
     });
     const c = condition(mc, 'SecretsSynced');
     assert.deepStrictEqual([c.status, c.reason], ['True', 'SyncedWithSkippedKeys']);
@@ -103,7 +119,12 @@ describe('dataFrom against a real Vault', () => {
     assert.equal(afterFirst, 1);
     for (let i = 0; i < 3; i++) await mc.sync();
     assert.equal(await readsOf(path), afterFirst, 'no read inside the interval');
-    assert.deepStrictEqual(mc.secretValues('fresh-vault-secrets'), { db_url: 'postgres://billing:pw-1@db:5432/billing', provider_x_api_key: 'px-key-1', f_one: '1', f_two: '2' });
+    assert.deepStrictEqual(mc.secretValues('fresh-vault-secrets'), {
+      db_url: 'postgres://billing:pw-1@db:5432/billing',
+      provider_x_api_key: 'px-key-1',
+      f_one: '1',
+      f_two: '2',
+    });
 
     const secret = mc.child('Secret', 'fresh-vault-secrets')!;
     (secret.data as Record<string, string>).f_one = Buffer.from('tampered').toString('base64');

@@ -34,9 +34,17 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function startHook(): Promise<void> {
   hook = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     env: {
-      PATH: process.env.PATH, HOME: dir, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn',
-      VAULT_ADDR: vault.addr, VAULTAPP_AUTH: 'kubernetes', VAULTAPP_IDENTITY: 'controller', VAULTAPP_HOOK_AUTH: 'none',
-      VAULTAPP_ALLOWED_ROLES: '{"default": ["billing-db"]}', VAULTAPP_K8S_TOKEN_PATH: join(dir, 'jwt'),
+      PATH: process.env.PATH,
+      HOME: dir,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      VAULT_ADDR: vault.addr,
+      VAULTAPP_AUTH: 'kubernetes',
+      VAULTAPP_IDENTITY: 'controller',
+      VAULTAPP_HOOK_AUTH: 'none',
+      VAULTAPP_ALLOWED_ROLES: '{"default": ["billing-db"]}',
+      VAULTAPP_K8S_TOKEN_PATH: join(dir, 'jwt'),
       VAULTAPP_HMAC_KEY: 'dynamic-secrets-test-hmac-key',
     },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -44,7 +52,9 @@ async function startHook(): Promise<void> {
   for (let i = 0; i < 100; i++) {
     try {
       if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return;
-    } catch { /* not up yet */ }
+    } catch {
+      /* not up yet */
+    }
     await sleep(100);
   }
   throw new Error('the hook did not start');
@@ -60,24 +70,36 @@ async function stopHook(): Promise<void> {
 function dbApp(name: string, rotation: 'restart' | 'none'): VaultApp {
   const a = loadExample();
   a.metadata = { name, namespace: 'default', uid: `uid-${name}`, generation: 1 };
-  a.spec.vault = { role: 'billing-db', rotation, secrets: [{ path: CREDS, key: 'username', targetKey: 'username' }, { path: CREDS, key: 'password', targetKey: 'password' }] };
+  a.spec.vault = {
+    role: 'billing-db',
+    rotation,
+    secrets: [
+      { path: CREDS, key: 'username', targetKey: 'username' },
+      { path: CREDS, key: 'password', targetKey: 'password' },
+    ],
+  };
   a.spec.monitoring = { enabled: false };
   return a;
 }
 
-const issuedAt = async (): Promise<number[]> => (await vault.auditEntries())
-  .filter((e) => e.type === 'response' && e.request?.path === CREDS && e.request?.operation === 'read' && !e.error)
-  .map((e) => Date.parse(e.time));
+const issuedAt = async (): Promise<number[]> =>
+  (await vault.auditEntries())
+    .filter((e) => e.type === 'response' && e.request?.path === CREDS && e.request?.operation === 'read' && !e.error)
+    .map((e) => Date.parse(e.time));
 
 before(async () => {
   [vault, pg] = await Promise.all([startVaultServer({ auditLog: true }), startPostgres()]);
   await enableDatabaseSecrets(vault, pg, { role: 'billing', defaultTtl: `${LEASE_TTL}s`, maxTtl: `${LEASE_MAX_TTL}s` });
-  await writePolicy(vault, 'billing-db', [
-    `path "${CREDS}" { capabilities = ["read"] }`,
-    // Scoped to this engine's leases: the hook names the lease in the URL.
-    `path "sys/leases/renew/${CREDS}/*" { capabilities = ["update"] }`,
-    `path "sys/leases/revoke/${CREDS}/*" { capabilities = ["update"] }`,
-  ].join('\n'));
+  await writePolicy(
+    vault,
+    'billing-db',
+    [
+      `path "${CREDS}" { capabilities = ["read"] }`,
+      // Scoped to this engine's leases: the hook names the lease in the URL.
+      `path "sys/leases/renew/${CREDS}/*" { capabilities = ["update"] }`,
+      `path "sys/leases/revoke/${CREDS}/*" { capabilities = ["update"] }`,
+    ].join('\n'),
+  );
   const signer = await enableJwtAuthAsKubernetes(vault, { role: 'billing-db', policies: ['billing-db'], ttl: TOKEN_TTL });
   writeFileSync(join(dir, 'jwt'), signer.signJwt());
   port = await freePort();
@@ -137,7 +159,9 @@ describe(`dynamic database credentials over ${SOAK_SECONDS} s with two hook rest
     const issued = (await issuedAt()).sort();
     const forcedMin = 2 * Math.ceil(SOAK_SECONDS / LEASE_MAX_TTL);
     const forcedMax = 2 * Math.ceil(SOAK_SECONDS / (LEASE_MAX_TTL - ROTATION_MARGIN));
-    console.log(`soak: ${probes.ok} probes ok, ${probes.failed.length} failed; ${issued.length} credentials issued for 2 VaultApps (TTLs force ${forcedMin}–${forcedMax}); usernames seen by the probe: ${usernames.size}; restarts at ${restartedAt.map((t) => Math.round((t - start) / 1000)).join(', ')} s; issued at ${issued.map((t) => Math.round((t - start) / 1000)).join(', ')} s; Deployment updates: restart ${rolling.deploymentUpdates}, none ${steady.deploymentUpdates}`);
+    console.log(
+      `soak: ${probes.ok} probes ok, ${probes.failed.length} failed; ${issued.length} credentials issued for 2 VaultApps (TTLs force ${forcedMin}–${forcedMax}); usernames seen by the probe: ${usernames.size}; restarts at ${restartedAt.map((t) => Math.round((t - start) / 1000)).join(', ')} s; issued at ${issued.map((t) => Math.round((t - start) / 1000)).join(', ')} s; Deployment updates: restart ${rolling.deploymentUpdates}, none ${steady.deploymentUpdates}`,
+    );
 
     assert.deepStrictEqual(probes.failed, [], 'every probe logs in');
     assert.ok(probes.ok >= SOAK_SECONDS - 10, `${probes.ok} probes`);

@@ -11,8 +11,19 @@ import type { FastifyInstance } from 'fastify';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { KubeApiError, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 import {
-  buildHook, collectionPath, createNamespace, describeDiffs, ensureServiceMonitorCrd, exampleFiles, expectedSecretKeys, fieldDiffs,
-  installCrd, objectPath, readExample, syncOnce, VAULTAPP_CRD_FILE,
+  buildHook,
+  collectionPath,
+  createNamespace,
+  describeDiffs,
+  ensureServiceMonitorCrd,
+  exampleFiles,
+  expectedSecretKeys,
+  fieldDiffs,
+  installCrd,
+  objectPath,
+  readExample,
+  syncOnce,
+  VAULTAPP_CRD_FILE,
 } from '../support/kube-vaultapp.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomizeOverlay } from '../support/kustomize.js';
 
@@ -23,13 +34,16 @@ let hook: FastifyInstance;
 let smCrdFile: string;
 let smCrd: any;
 
-before(async () => {
-  // A cold cache builds kube-apiserver, etcd and controller-gen first: many minutes.
-  [kube, smCrdFile, hook] = await Promise.all([startKubeApiServer(), ensureServiceMonitorCrd(), buildHook(), ensureKubectl()]);
-  await installCrd(kube, readFileSync(VAULTAPP_CRD_FILE, 'utf8'));
-  smCrd = await installCrd(kube, readFileSync(smCrdFile, 'utf8'));
-  await Promise.all(['children', 'edges', 'no-diff'].map((ns) => createNamespace(kube, ns)));
-}, { timeout: 60 * 60_000 + ENSURE_KUBECTL_TIMEOUT_MS });
+before(
+  async () => {
+    // A cold cache builds kube-apiserver, etcd and controller-gen first: many minutes.
+    [kube, smCrdFile, hook] = await Promise.all([startKubeApiServer(), ensureServiceMonitorCrd(), buildHook(), ensureKubectl()]);
+    await installCrd(kube, readFileSync(VAULTAPP_CRD_FILE, 'utf8'));
+    smCrd = await installCrd(kube, readFileSync(smCrdFile, 'utf8'));
+    await Promise.all(['children', 'edges', 'no-diff'].map((ns) => createNamespace(kube, ns)));
+  },
+  { timeout: 60 * 60_000 + ENSURE_KUBECTL_TIMEOUT_MS },
+);
 after(async () => {
   await hook?.close();
   await kube?.stop();
@@ -86,7 +100,12 @@ describe('the ServiceMonitor CRD', () => {
   });
 
   it('its schema is enforced (a check that the dry-runs below can fail)', async () => {
-    const sm = (spec: unknown) => ({ apiVersion: 'monitoring.coreos.com/v1', kind: 'ServiceMonitor', metadata: { name: 'probe', namespace: 'children' }, spec });
+    const sm = (spec: unknown) => ({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'ServiceMonitor',
+      metadata: { name: 'probe', namespace: 'children' },
+      spec,
+    });
     const rejected = await dryRunCreate([
       sm({ selector: {}, endpoints: [{ port: 'http', interval: '30s1m' }] }),
       sm({ selector: {}, endpoints: [{ port: 'http', scheme: 'ftp' }] }),
@@ -105,7 +124,10 @@ describe('the ServiceMonitor CRD', () => {
 // The ServiceMonitors we ship, as kustomize renders them (test/manifests/scrape-targets.test.ts
 // checks what they select), are accepted by the operator's CRD.
 describe('the shipped ServiceMonitors pass a server-side dry-run create', () => {
-  const variants: [name: string, resources: string[]][] = [['monitoring', ['monitoring']], ['monitoring-tls', ['monitoring-tls']]];
+  const variants: [name: string, resources: string[]][] = [
+    ['monitoring', ['monitoring']],
+    ['monitoring-tls', ['monitoring-tls']],
+  ];
   for (const [name, resources] of variants) {
     it(`metacontroller/${name}/`, async () => {
       const objects = kustomizeOverlay(resources);
@@ -124,8 +146,16 @@ describe('every child of every example passes a server-side dry-run create', () 
       const parent = await createParent(app, 'children');
       const res = await syncOnce(hook, parent);
 
-      const expected = ['Secret', app.spec.statefulSetSpec ? 'StatefulSet' : 'Deployment', ...(app.spec.monitoring?.enabled ? ['Service', 'ServiceMonitor'] : [])];
-      assert.deepEqual(res.children.map((c) => c.kind), expected, JSON.stringify(res.status.conditions));
+      const expected = [
+        'Secret',
+        app.spec.statefulSetSpec ? 'StatefulSet' : 'Deployment',
+        ...(app.spec.monitoring?.enabled ? ['Service', 'ServiceMonitor'] : []),
+      ];
+      assert.deepEqual(
+        res.children.map((c) => c.kind),
+        expected,
+        JSON.stringify(res.status.conditions),
+      );
       const secret = res.children.find((c) => c.kind === 'Secret')!;
       assert.deepEqual(Object.keys(secret.data as object).sort(), expectedSecretKeys(app));
 
@@ -141,18 +171,27 @@ describe('every child of every example passes a server-side dry-run create', () 
 // with a child the API server rejects (Metacontroller would fail on it every sync,
 // and nothing in the VaultApp's status would say why).
 describe('VaultApps at the edges of the CRD: every child passes a dry-run create', () => {
-  const seed = (name: string, mutate: (a: any) => void = () => {}) => () => {
-    const a: any = readExample('billing-service.yaml');
-    a.metadata = { name };
-    mutate(a);
-    return a;
-  };
+  const seed =
+    (name: string, mutate: (a: any) => void = () => {}) =>
+    () => {
+      const a: any = readExample('billing-service.yaml');
+      a.metadata = { name };
+      mutate(a);
+      return a;
+    };
   const intervals = ['30s', '1m30s', '1h', '500ms', '1s500ms', '1d'];
   // Values whose children the API server would refuse are refused at admission instead.
   const refusedIntervals = ['30s1m', '1m1m', '500ms1s'];
   const cases: { name: string; app: () => any; admitted?: false }[] = [
-    ...intervals.map((interval, i) => ({ name: `monitoring.interval "${interval}"`, app: seed(`interval-${i}`, (a) => (a.spec.monitoring.interval = interval)) })),
-    ...refusedIntervals.map((interval, i) => ({ name: `monitoring.interval "${interval}" is refused at admission`, app: seed(`bad-interval-${i}`, (a) => (a.spec.monitoring.interval = interval)), admitted: false as const })),
+    ...intervals.map((interval, i) => ({
+      name: `monitoring.interval "${interval}"`,
+      app: seed(`interval-${i}`, (a) => (a.spec.monitoring.interval = interval)),
+    })),
+    ...refusedIntervals.map((interval, i) => ({
+      name: `monitoring.interval "${interval}" is refused at admission`,
+      app: seed(`bad-interval-${i}`, (a) => (a.spec.monitoring.interval = interval)),
+      admitted: false as const,
+    })),
     { name: 'a name with a dot', app: seed('billing.v2') },
     { name: 'a name of 55 characters (the longest with a metrics Service)', app: seed('n'.repeat(55)) },
     { name: 'a name of 239 characters (Secret name of 253)', app: seed('n'.repeat(239)) },
@@ -160,10 +199,17 @@ describe('VaultApps at the edges of the CRD: every child passes a dry-run create
     { name: 'a name of 253 characters is refused at admission', app: seed('m'.repeat(253)), admitted: false },
     {
       name: 'monitoring labels at the edges of label syntax (32 of them, a 253-character prefix, 63-character names and values)',
-      app: seed('labels', (a) => (a.spec.monitoring.labels = {
-        release: 'kube-prometheus-stack', empty: '', [`${'p'.repeat(253)}/n`]: 'v', ['n'.repeat(63)]: 'v'.repeat(63),
-        ...Object.fromEntries(Array.from({ length: 28 }, (_, i) => [`example.com/k${i}`, `v${i}`])),
-      })),
+      app: seed(
+        'labels',
+        (a) =>
+          (a.spec.monitoring.labels = {
+            release: 'kube-prometheus-stack',
+            empty: '',
+            [`${'p'.repeat(253)}/n`]: 'v',
+            ['n'.repeat(63)]: 'v'.repeat(63),
+            ...Object.fromEntries(Array.from({ length: 28 }, (_, i) => [`example.com/k${i}`, `v${i}`])),
+          }),
+      ),
     },
   ];
   for (const c of cases) {
@@ -174,7 +220,11 @@ describe('VaultApps at the edges of the CRD: every child passes a dry-run create
       }
       const parent = await createParent(c.app(), 'edges');
       const res = await syncOnce(hook, parent);
-      assert.deepEqual(await dryRunCreate(res.children), [], `children of ${abbreviate(parent.metadata.name)} (admitted by the CRD) rejected by the API server`);
+      assert.deepEqual(
+        await dryRunCreate(res.children),
+        [],
+        `children of ${abbreviate(parent.metadata.name)} (admitted by the CRD) rejected by the API server`,
+      );
     });
   }
 });
@@ -189,8 +239,14 @@ function edgeStatefulSet(): any {
   sts.updateStrategy = { type: 'OnDelete' };
   sts.podManagementPolicy = 'Parallel';
   sts.volumeClaimTemplates = [
-    { metadata: { name: 'data', labels: { tier: 'db' } }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1.5Gi' }, limits: { storage: 2147483648 } } } },
-    { metadata: { name: 'wal', finalizers: [] }, spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '0.5Gi' } } } },
+    {
+      metadata: { name: 'data', labels: { tier: 'db' } },
+      spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1.5Gi' }, limits: { storage: 2147483648 } } },
+    },
+    {
+      metadata: { name: 'wal', finalizers: [] },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'fast', resources: { requests: { storage: '0.5Gi' } } },
+    },
   ];
   sts.template.spec.containers[0].env = [];
   sts.template.spec.containers[0].resources = { requests: { cpu: 0.5, memory: '1024Mi' } };
@@ -210,7 +266,9 @@ describe('no perpetual diff: the stored children are what the next sync asks for
       // Sync 1: nothing observed. Apply what the hook asks for, as a field manager, and its status.
       const first = await syncOnce(hook, parent);
       const apply = (c: KubeObject) =>
-        kube.request('PATCH', `${objectPath(c)}?fieldManager=metacontroller&force=true&fieldValidation=Strict`, c, { contentType: 'application/apply-patch+yaml' });
+        kube.request('PATCH', `${objectPath(c)}?fieldManager=metacontroller&force=true&fieldValidation=Strict`, c, {
+          contentType: 'application/apply-patch+yaml',
+        });
       for (const c of first.children) await apply(c);
       parent = await writeStatus(parent, first.status);
 

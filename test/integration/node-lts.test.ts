@@ -45,17 +45,32 @@ before(async () => {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT')));
   hook = spawn(node, [...productionNodeFlags(), `${outDir}src/server.js`], {
     cwd: repo,
-    env: { ...env, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), VAULT_ADDR: vault.addr, VAULT_TOKEN: vault.token, VAULTAPP_AUTH: 'token', VAULTAPP_HMAC_KEY: 'node-lts-test-hmac-key-0123456789' },
+    env: {
+      ...env,
+      NODE_ENV: 'production',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      VAULT_ADDR: vault.addr,
+      VAULT_TOKEN: vault.token,
+      VAULTAPP_AUTH: 'token',
+      VAULTAPP_HMAC_KEY: 'node-lts-test-hmac-key-0123456789',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  hook.stdout!.on('data', (c: Buffer) => { output += c.toString(); });
-  hook.stderr!.on('data', (c: Buffer) => { output += c.toString(); });
+  hook.stdout!.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
+  hook.stderr!.on('data', (c: Buffer) => {
+    output += c.toString();
+  });
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (hook.exitCode !== null) throw new Error(`the hook exited with ${hook.exitCode} on ${node}:\n${output}`);
     try {
       if ((await fetch(`${base}/readyz`)).status === 200) break;
-    } catch { /* not listening yet */ }
+    } catch {
+      /* not listening yet */
+    }
     if (Date.now() > deadline) throw new Error(`the hook on ${node} was not ready within 30 s:\n${output}`);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -67,17 +82,21 @@ after(async () => {
   rmSync(outDir, { recursive: true, force: true });
 });
 
-describe('the built hook on the image\'s Node release line', () => {
-  it('runs on Node 26 with the Dockerfile\'s flags', async () => {
+describe("the built hook on the image's Node release line", () => {
+  it("runs on Node 26 with the Dockerfile's flags", async () => {
     const { stdout } = await run(node, ['--version'], { encoding: 'utf8' });
     assert.match(stdout, /^v26\./);
     assert.match((await run(node, [...productionNodeFlags(), '-p', 'process.execArgv.join(" ")'], { encoding: 'utf8' })).stdout, /--heap-growing-percent=50/);
   });
 
-  it('syncs the seed example against Vault: the Secret holds Vault\'s values', async () => {
-    const res = await fetch(`${base}/sync`, { method: 'POST', headers: { 'content-type': 'application/yaml' }, body: await readFile(`${repo}examples/sync-request.yaml`, 'utf8') });
+  it("syncs the seed example against Vault: the Secret holds Vault's values", async () => {
+    const res = await fetch(`${base}/sync`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/yaml' },
+      body: await readFile(`${repo}examples/sync-request.yaml`, 'utf8'),
+    });
     assert.equal(res.status, 200, output);
-    const body = await res.json() as { children: Array<{ kind: string; data?: Record<string, string> }> };
+    const body = (await res.json()) as { children: Array<{ kind: string; data?: Record<string, string> }> };
     const secret = body.children.find((c) => c.kind === 'Secret')!;
     const values = Object.fromEntries(Object.entries(secret.data!).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
     assert.deepEqual(values, { db_url: 'postgres://billing:lts-secret@db:5432/billing', provider_x_api_key: 'lts-provider-key' });

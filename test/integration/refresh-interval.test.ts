@@ -27,9 +27,7 @@ import { loadExample } from '../fixtures/requests.js';
 import { hookConfig } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
-import {
-  enableJwtAuthAsKubernetes, enableKv, startVaultServer, writePolicy, type VaultServer,
-} from '../support/vault-server.js';
+import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writePolicy, type VaultServer } from '../support/vault-server.js';
 
 const ROLE = 'billing-app';
 const OTHER_ROLE = 'billing-app-2';
@@ -44,16 +42,21 @@ let pgs: PgServer;
 let jwtPath: string;
 let clockMs = Date.now();
 const now = (): Date => new Date(clockMs);
-const advanceClock = (seconds: number): void => { clockMs += seconds * 1000; };
+const advanceClock = (seconds: number): void => {
+  clockMs += seconds * 1000;
+};
 const hooks: FastifyInstance[] = [];
 let main: { app: FastifyInstance; vault: Vault };
 
 /** A hook as a process starts it: its own Vault client, token cache and mount cache; nothing carried over. */
 async function startHook(hmacKey = HOOK_CONFIG.hmacKey, withMetrics = false) {
   const v = createVault({
-    vault: { address: vault.addr, timeoutMs: 3000 }, syncDeadlineMs: 6000, hmacKey,
+    vault: { address: vault.addr, timeoutMs: 3000 },
+    syncDeadlineMs: 6000,
+    hmacKey,
     auth: {
-      method: 'kubernetes', mount: 'kubernetes',
+      method: 'kubernetes',
+      mount: 'kubernetes',
       identity: { model: 'controller', jwtPath, allowedRoles: { default: [ROLE, OTHER_ROLE], other: [ROLE] } },
     },
   });
@@ -76,8 +79,7 @@ async function kvPut(path: string, data: Record<string, string>): Promise<void> 
 
 const dbPath = (name: string) => `kv/data/${name}/database`;
 const providerPath = (name: string) => `kv/data/${name}/provider`;
-const values = (name: string, version: string) =>
-  ({ db_url: `${name}-url-${version}`, provider_key: `${name}-key-${version}` });
+const values = (name: string, version: string) => ({ db_url: `${name}-url-${version}`, provider_key: `${name}-key-${version}` });
 
 /** Writes version `version` of a test's two KV paths; returns the VaultApp entries that read them. */
 async function seed(name: string, version = 'v1'): Promise<Secrets> {
@@ -90,13 +92,19 @@ async function seed(name: string, version = 'v1'): Promise<Secrets> {
   ];
 }
 
-interface AppOptions { namespace?: string; uid?: string; role?: string; refreshInterval?: string }
+interface AppOptions {
+  namespace?: string;
+  uid?: string;
+  role?: string;
+  refreshInterval?: string;
+}
 
 function vaultApp(name: string, secrets: Secrets, opts: AppOptions = {}): VaultApp {
   const a = loadExample();
   a.metadata = { name, namespace: opts.namespace ?? 'default', uid: opts.uid ?? `uid-${name}`, generation: 1 };
   a.spec.vault = {
-    role: opts.role ?? ROLE, secrets,
+    role: opts.role ?? ROLE,
+    secrets,
     ...(opts.refreshInterval !== undefined ? { refreshInterval: opts.refreshInterval } : {}),
   };
   a.spec.monitoring = { enabled: false };
@@ -111,7 +119,8 @@ const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 function editVault(mc: MetacontrollerDriver, change: Partial<VaultApp['spec']['vault']>): void {
   const generation = (mc.parent.metadata.generation ?? 1) + 1;
   mc.parent = {
-    ...mc.parent, metadata: { ...mc.parent.metadata, generation },
+    ...mc.parent,
+    metadata: { ...mc.parent.metadata, generation },
     spec: { ...mc.parent.spec, vault: { ...mc.parent.spec.vault, ...change } },
   };
 }
@@ -156,8 +165,10 @@ function assertSynced(res: SyncResponse): void {
 async function audited<T>(action: () => Promise<T>): Promise<{ result: T; requests: string[] }> {
   const before = (await vault.auditEntries()).length;
   const result = await action();
-  const requests = (await vault.auditEntries()).slice(before)
-    .filter((e) => e.type === 'request').map((e) => `${e.request.operation} ${e.request.path}`);
+  const requests = (await vault.auditEntries())
+    .slice(before)
+    .filter((e) => e.type === 'request')
+    .map((e) => `${e.request.operation} ${e.request.path}`);
   return { result, requests };
 }
 
@@ -202,15 +213,23 @@ before(async () => {
   [vault, pgs] = await Promise.all([startVaultServer({ auditLog: true }), startPostgres()]);
   await enableKv(vault, 'kv', 2);
   await enableDatabaseSecrets(vault, pgs, { role: 'billing', defaultTtl: `${LEASE_TTL}s`, maxTtl: '2h' });
-  await writePolicy(vault, 'apps', [
-    'path "kv/data/*" { capabilities = ["read"] }',
-    `path "${DB}" { capabilities = ["read"] }`,
-    `path "sys/leases/renew/${DB}/*" { capabilities = ["update"] }`,
-    `path "sys/leases/revoke/${DB}/*" { capabilities = ["update"] }`,
-  ].join('\n'));
+  await writePolicy(
+    vault,
+    'apps',
+    [
+      'path "kv/data/*" { capabilities = ["read"] }',
+      `path "${DB}" { capabilities = ["read"] }`,
+      `path "sys/leases/renew/${DB}/*" { capabilities = ["update"] }`,
+      `path "sys/leases/revoke/${DB}/*" { capabilities = ["update"] }`,
+    ].join('\n'),
+  );
   const signer = await enableJwtAuthAsKubernetes(vault, { role: ROLE, policies: ['apps'], ttl: '1h' });
   const other = await vault.request('POST', `auth/kubernetes/role/${OTHER_ROLE}`, {
-    role_type: 'jwt', user_claim: 'sub', bound_audiences: ['vault'], token_policies: ['apps'], token_ttl: '1h',
+    role_type: 'jwt',
+    user_claim: 'sub',
+    bound_audiences: ['vault'],
+    token_policies: ['apps'],
+    token_ttl: '1h',
   });
   assert.ok(other.status < 300, JSON.stringify(other.body));
   jwtPath = join(mkdtempSync(join(tmpdir(), 'vaultapp-refresh-')), 'jwt');
@@ -224,7 +243,9 @@ after(async () => {
 });
 
 // Each test starts at the real time: lease records and Vault tokens carry real expiries.
-beforeEach(() => { clockMs = Date.now(); });
+beforeEach(() => {
+  clockMs = Date.now();
+});
 
 // ---- 1. inside the interval ------------------------------------------------------------------------
 
@@ -258,7 +279,7 @@ describe('inside the refresh interval', () => {
       await syncWithoutVault(mc, `resync ${resync} s after the read`);
     }
     assert.deepEqual(mc.secretValues(), values('churn', 'v1'));
-    assert.equal(await withoutVaultCount() - counted, 7, 'vaultapp_syncs_without_vault_total counts each');
+    assert.equal((await withoutVaultCount()) - counted, 7, 'vaultapp_syncs_without_vault_total counts each');
   });
 });
 
@@ -346,14 +367,23 @@ describe('skip-state the hook did not write for this VaultApp is never trusted',
 
   // Each forgery is made after the interval ran out: trusted, it would make the hook skip the due read.
   const forgeries: Array<[string, (name: string, mc: MetacontrollerDriver) => Promise<string>]> = [
-    ['readAt moved to now, with a made-up MAC', async (_name, mc) => JSON.stringify({
-      ...JSON.parse(stateOf(mc)), readAt: new Date(clockMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
-      mac: randomBytes(32).toString('base64url'),
-    })],
-    ['copied from the VaultApp of the same name in another namespace', (name, mc) =>
-      stateOfAnother(name, mc.parent.spec.vault.secrets, { namespace: 'other', uid: `uid-${name}-other` })],
-    ['copied from a VaultApp of the same name and namespace, another uid (deleted and recreated)', (name, mc) =>
-      stateOfAnother(name, mc.parent.spec.vault.secrets, { uid: `uid-${name}-earlier` })],
+    [
+      'readAt moved to now, with a made-up MAC',
+      async (_name, mc) =>
+        JSON.stringify({
+          ...JSON.parse(stateOf(mc)),
+          readAt: new Date(clockMs).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+          mac: randomBytes(32).toString('base64url'),
+        }),
+    ],
+    [
+      'copied from the VaultApp of the same name in another namespace',
+      (name, mc) => stateOfAnother(name, mc.parent.spec.vault.secrets, { namespace: 'other', uid: `uid-${name}-other` }),
+    ],
+    [
+      'copied from a VaultApp of the same name and namespace, another uid (deleted and recreated)',
+      (name, mc) => stateOfAnother(name, mc.parent.spec.vault.secrets, { uid: `uid-${name}-earlier` }),
+    ],
   ];
 
   forgeries.forEach(([label, forge], i) => {
@@ -407,7 +437,10 @@ describe('a restarted hook decides from the Secret alone', () => {
       second.push(await readsBy(again, at));
     }
     assert.deepEqual(first, [false, false, false, false, true, false]);
-    assert.deepEqual(second.map((requests) => requests.length > 0), first);
+    assert.deepEqual(
+      second.map((requests) => requests.length > 0),
+      first,
+    );
     // Its first request of all is the login of the refresh: none inside the interval, not even that.
     assert.equal(second[4]![0], LOGIN, `the restarted hook's refresh: ${second[4]!.join(', ')}`);
     assert.deepEqual(again.secretValues(), mc.secretValues());

@@ -20,20 +20,28 @@ let vault: VaultServer;
 let pg: PgServer;
 let hook: FastifyInstance;
 
-before(async () => {
-  [vault, pg] = await Promise.all([startVaultServer({ auditLog: true }), startPostgres()]);
-  await enableDatabaseSecrets(vault, pg, { role: 'billing', defaultTtl: '600s', maxTtl: '1200s' });
-  const v = createVault({ vault: { address: vault.addr, timeoutMs: 3000 }, auth: { method: 'token', token: vault.token }, syncDeadlineMs: 6000, hmacKey: hookConfig.hmacKey });
-  hook = await buildApp({ config: { ...hookConfig, refreshSeconds: 600 }, reader: v.reader, logger: false });
-}, { timeout: 60 * 60_000 }); // a cold cache builds Vault and fetches PostgreSQL first
+before(
+  async () => {
+    [vault, pg] = await Promise.all([startVaultServer({ auditLog: true }), startPostgres()]);
+    await enableDatabaseSecrets(vault, pg, { role: 'billing', defaultTtl: '600s', maxTtl: '1200s' });
+    const v = createVault({
+      vault: { address: vault.addr, timeoutMs: 3000 },
+      auth: { method: 'token', token: vault.token },
+      syncDeadlineMs: 6000,
+      hmacKey: hookConfig.hmacKey,
+    });
+    hook = await buildApp({ config: { ...hookConfig, refreshSeconds: 600 }, reader: v.reader, logger: false });
+  },
+  { timeout: 60 * 60_000 },
+); // a cold cache builds Vault and fetches PostgreSQL first
 
 after(async () => {
   await hook?.close();
   await Promise.all([vault?.stop(), pg?.stop()]);
 });
 
-const issued = async (): Promise<number> => (await vault.auditEntries())
-  .filter((e) => e.type === 'response' && e.request?.path === CREDS && e.request?.operation === 'read' && !e.error).length;
+const issued = async (): Promise<number> =>
+  (await vault.auditEntries()).filter((e) => e.type === 'response' && e.request?.path === CREDS && e.request?.operation === 'read' && !e.error).length;
 
 function templated(template: string): VaultApp {
   const app = loadExample();

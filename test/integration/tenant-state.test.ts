@@ -27,9 +27,7 @@ import { hookConfig as baseConfig } from '../support/build-app.js';
 const hookConfig = { ...baseConfig, refreshSeconds: 0 };
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
-import {
-  enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer,
-} from '../support/vault-server.js';
+import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../support/vault-server.js';
 
 const DB = 'database/creds/billing';
 const KV_PATH = 'kv/data/app/config';
@@ -40,7 +38,9 @@ const DUE = 450; // seconds after renewedAt at which a record is due for renewal
 let vault: VaultServer;
 let pgs: PgServer;
 let clockMs = Date.now();
-const advanceClock = (seconds: number): void => { clockMs += seconds * 1000; };
+const advanceClock = (seconds: number): void => {
+  clockMs += seconds * 1000;
+};
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 // Token mode: the hook's only token, with the root policy, so that any URL a forged record
@@ -70,8 +70,7 @@ const dbSecrets = (path: string, prefix = ''): Secrets => [
 ];
 
 const secretOf = (mc: MetacontrollerDriver) => mc.child('Secret', `${mc.parent.metadata.name}-vault-secrets`)!;
-const recordsOf = (mc: MetacontrollerDriver): LeaseRecord[] =>
-  JSON.parse(secretOf(mc).metadata.annotations![LEASES_ANNOTATION]!);
+const recordsOf = (mc: MetacontrollerDriver): LeaseRecord[] => JSON.parse(secretOf(mc).metadata.annotations![LEASES_ANNOTATION]!);
 
 /** The tenant edits the VaultApp's spec (they own it). */
 function setSecrets(mc: MetacontrollerDriver, secrets: Secrets): void {
@@ -89,8 +88,16 @@ function tamper(mc: MetacontrollerDriver, annotation: string, extraData: Record<
 function forgedRecord(path: string, leaseId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   const at = iso(clockMs - DUE * 1000);
   return {
-    path, leaseId, issuedAt: at, renewedAt: at, duration: LEASE_TTL, ttl: LEASE_TTL, renewable: true, maxed: false,
-    mac: randomBytes(32).toString('base64url'), ...extra,
+    path,
+    leaseId,
+    issuedAt: at,
+    renewedAt: at,
+    duration: LEASE_TTL,
+    ttl: LEASE_TTL,
+    renewable: true,
+    maxed: false,
+    mac: randomBytes(32).toString('base64url'),
+    ...extra,
   };
 }
 
@@ -115,8 +122,9 @@ function assertNoLeakedText(res: SyncResponse, forged: string[]): void {
   }
 }
 
-const UNTRUSTED_ONLY = new RegExp(String.raw`^\d+ lease records? in annotation \S+ of Secret \S+ ignored \([^)]*\): [^;]*`
-  + String.raw`; Secret \S+ keeps its current data$`);
+const UNTRUSTED_ONLY = new RegExp(
+  String.raw`^\d+ lease records? in annotation \S+ of Secret \S+ ignored \([^)]*\): [^;]*` + String.raw`; Secret \S+ keeps its current data$`,
+);
 
 /** SecretsSynced says only that the records were ignored, and that the data is kept. */
 function assertUntrustedOnly(res: SyncResponse): void {
@@ -127,12 +135,14 @@ function assertUntrustedOnly(res: SyncResponse): void {
   assert.match(synced.message, UNTRUSTED_ONLY);
 }
 
-const answeredAnnotation = (res: SyncResponse): string | undefined =>
-  res.children.find((c) => c.kind === 'Secret')?.metadata.annotations?.[LEASES_ANNOTATION];
+const answeredAnnotation = (res: SyncResponse): string | undefined => res.children.find((c) => c.kind === 'Secret')?.metadata.annotations?.[LEASES_ANNOTATION];
 
 // ---- the audit log as witness ------------------------------------------------------------------
 
-interface Audited<T> { result: T; entries: any[] }
+interface Audited<T> {
+  result: T;
+  entries: any[];
+}
 
 /** Runs `action` and returns the audit entries Vault wrote meanwhile (nothing else talks to Vault). */
 async function audited<T>(action: () => Promise<T>): Promise<Audited<T>> {
@@ -142,14 +152,14 @@ async function audited<T>(action: () => Promise<T>): Promise<Audited<T>> {
 }
 
 /** The request entries, each with the (hashed) token it was made with. */
-const requests = (entries: any[]) =>
-  entries.filter((e) => e.type === 'request').map((e) => ({ ...e.request, auth: e.auth }));
+const requests = (entries: any[]) => entries.filter((e) => e.type === 'request').map((e) => ({ ...e.request, auth: e.auth }));
 const described = (entries: any[]): string[] => requests(entries).map((r) => `${r.operation} ${r.path}`);
 
 /** Lease ids in Vault's answers to reads of `paths`: the leases the hook issued in this window. */
-const issuedLeases = (entries: any[], paths: string[]): string[] => entries
-  .filter((e) => e.type === 'response' && paths.includes(e.request?.path) && e.response?.secret?.lease_id)
-  .map((e) => e.response.secret.lease_id as string);
+const issuedLeases = (entries: any[], paths: string[]): string[] =>
+  entries
+    .filter((e) => e.type === 'response' && paths.includes(e.request?.path) && e.response?.secret?.lease_id)
+    .map((e) => e.response.secret.lease_id as string);
 
 /**
  * Requests other than logins, reads of `specPaths` (and their mount lookups), the token-mode
@@ -157,19 +167,23 @@ const issuedLeases = (entries: any[], paths: string[]): string[] => entries
  */
 function unexpectedRequests(entries: any[], specPaths: string[], ownLeases: string[]): string[] {
   const own = new Set([...ownLeases, ...issuedLeases(entries, specPaths)]);
-  return requests(entries).filter((r) => {
-    const p = r.path as string;
-    if (/^auth\/kubernetes\/login$/.test(p) && r.operation === 'update') return false;
-    const mountLookup = specPaths.some((s) => p === `sys/internal/ui/mounts/${s}`);
-    if (r.operation === 'read' && (specPaths.includes(p) || mountLookup)) return false;
-    if (p === 'auth/token/lookup-self' && r.operation === 'read') return false; // TokenSource.describe, token mode
-    const lease = /^sys\/leases\/(?:renew|revoke)\/(.+)$/.exec(p);
-    return !(lease && r.operation === 'update' && own.has(lease[1]!));
-  }).map((r) => `${r.operation} ${r.path}`);
+  return requests(entries)
+    .filter((r) => {
+      const p = r.path as string;
+      if (/^auth\/kubernetes\/login$/.test(p) && r.operation === 'update') return false;
+      const mountLookup = specPaths.some((s) => p === `sys/internal/ui/mounts/${s}`);
+      if (r.operation === 'read' && (specPaths.includes(p) || mountLookup)) return false;
+      if (p === 'auth/token/lookup-self' && r.operation === 'read') return false; // TokenSource.describe, token mode
+      const lease = /^sys\/leases\/(?:renew|revoke)\/(.+)$/.exec(p);
+      return !(lease && r.operation === 'update' && own.has(lease[1]!));
+    })
+    .map((r) => `${r.operation} ${r.path}`);
 }
 
 const leaseWrites = (entries: any[]): string[] =>
-  requests(entries).filter((r) => (r.path as string).startsWith('sys/leases/')).map((r) => r.path as string);
+  requests(entries)
+    .filter((r) => (r.path as string).startsWith('sys/leases/'))
+    .map((r) => r.path as string);
 
 // ---- servers -----------------------------------------------------------------------------------
 
@@ -193,15 +207,23 @@ before(async () => {
 
   // Controller mode: namespace a may use role-x (database/creds/x), namespace b role-y.
   for (const t of ['x', 'y']) {
-    await writePolicy(vault, `tenant-${t}`, [
-      `path "database/creds/${t}" { capabilities = ["read"] }`,
-      `path "sys/leases/renew/database/creds/${t}/*" { capabilities = ["update"] }`,
-      `path "sys/leases/revoke/database/creds/${t}/*" { capabilities = ["update"] }`,
-    ].join('\n'));
+    await writePolicy(
+      vault,
+      `tenant-${t}`,
+      [
+        `path "database/creds/${t}" { capabilities = ["read"] }`,
+        `path "sys/leases/renew/database/creds/${t}/*" { capabilities = ["update"] }`,
+        `path "sys/leases/revoke/database/creds/${t}/*" { capabilities = ["update"] }`,
+      ].join('\n'),
+    );
   }
   const signer = await enableJwtAuthAsKubernetes(vault, { role: 'role-x', policies: ['tenant-x'], ttl: '1h' });
   const roleY = await vault.request('POST', 'auth/kubernetes/role/role-y', {
-    role_type: 'jwt', user_claim: 'sub', bound_audiences: ['vault'], token_policies: ['tenant-y'], token_ttl: '1h',
+    role_type: 'jwt',
+    user_claim: 'sub',
+    bound_audiences: ['vault'],
+    token_policies: ['tenant-y'],
+    token_ttl: '1h',
   });
   assert.ok(roleY.status < 300, JSON.stringify(roleY.body));
   const jwtPath = join(mkdtempSync(join(tmpdir(), 'vaultapp-tenant-')), 'jwt');
@@ -209,7 +231,8 @@ before(async () => {
   controllerVault = createVault({
     ...base,
     auth: {
-      method: 'kubernetes', mount: 'kubernetes',
+      method: 'kubernetes',
+      mount: 'kubernetes',
       identity: { model: 'controller', jwtPath, allowedRoles: { a: ['role-x'], b: ['role-y'] } },
     },
   });
@@ -281,10 +304,13 @@ describe('attack 1: forged lease records never steer a Vault request', () => {
     // An id that passes every URL check: only the MAC keeps the hook off another VaultApp's lease.
     ["another VaultApp's live lease", () => forgedRecord(P, recordsOf(victim)[0]!.leaseId)],
     // The issue's records had no MAC at all.
-    ['../../../auth/token/revoke-self, no MAC', () => {
-      const { mac: _mac, ...r } = forgedRecord(P, '../../../auth/token/revoke-self');
-      return r;
-    }],
+    [
+      '../../../auth/token/revoke-self, no MAC',
+      () => {
+        const { mac: _mac, ...r } = forgedRecord(P, '../../../auth/token/revoke-self');
+        return r;
+      },
+    ],
   ];
 
   for (const [label, forge] of attacks) {
@@ -310,7 +336,10 @@ describe('attack 1: forged lease records never steer a Vault request', () => {
   it("the victim's lease was never renewed or revoked, and the victim still syncs", async () => {
     const lease = recordsOf(victim)[0]!.leaseId;
     const all = requests(await vault.auditEntries()).map((r) => r.path as string);
-    assert.deepEqual(all.filter((p) => p.startsWith('sys/leases/') && p.endsWith(lease)), []);
+    assert.deepEqual(
+      all.filter((p) => p.startsWith('sys/leases/') && p.endsWith(lease)),
+      [],
+    );
     const res = await victim.sync();
     assert.equal(condition(res, 'SecretsSynced').status, 'True');
   });
@@ -328,8 +357,7 @@ describe("attack 2: VaultApp X's sealed token, pasted into VaultApp Y's Secret, 
   let xTokenHash: string;
 
   /** Audit entries (requests and responses) made with X's token. */
-  const withXToken = (entries: any[]) =>
-    entries.filter((e) => e.auth?.client_token === xTokenHash).map((e) => `${e.type} ${e.request?.path}`);
+  const withXToken = (entries: any[]) => entries.filter((e) => e.auth?.client_token === xTokenHash).map((e) => `${e.type} ${e.request?.path}`);
 
   before(async () => {
     x = new MetacontrollerDriver(controllerHook, vaultApp('app-x', dbSecrets(X_PATH), X_OPTS));
@@ -368,7 +396,11 @@ describe("attack 2: VaultApp X's sealed token, pasted into VaultApp Y's Secret, 
     assert.ok(!answeredAnnotation(res)!.includes(xRecord.leaseId), "X's record is not carried on");
     // What Y's own role may not do it still may not: X's path read with Y's token is refused.
     assert.ok(requests(entries).some((r) => r.path === X_PATH && r.auth?.client_token !== xTokenHash));
-    assert.deepEqual(leaseWrites(entries).filter((p) => p.includes(X_PATH)), [], "X's lease not renewed nor revoked");
+    assert.deepEqual(
+      leaseWrites(entries).filter((p) => p.includes(X_PATH)),
+      [],
+      "X's lease not renewed nor revoked",
+    );
     assertNoLeakedText(res, [xRecord.leaseId]);
   });
 
@@ -448,7 +480,10 @@ describe('attack 4: a forged record on a KV path', () => {
     tamper(mc, JSON.stringify([forgedRecord(KV_PATH, `${KV_PATH}/forged`, fresh)]));
 
     const { result: res, entries } = await audited(() => mc.sync());
-    assert.ok(requests(entries).some((r) => r.path === KV_PATH && r.operation === 'read'), 'the path is read');
+    assert.ok(
+      requests(entries).some((r) => r.path === KV_PATH && r.operation === 'read'),
+      'the path is read',
+    );
     assert.deepEqual(unexpectedRequests(entries, [KV_PATH], []), []);
     assertUntrustedOnly(res);
     assert.deepEqual(mc.secretValues(), { password: 'kv-v1' }, 'kept while the state is untrusted');

@@ -31,7 +31,7 @@ function appWith(secrets: VaultApp['spec']['vault']['secrets'], uid: string): Va
 /** Leases Vault holds for the role's credentials. */
 async function liveLeases(): Promise<string[]> {
   const res = await vault.request('LIST', `sys/leases/lookup/database/creds/${ROLE}/`);
-  return res.status === 404 ? [] : (res.body?.data?.keys ?? []) as string[];
+  return res.status === 404 ? [] : ((res.body?.data?.keys ?? []) as string[]);
 }
 
 /** PostgreSQL login roles Vault made (its usernames start with "v-"). */
@@ -44,7 +44,12 @@ before(async () => {
   await enableDatabaseSecrets(vault, pgs, { role: ROLE, defaultTtl: '10m', maxTtl: '1h' });
   await enableKv(vault, 'kv', 2);
   await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'px-key-1' });
-  v = createVault({ vault: { address: vault.addr, timeoutMs: 3000 }, auth: { method: 'token', token: vault.token }, syncDeadlineMs: 6000, hmacKey: hookConfig.hmacKey });
+  v = createVault({
+    vault: { address: vault.addr, timeoutMs: 3000 },
+    auth: { method: 'token', token: vault.token },
+    syncDeadlineMs: 6000,
+    hmacKey: hookConfig.hmacKey,
+  });
   app = await buildApp({ config: hookConfig, reader: v.reader, logger: false });
 });
 
@@ -55,16 +60,26 @@ after(async () => {
 
 describe('credentials issued in a sync that fails for another path', () => {
   it('are revoked before the answer: three failing syncs leave no database user and no lease', async () => {
-    const mc = new MetacontrollerDriver(app, appWith([
-      { path: `database/creds/${ROLE}`, key: 'password', targetKey: 'db_password' },
-      { path: 'kv/data/billing/not-written-yet', key: 'key', targetKey: 'provider_key' },
-    ], 'uid-failing'));
+    const mc = new MetacontrollerDriver(
+      app,
+      appWith(
+        [
+          { path: `database/creds/${ROLE}`, key: 'password', targetKey: 'db_password' },
+          { path: 'kv/data/billing/not-written-yet', key: 'key', targetKey: 'provider_key' },
+        ],
+        'uid-failing',
+      ),
+    );
     for (let i = 0; i < 3; i++) {
       const res = await mc.sync();
       const synced = res.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
       assert.equal(synced.status, 'False');
       assert.match(synced.message, /kv\/data\/billing\/not-written-yet/);
-      assert.equal(res.children.find((c) => c.kind === 'Secret'), undefined, 'no Secret on a first sync that failed');
+      assert.equal(
+        res.children.find((c) => c.kind === 'Secret'),
+        undefined,
+        'no Secret on a first sync that failed',
+      );
     }
     assert.equal(v.reader.stats.leasesIssued, 3, 'each sync issued a credential');
     assert.equal(v.reader.stats.leasesRevoked, 3, 'and revoked it');
@@ -75,10 +90,16 @@ describe('credentials issued in a sync that fails for another path', () => {
   it('once the other path exists, the credential is recorded on the Secret and stays alive', async () => {
     const before = v.reader.stats.leasesRevoked;
     await writeKv(vault, 'kv', 2, 'billing/provider-y', { key: 'py-key-1' });
-    const mc = new MetacontrollerDriver(app, appWith([
-      { path: `database/creds/${ROLE}`, key: 'password', targetKey: 'db_password' },
-      { path: 'kv/data/billing/provider-y', key: 'key', targetKey: 'provider_key' },
-    ], 'uid-healthy'));
+    const mc = new MetacontrollerDriver(
+      app,
+      appWith(
+        [
+          { path: `database/creds/${ROLE}`, key: 'password', targetKey: 'db_password' },
+          { path: 'kv/data/billing/provider-y', key: 'key', targetKey: 'provider_key' },
+        ],
+        'uid-healthy',
+      ),
+    );
     const res = await mc.sync();
     assert.equal(res.status.conditions!.find((c) => c.type === 'SecretsSynced')!.status, 'True');
     assert.equal(v.reader.stats.leasesRevoked, before, 'nothing revoked');

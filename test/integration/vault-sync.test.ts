@@ -23,7 +23,12 @@ let app: FastifyInstance;
 let vaultReads: () => Promise<Map<string, number>>;
 
 async function hookFor(server: VaultServer): Promise<FastifyInstance> {
-  const v = createVault({ vault: { address: server.addr, timeoutMs: 2000 }, auth: { method: 'token', token: server.token }, syncDeadlineMs: 4000, hmacKey: hookConfig.hmacKey });
+  const v = createVault({
+    vault: { address: server.addr, timeoutMs: 2000 },
+    auth: { method: 'token', token: server.token },
+    syncDeadlineMs: 4000,
+    hmacKey: hookConfig.hmacKey,
+  });
   return buildApp({ config: hookConfig, reader: v.reader, logger: false });
 }
 
@@ -58,35 +63,41 @@ describe('sync against a real Vault', () => {
     const mc = new MetacontrollerDriver(app, loadExample());
     const res = await mc.sync();
     assert.deepStrictEqual(mc.secretValues(), { db_url: 'postgres://billing:pw-1@db:5432/billing', provider_x_api_key: 'px-key-1' });
-    assert.deepStrictEqual(res.children.map((c) => c.kind), ['Secret', 'Deployment', 'Service', 'ServiceMonitor']);
+    assert.deepStrictEqual(
+      res.children.map((c) => c.kind),
+      ['Secret', 'Deployment', 'Service', 'ServiceMonitor'],
+    );
     await mc.sync();
     const ready = mc.last!.status.conditions!.find((c) => c.type === 'Ready')!;
     assert.equal(ready.status, 'True', ready.message);
   });
 
-  it('spec.secret: a registry credential from Vault becomes a dockerconfigjson Secret the pods pull with; '
-    + 'a value that is not JSON is reported and the Secret kept', async () => {
-    const good = '{"auths":{"registry.example.com":{"auth":"dTpw"}}}';
-    await writeKv(vault, 'kv', 2, 'team/registry', { dockerconfigjson: good });
-    const parent = loadExample('registry-credentials.yaml');
-    const mc = new MetacontrollerDriver(app, parent);
-    await mc.sync();
-    const secret = mc.child('Secret', 'private-image-vault-secrets')!;
-    assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
-    assert.deepStrictEqual(mc.secretValues('private-image-vault-secrets'), { '.dockerconfigjson': good });
-    assert.equal(secret.metadata.labels?.team, 'platform');
-    assert.equal(secret.metadata.annotations?.['example.com/owner'], 'platform-team');
-    const pod = (mc.child('Deployment', 'private-image')!.spec as any).template.spec;
-    assert.deepStrictEqual(pod.imagePullSecrets, [{ name: 'private-image-vault-secrets' }]);
+  it(
+    'spec.secret: a registry credential from Vault becomes a dockerconfigjson Secret the pods pull with; ' +
+      'a value that is not JSON is reported and the Secret kept',
+    async () => {
+      const good = '{"auths":{"registry.example.com":{"auth":"dTpw"}}}';
+      await writeKv(vault, 'kv', 2, 'team/registry', { dockerconfigjson: good });
+      const parent = loadExample('registry-credentials.yaml');
+      const mc = new MetacontrollerDriver(app, parent);
+      await mc.sync();
+      const secret = mc.child('Secret', 'private-image-vault-secrets')!;
+      assert.equal(secret.type, 'kubernetes.io/dockerconfigjson');
+      assert.deepStrictEqual(mc.secretValues('private-image-vault-secrets'), { '.dockerconfigjson': good });
+      assert.equal(secret.metadata.labels?.team, 'platform');
+      assert.equal(secret.metadata.annotations?.['example.com/owner'], 'platform-team');
+      const pod = (mc.child('Deployment', 'private-image')!.spec as any).template.spec;
+      assert.deepStrictEqual(pod.imagePullSecrets, [{ name: 'private-image-vault-secrets' }]);
 
-    await writeKv(vault, 'kv', 2, 'team/registry', { dockerconfigjson: 'user:password' });
-    await mc.sync();
-    const synced = mc.last!.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
-    assert.equal(synced.status, 'False');
-    assert.equal(synced.reason, 'SecretTypeMismatch');
-    assert.ok(!synced.message.includes('password'), synced.message);
-    assert.deepStrictEqual(mc.secretValues('private-image-vault-secrets'), { '.dockerconfigjson': good }, 'the Secret keeps its data');
-  });
+      await writeKv(vault, 'kv', 2, 'team/registry', { dockerconfigjson: 'user:password' });
+      await mc.sync();
+      const synced = mc.last!.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
+      assert.equal(synced.status, 'False');
+      assert.equal(synced.reason, 'SecretTypeMismatch');
+      assert.ok(!synced.message.includes('password'), synced.message);
+      assert.deepStrictEqual(mc.secretValues('private-image-vault-secrets'), { '.dockerconfigjson': good }, 'the Secret keeps its data');
+    },
+  );
 
   it('each distinct path is read once per sync, even when several keys come from it', async () => {
     const parent = loadExample();
@@ -138,7 +149,10 @@ describe('sync against a real Vault', () => {
     const mc = new MetacontrollerDriver(app, loadExample('statefulset.yaml'));
     await mc.settle();
     assert.deepStrictEqual(mc.secretValues(), { db_password: 'ledger-pw-1' });
-    assert.deepStrictEqual(mc.last!.children.map((c) => c.kind), ['Secret', 'StatefulSet', 'Service', 'ServiceMonitor']);
+    assert.deepStrictEqual(
+      mc.last!.children.map((c) => c.kind),
+      ['Secret', 'StatefulSet', 'Service', 'ServiceMonitor'],
+    );
     const sts = mc.child('StatefulSet', 'ledger')!;
     const pod = (sts.spec as any).template.spec;
     assert.deepStrictEqual(pod.volumes, [{ name: 'vault-secrets', secret: { secretName: 'ledger-vault-secrets', defaultMode: 420 } }]);
@@ -179,7 +193,10 @@ describe('sync against a real Vault', () => {
     assert.ok(mc.child('ServiceMonitor', 'quiet'));
     mc.parent.spec.monitoring = { enabled: false };
     const res = await mc.sync();
-    assert.deepStrictEqual(res.children.map((c) => c.kind), ['Secret', 'Deployment']);
+    assert.deepStrictEqual(
+      res.children.map((c) => c.kind),
+      ['Secret', 'Deployment'],
+    );
     assert.equal(mc.child('Service', 'quiet-metrics'), undefined);
   });
 
@@ -234,16 +251,26 @@ describe('sync against a real Vault', () => {
   });
 });
 
-describe('the Kubernetes login path (Vault\'s JWT method mounted at auth/kubernetes stands in for TokenReview)', () => {
-  it('logs in with the role and the service-account JWT once, then reuses the token; reads under a policy for exactly the example\'s paths', async () => {
-    await writePolicy(vault, 'read-billing-secrets', 'path "kv/data/billing/database" { capabilities = ["read"] }\npath "kv/data/billing/provider-x" { capabilities = ["read"] }');
-    const signer = await enableJwtAuthAsKubernetes(vault, { role: 'billing-app', policies: ['read-billing-secrets'], boundSubject: 'system:serviceaccount:vaultapp-system:vaultapp-hook', ttl: '20m' });
+describe("the Kubernetes login path (Vault's JWT method mounted at auth/kubernetes stands in for TokenReview)", () => {
+  it("logs in with the role and the service-account JWT once, then reuses the token; reads under a policy for exactly the example's paths", async () => {
+    await writePolicy(
+      vault,
+      'read-billing-secrets',
+      'path "kv/data/billing/database" { capabilities = ["read"] }\npath "kv/data/billing/provider-x" { capabilities = ["read"] }',
+    );
+    const signer = await enableJwtAuthAsKubernetes(vault, {
+      role: 'billing-app',
+      policies: ['read-billing-secrets'],
+      boundSubject: 'system:serviceaccount:vaultapp-system:vaultapp-hook',
+      ttl: '20m',
+    });
     const jwtPath = join(mkdtempSync(join(tmpdir(), 'vaultapp-jwt-')), 'token');
     writeFileSync(jwtPath, signer.signJwt({ sub: 'system:serviceaccount:vaultapp-system:vaultapp-hook' }));
     const v = createVault({
       vault: { address: vault.addr, timeoutMs: 2000 },
       auth: { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath, allowedRoles: { default: ['billing-app'] } } },
-      syncDeadlineMs: 4000, hmacKey: hookConfig.hmacKey,
+      syncDeadlineMs: 4000,
+      hmacKey: hookConfig.hmacKey,
     });
     const hook = await buildApp({ config: hookConfig, reader: v.reader, logger: false });
     try {
@@ -255,7 +282,7 @@ describe('the Kubernetes login path (Vault\'s JWT method mounted at auth/kuberne
       for (let i = 0; i < 5; i++) await mc.sync();
       assert.deepStrictEqual(mc.secretValues(), { db_url: 'postgres://billing:pw-1@db:5432/billing', provider_x_api_key: 'px-key-1' });
       assert.equal(mc.last!.status.conditions!.find((c) => c.type === 'VaultAuthenticated')!.status, 'True');
-      assert.equal(await logins() - before, 1, 'one login for five syncs');
+      assert.equal((await logins()) - before, 1, 'one login for five syncs');
       assert.equal(v.tokens.stats.logins, 1);
     } finally {
       await hook.close();

@@ -25,19 +25,31 @@ const hooks: { app: FastifyInstance; vault: Vault }[] = [];
 
 async function saToken(namespace: string, name: string, audiences?: string[]): Promise<string> {
   const res = await kube.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
-    apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 3600, ...(audiences ? { audiences } : {}) },
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds: 3600, ...(audiences ? { audiences } : {}) },
   });
   return res.status.token;
 }
 
 async function hook(identity: IdentityConfig): Promise<{ app: FastifyInstance; vault: Vault }> {
-  const v = createVault({ vault: { address: vault.addr, timeoutMs: 3000 }, auth: { method: 'kubernetes', mount: 'kubernetes', identity }, syncDeadlineMs: 6000, hmacKey: hookConfig.hmacKey });
+  const v = createVault({
+    vault: { address: vault.addr, timeoutMs: 3000 },
+    auth: { method: 'kubernetes', mount: 'kubernetes', identity },
+    syncDeadlineMs: 6000,
+    hmacKey: hookConfig.hmacKey,
+  });
   const h = { app: await buildApp({ config: hookConfig, reader: v.reader, logger: false }), vault: v };
   hooks.push(h);
   return h;
 }
 
-const workload = (): IdentityConfig => ({ model: 'workload', audience: 'vault', expirationSeconds: 600, kube: { url: kube.url, tokenPath: hookTokenPath, caCert: kube.caCert } });
+const workload = (): IdentityConfig => ({
+  model: 'workload',
+  audience: 'vault',
+  expirationSeconds: 600,
+  kube: { url: kube.url, tokenPath: hookTokenPath, caCert: kube.caCert },
+});
 
 function tenantApp(namespace: string, serviceAccount: string, role: string, path: string): VaultApp {
   const a = loadExample();
@@ -54,10 +66,19 @@ const logins = () => countAudit((e) => e.request?.path === 'auth/kubernetes/logi
 before(async () => {
   [kube, vault] = await Promise.all([startKubeApiServer(), startVaultServer({ auditLog: true })]);
   // Cluster side: two tenants, the hook with the RBAC the manifests grant, and Vault's reviewer.
-  await kube.applyYaml(['team-a', 'team-b', 'vaultapp-system', 'vault-system'].map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}`).join('\n---\n'));
-  await kube.applyYaml([
-    ['team-a', 'app-a'], ['team-b', 'app-b'], ['vaultapp-system', 'vaultapp-hook'], ['vault-system', 'vault-reviewer'],
-  ].map(([ns, n]) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${n}, namespace: ${ns}}`).join('\n---\n'));
+  await kube.applyYaml(
+    ['team-a', 'team-b', 'vaultapp-system', 'vault-system'].map((n) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: ${n}}`).join('\n---\n'),
+  );
+  await kube.applyYaml(
+    [
+      ['team-a', 'app-a'],
+      ['team-b', 'app-b'],
+      ['vaultapp-system', 'vaultapp-hook'],
+      ['vault-system', 'vault-reviewer'],
+    ]
+      .map(([ns, n]) => `apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: ${n}, namespace: ${ns}}`)
+      .join('\n---\n'),
+  );
   await kube.applyYaml(readFileSync(new URL('../../metacontroller/base/rbac.yaml', import.meta.url), 'utf8'));
   await kube.applyYaml(`apiVersion: rbac.authorization.k8s.io/v1
 kind: ClusterRoleBinding
@@ -65,7 +86,12 @@ metadata: {name: vault-reviewer}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: system:auth-delegator}
 subjects: [{kind: ServiceAccount, name: vault-reviewer, namespace: vault-system}]`);
   // RBAC just written reaches the authorizer a moment later.
-  await kube.waitForAccess('system:serviceaccount:vaultapp-system:vaultapp-hook', { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'team-a' });
+  await kube.waitForAccess('system:serviceaccount:vaultapp-system:vaultapp-hook', {
+    verb: 'create',
+    resource: 'serviceaccounts',
+    subresource: 'token',
+    namespace: 'team-a',
+  });
   await kube.waitForAccess('system:serviceaccount:vault-system:vault-reviewer', { verb: 'create', resource: 'tokenreviews', group: 'authentication.k8s.io' });
   writeFileSync(hookTokenPath, await saToken('vaultapp-system', 'vaultapp-hook'));
 
@@ -77,11 +103,27 @@ subjects: [{kind: ServiceAccount, name: vault-reviewer, namespace: vault-system}
   await writePolicy(vault, 'team-b', 'path "kv/data/team-b/*" { capabilities = ["read"] }');
   const ok = (r: { status: number; body: unknown }) => assert.ok(r.status < 300, JSON.stringify(r.body));
   ok(await vault.request('POST', 'sys/auth/kubernetes', { type: 'kubernetes' }));
-  ok(await vault.request('POST', 'auth/kubernetes/config', {
-    kubernetes_host: kube.url, kubernetes_ca_cert: kube.caCert, token_reviewer_jwt: await saToken('vault-system', 'vault-reviewer'), disable_local_ca_jwt: true,
-  }));
-  for (const [role, ns, sa] of [['app-a', 'team-a', 'app-a'], ['app-b', 'team-b', 'app-b']]) {
-    ok(await vault.request('POST', `auth/kubernetes/role/${role}`, { bound_service_account_names: [sa], bound_service_account_namespaces: [ns], audience: 'vault', policies: [ns], ttl: '20m' }));
+  ok(
+    await vault.request('POST', 'auth/kubernetes/config', {
+      kubernetes_host: kube.url,
+      kubernetes_ca_cert: kube.caCert,
+      token_reviewer_jwt: await saToken('vault-system', 'vault-reviewer'),
+      disable_local_ca_jwt: true,
+    }),
+  );
+  for (const [role, ns, sa] of [
+    ['app-a', 'team-a', 'app-a'],
+    ['app-b', 'team-b', 'app-b'],
+  ]) {
+    ok(
+      await vault.request('POST', `auth/kubernetes/role/${role}`, {
+        bound_service_account_names: [sa],
+        bound_service_account_namespaces: [ns],
+        audience: 'vault',
+        policies: [ns],
+        ttl: '20m',
+      }),
+    );
   }
 });
 
@@ -91,7 +133,7 @@ after(async () => {
 });
 
 describe('workload identity against a real API server and a real Vault', () => {
-  it('a TokenRequest-issued token passes Vault\'s real TokenReview; the Secret holds the tenant\'s value', async () => {
+  it("a TokenRequest-issued token passes Vault's real TokenReview; the Secret holds the tenant's value", async () => {
     const h = await hook(workload());
     const mc = new MetacontrollerDriver(h.app, tenantApp('team-a', 'app-a', 'app-a', 'kv/data/team-a/db'));
     const res = await mc.sync();
@@ -105,11 +147,11 @@ describe('workload identity against a real API server and a real Vault', () => {
     const mc = new MetacontrollerDriver(h.app, tenantApp('team-a', 'app-a', 'app-a', 'kv/data/team-a/db'));
     const before = await logins();
     for (let i = 0; i < 5; i++) await mc.sync();
-    assert.equal(await logins() - before, 1, 'one Vault login for five syncs');
+    assert.equal((await logins()) - before, 1, 'one Vault login for five syncs');
     assert.equal(h.vault.tokens.stats.jwtRequests, 1, 'one TokenRequest for five syncs');
   });
 
-  it('tenant B naming tenant A\'s role gets a False condition, no data, and keeps its own previous Secret', async () => {
+  it("tenant B naming tenant A's role gets a False condition, no data, and keeps its own previous Secret", async () => {
     const h = await hook(workload());
     const mc = new MetacontrollerDriver(h.app, tenantApp('team-b', 'app-b', 'app-b', 'kv/data/team-b/db'));
     await mc.sync();

@@ -9,7 +9,11 @@ import { ensureHelm, helmTemplate } from '../support/helm.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomizeOverlay } from '../support/kustomize.js';
 
 const PLURAL: Record<string, string> = {
-  Secret: 'secrets', Deployment: 'deployments', StatefulSet: 'statefulsets', Service: 'services', ServiceMonitor: 'servicemonitors',
+  Secret: 'secrets',
+  Deployment: 'deployments',
+  StatefulSet: 'statefulsets',
+  Service: 'services',
+  ServiceMonitor: 'servicemonitors',
 };
 // 'StatefulSet.apps/v1' → 'apps/v1 statefulsets', as childResources names it.
 const declared = (type: string): string => {
@@ -27,17 +31,28 @@ function childTypes(objects: any[]): { types: string[]; methods: string[] } {
 
 function check(objects: any[], serviceMonitors: boolean): void {
   const { types, methods } = childTypes(objects);
-  const want = Object.values(CHILD_TYPE).map(declared).filter((t) => serviceMonitors || !OPTIONAL.has(t));
+  const want = Object.values(CHILD_TYPE)
+    .map(declared)
+    .filter((t) => serviceMonitors || !OPTIONAL.has(t));
   assert.deepEqual([...types].sort(), [...want].sort());
   assert.ok(types.includes('apps/v1 statefulsets'));
-  assert.deepEqual(methods, types.map(() => 'InPlace'));
+  assert.deepEqual(
+    methods,
+    types.map(() => 'InPlace'),
+  );
 }
 
 describe('the CompositeController declares every child type the hook answers with', () => {
-  before(async () => {
-    await ensureKubectl();
-  }, { timeout: ENSURE_KUBECTL_TIMEOUT_MS });
-  for (const [name, resources, serviceMonitors] of [['metacontroller/base', ['base'], true], ['metacontroller/without-servicemonitor', ['without-servicemonitor'], false]] as const) {
+  before(
+    async () => {
+      await ensureKubectl();
+    },
+    { timeout: ENSURE_KUBECTL_TIMEOUT_MS },
+  );
+  for (const [name, resources, serviceMonitors] of [
+    ['metacontroller/base', ['base'], true],
+    ['metacontroller/without-servicemonitor', ['without-servicemonitor'], false],
+  ] as const) {
     it(name, (t) => {
       const objects = kustomizeOverlay([...resources]);
       if (!objects) return t.skip('kubectl not installed');
@@ -47,7 +62,12 @@ describe('the CompositeController declares every child type the hook answers wit
 
   describe('charts/vaultapp', () => {
     let helm: string;
-    before(async () => { helm = await ensureHelm(); }, { timeout: 30 * 60_000 });
+    before(
+      async () => {
+        helm = await ensureHelm();
+      },
+      { timeout: 30 * 60_000 },
+    );
     it('with the default values', () => check(helmTemplate(helm), true));
     it('without ServiceMonitors for VaultApps', () => check(helmTemplate(helm, { monitoring: { vaultAppServiceMonitors: false } }), false));
   });

@@ -19,14 +19,15 @@ import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomize, kustomizeOverlay, 
 import { CERT_MANAGER_CRDS, COMPOSITE_CONTROLLER_CRD } from '../support/third-party-crds.js';
 
 let helm: string;
-before(async () => {
-  [helm] = await Promise.all([ensureHelm(), ensureKubectl()]);
-}, { timeout: Math.max(30 * 60_000, ENSURE_KUBECTL_TIMEOUT_MS) }); // a cold Go cache builds helm and kubectl first
+before(
+  async () => {
+    [helm] = await Promise.all([ensureHelm(), ensureKubectl()]);
+  },
+  { timeout: Math.max(30 * 60_000, ENSURE_KUBECTL_TIMEOUT_MS) },
+); // a cold Go cache builds helm and kubectl first
 
 /** The labels the chart adds to every object it templates, and nothing else it may add. */
-const HELM_LABELS = [
-  'helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/part-of',
-];
+const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/part-of'];
 
 const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name} (${o.apiVersion})`;
 
@@ -122,12 +123,15 @@ describe('the chart installs what kustomize installs, in every variant', () => {
 
   it('negative controls: a changed value, a missing object and an extra one are each reported', () => {
     const kustomized = kustomize(METACONTROLLER_DIR);
-    assert.deepEqual(differences(kustomized, helmTemplate(helm, { vault: { address: 'https://other:8200' } })),
-      ['differs: Deployment vaultapp-system/vaultapp-hook (apps/v1)']);
-    assert.deepEqual(differences(kustomized, helmTemplate(helm, { networkPolicy: { enabled: false } })),
-      ['only in kustomize: NetworkPolicy vaultapp-system/vaultapp-hook (networking.k8s.io/v1)']);
-    assert.deepEqual(differences(kustomized, helmTemplate(helm, { monitoring: { serviceMonitor: { enabled: true } } })),
-      ['only in the chart: ServiceMonitor vaultapp-system/vaultapp-hook (monitoring.coreos.com/v1)']);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { vault: { address: 'https://other:8200' } })), [
+      'differs: Deployment vaultapp-system/vaultapp-hook (apps/v1)',
+    ]);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { networkPolicy: { enabled: false } })), [
+      'only in kustomize: NetworkPolicy vaultapp-system/vaultapp-hook (networking.k8s.io/v1)',
+    ]);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { monitoring: { serviceMonitor: { enabled: true } } })), [
+      'only in the chart: ServiceMonitor vaultapp-system/vaultapp-hook (monitoring.coreos.com/v1)',
+    ]);
     // A label of the hook's own (not one of Helm's) is not normalised away.
     const unlabelled = helmTemplate(helm);
     delete unlabelled.find((o) => o.kind === 'Service').metadata.labels['app.kubernetes.io/name'];
@@ -170,7 +174,7 @@ describe('files the chart shares with the repository', () => {
   });
 });
 
-describe('the chart\'s own choices, on what it renders', () => {
+describe("the chart's own choices, on what it renders", () => {
   const find = (objs: any[], kind: string) => objs.filter((o) => o.kind === kind);
   const hookOf = (objs: any[]) => find(objs, 'Deployment')[0].spec.template.spec;
   const env = (objs: any[]) => Object.fromEntries(hookOf(objs).containers[0].env.map((e: any) => [e.name, e.value]));
@@ -181,8 +185,7 @@ describe('the chart\'s own choices, on what it renders', () => {
   };
 
   it('controller identity: needs allowedRoles; the hook gets them and no token-requesting RBAC or policy', () => {
-    assert.match(refusal({ identity: { mode: 'controller' } }),
-      /identity\.mode=controller needs identity\.allowedRoles/);
+    assert.match(refusal({ identity: { mode: 'controller' } }), /identity\.mode=controller needs identity\.allowedRoles/);
     const roles = { 'team-a': ['app-a'], billing: ['billing-app', 'billing-reports'] };
     const objs = helmTemplate(helm, { identity: { mode: 'controller', allowedRoles: roles } });
     assert.equal(env(objs).VAULTAPP_IDENTITY, 'controller');
@@ -196,15 +199,13 @@ describe('the chart\'s own choices, on what it renders', () => {
     const objs = helmTemplate(helm, { identity: { tokenAudience: 'vault.example.com' } });
     assert.equal(env(objs).VAULTAPP_TOKEN_AUDIENCE, 'vault.example.com');
     const policy = find(objs, 'ValidatingAdmissionPolicy')[0];
-    assert.equal(policy.spec.validations[0].expression,
-      "has(object.spec.audiences) && object.spec.audiences == ['vault.example.com']");
+    assert.equal(policy.spec.validations[0].expression, "has(object.spec.audiences) && object.spec.audiences == ['vault.example.com']");
     // The audience goes into a CEL string literal: the schema keeps quotes out of it.
     assert.match(refusal({ identity: { tokenAudience: "vault'] || true || ['" } }), /tokenAudience/);
   });
 
   it('hook authentication off: refused without the NetworkPolicy; else no token anywhere and the hook told so', () => {
-    assert.match(refusal({ hookAuth: { mode: 'none' }, networkPolicy: { enabled: false } }),
-      /hookAuth\.mode=none leaves the NetworkPolicy/);
+    assert.match(refusal({ hookAuth: { mode: 'none' }, networkPolicy: { enabled: false } }), /hookAuth\.mode=none leaves the NetworkPolicy/);
     const objs = helmTemplate(helm, { hookAuth: { mode: 'none' } });
     assert.equal(env(objs).VAULTAPP_HOOK_AUTH, 'none');
     assert.equal(env(objs).VAULTAPP_AUTH_TOKEN_FILE, undefined, 'the hook refuses to start with both');
@@ -230,8 +231,7 @@ describe('the chart\'s own choices, on what it renders', () => {
     }
     assert.ok(cert.spec.dnsNames.includes(find(objs, 'ServiceMonitor')[0].spec.endpoints[0].tlsConfig.serverName));
     assert.equal(find(objs, 'ClusterRoleBinding')[0].subjects[0].namespace, 'platform-vault');
-    assert.match(find(objs, 'ValidatingAdmissionPolicy')[0].spec.matchConditions[0].expression,
-      /== 'system:serviceaccount:platform-vault:vaultapp-hook'$/);
+    assert.match(find(objs, 'ValidatingAdmissionPolicy')[0].spec.matchConditions[0].expression, /== 'system:serviceaccount:platform-vault:vaultapp-hook'$/);
   });
 
   it('image, resources, NetworkPolicy namespaces and monitoring labels come from the values', () => {
@@ -265,19 +265,25 @@ describe('the chart\'s own choices, on what it renders', () => {
 
 describe('what the chart renders passes a strict server-side dry-run on a real kube-apiserver', () => {
   let kube: KubeServer;
-  before(async () => {
-    let smCrd: string;
-    [kube, smCrd] = await Promise.all([startKubeApiServer(), ensureServiceMonitorCrd()]);
-    // The chart's own CRD as it renders it (crds/), the operator's ServiceMonitor CRD, and
-    // Metacontroller's and cert-manager's kinds (test/support/third-party-crds.ts).
-    const own = helmTemplate(helm).filter((o) => o.kind === 'CustomResourceDefinition');
-    assert.equal(own.length, 1, 'the chart renders its CRD');
-    for (const text of [JSON.stringify(own[0]), readFileSync(smCrd, 'utf8'),
-      ...[COMPOSITE_CONTROLLER_CRD, ...CERT_MANAGER_CRDS].map((c) => JSON.stringify(c))]) {
-      await installCrd(kube, text);
-    }
-    await Promise.all(['vaultapp-system', 'platform-vault'].map((ns) => createNamespace(kube, ns)));
-  }, { timeout: 60 * 60_000 }); // a cold cache builds kube-apiserver and etcd first
+  before(
+    async () => {
+      let smCrd: string;
+      [kube, smCrd] = await Promise.all([startKubeApiServer(), ensureServiceMonitorCrd()]);
+      // The chart's own CRD as it renders it (crds/), the operator's ServiceMonitor CRD, and
+      // Metacontroller's and cert-manager's kinds (test/support/third-party-crds.ts).
+      const own = helmTemplate(helm).filter((o) => o.kind === 'CustomResourceDefinition');
+      assert.equal(own.length, 1, 'the chart renders its CRD');
+      for (const text of [
+        JSON.stringify(own[0]),
+        readFileSync(smCrd, 'utf8'),
+        ...[COMPOSITE_CONTROLLER_CRD, ...CERT_MANAGER_CRDS].map((c) => JSON.stringify(c)),
+      ]) {
+        await installCrd(kube, text);
+      }
+      await Promise.all(['vaultapp-system', 'platform-vault'].map((ns) => createNamespace(kube, ns)));
+    },
+    { timeout: 60 * 60_000 },
+  ); // a cold cache builds kube-apiserver and etcd first
   after(async () => kube?.stop());
 
   // Where each kind is created, from the API server's discovery.

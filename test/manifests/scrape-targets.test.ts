@@ -9,33 +9,39 @@ import type { KubeObject } from '../../src/hook/types.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomizeOverlay } from '../support/kustomize.js';
 
-before(async () => {
-  await ensureKubectl();
-}, { timeout: ENSURE_KUBECTL_TIMEOUT_MS });
+before(
+  async () => {
+    await ensureKubectl();
+  },
+  { timeout: ENSURE_KUBECTL_TIMEOUT_MS },
+);
 
 type Labels = Record<string, string>;
-const within = (wanted: Labels | undefined, labels: Labels | undefined): boolean =>
-  Object.entries(wanted ?? {}).every(([k, v]) => labels?.[k] === v);
+const within = (wanted: Labels | undefined, labels: Labels | undefined): boolean => Object.entries(wanted ?? {}).every(([k, v]) => labels?.[k] === v);
 const ns = (o: any): string => o.metadata.namespace ?? 'default';
 
 /** The hook serves HTTPS when it is given a certificate; any other pod here serves HTTP. */
 const TLS_ENV = 'VAULTAPP_TLS_CERT_FILE';
 
-interface Served { scheme: 'http' | 'https'; certSecret?: string }
+interface Served {
+  scheme: 'http' | 'https';
+  certSecret?: string;
+}
 
 // What the pods behind a Service port serve: the container port the targetPort names.
 function served(objects: any[], service: any, port: any): Served[] {
-  const pods = objects.filter((o) => o.kind === 'Deployment' && ns(o) === ns(service)
-    && within(service.spec.selector, o.spec.template.metadata?.labels));
-  return pods.flatMap((d) => d.spec.template.spec.containers
-    .filter((c: any) => (c.ports ?? []).some((p: any) => p.name === port.targetPort || p.containerPort === port.targetPort))
-    .map((c: any): Served => {
-      const certFile = (c.env ?? []).find((e: any) => e.name === TLS_ENV)?.value as string | undefined;
-      if (!certFile) return { scheme: 'http' };
-      const mount = (c.volumeMounts ?? []).find((m: any) => certFile.startsWith(`${m.mountPath}/`));
-      const volume = d.spec.template.spec.volumes.find((v: any) => v.name === mount?.name);
-      return { scheme: 'https', certSecret: volume?.secret?.secretName };
-    }));
+  const pods = objects.filter((o) => o.kind === 'Deployment' && ns(o) === ns(service) && within(service.spec.selector, o.spec.template.metadata?.labels));
+  return pods.flatMap((d) =>
+    d.spec.template.spec.containers
+      .filter((c: any) => (c.ports ?? []).some((p: any) => p.name === port.targetPort || p.containerPort === port.targetPort))
+      .map((c: any): Served => {
+        const certFile = (c.env ?? []).find((e: any) => e.name === TLS_ENV)?.value as string | undefined;
+        if (!certFile) return { scheme: 'http' };
+        const mount = (c.volumeMounts ?? []).find((m: any) => certFile.startsWith(`${m.mountPath}/`));
+        const volume = d.spec.template.spec.volumes.find((v: any) => v.name === mount?.name);
+        return { scheme: 'https', certSecret: volume?.secret?.secretName };
+      }),
+  );
 }
 
 /** Why each ServiceMonitor in `objects` would scrape nothing, or the wrong way; empty when all are right. */
@@ -98,7 +104,7 @@ describe('negative controls: the check fails where Prometheus would scrape nothi
     assert.deepEqual(scrapeProblems(objects), ['ServiceMonitor vaultapp-system/vaultapp-hook: Service vaultapp-hook has no port named http']);
   });
 
-  it('the hook\'s Service without its label (as it was shipped before)', () => {
+  it("the hook's Service without its label (as it was shipped before)", () => {
     const objects = kustomizeOverlay(['.', 'monitoring']);
     delete objects.find((o) => o.kind === 'Service').metadata.labels;
     assert.deepEqual(scrapeProblems(objects), ['ServiceMonitor vaultapp-system/vaultapp-hook: selects no Service']);
@@ -134,11 +140,14 @@ describe('the ServiceMonitor the hook generates scrapes the Service it generates
 
   it('for the seed example, as it is', () => {
     const objects = children(undefined, undefined);
-    assert.deepEqual(objects.map((o) => o.kind), ['Secret', 'Deployment', 'Service', 'ServiceMonitor']);
+    assert.deepEqual(
+      objects.map((o) => o.kind),
+      ['Secret', 'Deployment', 'Service', 'ServiceMonitor'],
+    );
     assert.deepEqual(scrapeProblems(objects), []);
   });
 
-  it('with labels from the VaultApp and from the hook\'s configuration, and the selector untouched by them', () => {
+  it("with labels from the VaultApp and from the hook's configuration, and the selector untouched by them", () => {
     const objects = children({ release: 'team-prometheus', app: 'other' }, { release: 'kube-prometheus-stack', 'prometheus.io/scrape': 'true' });
     assert.deepEqual(scrapeProblems(objects), []);
     const sm = objects.find((o) => o.kind === 'ServiceMonitor')!;

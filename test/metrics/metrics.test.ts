@@ -20,8 +20,18 @@ before(async () => {
   await enableKv(vault, 'kv', 2);
   await writeKv(vault, 'kv', 2, 'billing/database', { url: 'postgres://x' });
   await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'y' });
-  const v = createVault({ vault: { address: vault.addr, timeoutMs: 2000 }, auth: { method: 'token', token: vault.token }, syncDeadlineMs: 4000, hmacKey: hookConfig.hmacKey });
-  app = await buildApp({ config: hookConfig, reader: v.reader, logger: false, metrics: createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue }) });
+  const v = createVault({
+    vault: { address: vault.addr, timeoutMs: 2000 },
+    auth: { method: 'token', token: vault.token },
+    syncDeadlineMs: 4000,
+    hmacKey: hookConfig.hmacKey,
+  });
+  app = await buildApp({
+    config: hookConfig,
+    reader: v.reader,
+    logger: false,
+    metrics: createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue }),
+  });
 });
 
 after(async () => {

@@ -89,7 +89,9 @@ const condition = (res: SyncResponse, type: string) => res.status.conditions?.fi
  * Secret while SecretsSynced is True: secret-data.ts assigns into a plain {}.
  */
 const knownViolation = (sent: { parent?: VaultApp }, problem: string): string | undefined =>
-  problem.startsWith('SecretsSynced is True but the Secret\'s keys') && sent.parent?.spec.vault.secrets.some((e) => e.targetKey === '__proto__') ? 'K6' : undefined;
+  problem.startsWith("SecretsSynced is True but the Secret's keys") && sent.parent?.spec.vault.secrets.some((e) => e.targetKey === '__proto__')
+    ? 'K6'
+    : undefined;
 
 /** R4/S2, R5/S3, R6/S4 on one answer; returns a description of the first violation. */
 function checkAnswer(sent: { parent?: VaultApp; children?: unknown }, res: SyncResponse): string | undefined {
@@ -109,11 +111,17 @@ function checkAnswer(sent: { parent?: VaultApp; children?: unknown }, res: SyncR
     }
     if (synced?.status === 'True') {
       const vault = sent.parent!.spec.vault;
-      const want = [...new Set([...vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey])), ...Object.keys(vault.templates ?? {})])].sort();
+      const want = [
+        ...new Set([...vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey])), ...Object.keys(vault.templates ?? {})]),
+      ].sort();
       const prefixes = (vault.dataFrom ?? []).map((d) => d.prefix ?? '');
       const keys = Object.keys(data).sort();
-      if (prefixes.length === 0 ? JSON.stringify(keys) !== JSON.stringify(want) : want.some((k) => !keys.includes(k)) || keys.some((k) => !want.includes(k) && !prefixes.some((p) => k.startsWith(p)))) {
-        return 'SecretsSynced is True but the Secret\'s keys are not the spec\'s targetKeys, template keys and dataFrom keys';
+      if (
+        prefixes.length === 0
+          ? JSON.stringify(keys) !== JSON.stringify(want)
+          : want.some((k) => !keys.includes(k)) || keys.some((k) => !want.includes(k) && !prefixes.some((p) => k.startsWith(p)))
+      ) {
+        return "SecretsSynced is True but the Secret's keys are not the spec's targetKeys, template keys and dataFrom keys";
       }
     }
   }
@@ -127,21 +135,42 @@ function checkAnswer(sent: { parent?: VaultApp; children?: unknown }, res: SyncR
 
 // ---------------------------------------------------------------- R: the request parser
 
-const OK_MATERIAL: VaultMaterial = { auth: { ok: true }, reads: {
-  'kv/data/billing/database': { ok: true, engine: 'kv2', data: { url: 'postgres://fresh-db' } },
-  'kv/data/billing/provider-x': { ok: true, engine: 'kv2', data: { key: 'fresh-px' } },
-} };
-const FAILING_MATERIAL: VaultMaterial = { auth: { ok: true }, reads: {
-  'kv/data/billing/database': { ok: false, problem: { code: 'VAULT_UNREACHABLE', message: 'cannot read path "kv/data/billing/database": Vault is unreachable' } },
-  'kv/data/billing/provider-x': { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: 'cannot read path "kv/data/billing/provider-x": permission denied (403)' } },
-} };
-const AUTH_FAILED: VaultMaterial = { auth: { ok: false, problem: { code: 'VAULT_AUTH_FAILED', message: 'cannot log in to Vault: Vault answered 403' } }, reads: {} };
+const OK_MATERIAL: VaultMaterial = {
+  auth: { ok: true },
+  reads: {
+    'kv/data/billing/database': { ok: true, engine: 'kv2', data: { url: 'postgres://fresh-db' } },
+    'kv/data/billing/provider-x': { ok: true, engine: 'kv2', data: { key: 'fresh-px' } },
+  },
+};
+const FAILING_MATERIAL: VaultMaterial = {
+  auth: { ok: true },
+  reads: {
+    'kv/data/billing/database': {
+      ok: false,
+      problem: { code: 'VAULT_UNREACHABLE', message: 'cannot read path "kv/data/billing/database": Vault is unreachable' },
+    },
+    'kv/data/billing/provider-x': {
+      ok: false,
+      problem: { code: 'VAULT_PERMISSION_DENIED', message: 'cannot read path "kv/data/billing/provider-x": permission denied (403)' },
+    },
+  },
+};
+const AUTH_FAILED: VaultMaterial = {
+  auth: { ok: false, problem: { code: 'VAULT_AUTH_FAILED', message: 'cannot log in to Vault: Vault answered 403' } },
+  reads: {},
+};
 
-interface FuzzReader extends VaultReader { calls: number; asked: string[]; current: VaultMaterial }
+interface FuzzReader extends VaultReader {
+  calls: number;
+  asked: string[];
+  current: VaultMaterial;
+}
 
 function fuzzReader(): FuzzReader {
   const r: FuzzReader = {
-    calls: 0, asked: [], current: OK_MATERIAL,
+    calls: 0,
+    asked: [],
+    current: OK_MATERIAL,
     stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
     async material(app: VaultApp) {
       r.calls++;
@@ -157,13 +186,18 @@ function fuzzReader(): FuzzReader {
 }
 
 const errors: { message?: string; stack?: string }[] = [];
-const errorLog = createLogger('error', new Writable({ write(chunk, _e, cb) {
-  for (const line of String(chunk).split('\n').filter(Boolean)) {
-    const parsed = JSON.parse(line) as { err?: { message?: string; stack?: string } };
-    if (parsed.err) errors.push(parsed.err);
-  }
-  cb();
-} }));
+const errorLog = createLogger(
+  'error',
+  new Writable({
+    write(chunk, _e, cb) {
+      for (const line of String(chunk).split('\n').filter(Boolean)) {
+        const parsed = JSON.parse(line) as { err?: { message?: string; stack?: string } };
+        if (parsed.err) errors.push(parsed.err);
+      }
+      cb();
+    },
+  }),
+);
 
 let app: FastifyInstance;
 const reader = fuzzReader();
@@ -193,43 +227,51 @@ describe('fuzz: hostile requests through POST /sync', () => {
     const known: Record<string, number> = {};
     let yamlCases = 0;
     const started = Date.now();
-    await fc.assert(fc.asyncProperty(
-      fc.array(mutation, { minLength: 1, maxLength: 4 }),
-      fc.constantFrom('ok', 'ok', 'failing', 'auth-failed'),
-      fc.integer({ min: 0, max: 9 }),
-      async (mutations, materialKind, formatRoll) => {
-        const body = applyMutations(base, mutations);
-        reader.calls = 0;
-        reader.asked = [];
-        reader.current = materialKind === 'ok' ? OK_MATERIAL : materialKind === 'failing' ? FAILING_MATERIAL : AUTH_FAILED;
-        errors.length = 0;
-        const json = JSON.stringify(body);
-        // YAML parsing and printing are slow: one case in ten, small bodies only.
-        const yaml = formatRoll === 0 && json.length < 20_000 ? toYaml(body) : undefined;
-        if (yaml !== undefined) yamlCases++;
-        const res = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': yaml !== undefined ? 'application/yaml' : 'application/json' }, payload: yaml ?? json });
-        statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(mutation, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('ok', 'ok', 'failing', 'auth-failed'),
+        fc.integer({ min: 0, max: 9 }),
+        async (mutations, materialKind, formatRoll) => {
+          const body = applyMutations(base, mutations);
+          reader.calls = 0;
+          reader.asked = [];
+          reader.current = materialKind === 'ok' ? OK_MATERIAL : materialKind === 'failing' ? FAILING_MATERIAL : AUTH_FAILED;
+          errors.length = 0;
+          const json = JSON.stringify(body);
+          // YAML parsing and printing are slow: one case in ten, small bodies only.
+          const yaml = formatRoll === 0 && json.length < 20_000 ? toYaml(body) : undefined;
+          if (yaml !== undefined) yamlCases++;
+          const res = await app.inject({
+            method: 'POST',
+            url: '/sync',
+            headers: { 'content-type': yaml !== undefined ? 'application/yaml' : 'application/json' },
+            payload: yaml ?? json,
+          });
+          statuses[res.statusCode] = (statuses[res.statusCode] ?? 0) + 1;
 
-        if (res.statusCode >= 500) {
-          const kind = classify(errors[0]);
-          assert.ok(!kind.startsWith('UNKNOWN'), `R1: ${res.statusCode} — ${kind}\n${errors[0]?.stack ?? ''}`);
-          known[kind] = (known[kind] ?? 0) + 1;
-          return;
-        }
-        if (res.statusCode >= 400) {
-          assert.equal(reader.calls, 0, `R2: a ${res.statusCode} answer after ${reader.calls} Vault call(s)`);
-          return;
-        }
-        assert.equal(res.statusCode, 200, `unexpected status ${res.statusCode}`);
-        for (const p of reader.asked) assert.ok(allowedPath(p), `R3: the reader was asked for ${JSON.stringify(p)}`);
-        const sent = (yaml !== undefined ? JSON.parse(JSON.stringify(body)) : body) as { parent?: VaultApp; children?: unknown; finalizing?: boolean };
-        if (sent.finalizing === true) return;
-        const problem = checkAnswer(sent, res.json() as SyncResponse);
-        const knownAs = problem === undefined ? undefined : knownViolation(sent, problem);
-        if (knownAs) known[knownAs] = (known[knownAs] ?? 0) + 1;
-        else assert.equal(problem, undefined, `R4–R6: ${problem}`);
-      },
-    ), { numRuns: REQUEST_RUNS, seed: SEED, endOnFailure: false, includeErrorInReport: true });
+          if (res.statusCode >= 500) {
+            const kind = classify(errors[0]);
+            assert.ok(!kind.startsWith('UNKNOWN'), `R1: ${res.statusCode} — ${kind}\n${errors[0]?.stack ?? ''}`);
+            known[kind] = (known[kind] ?? 0) + 1;
+            return;
+          }
+          if (res.statusCode >= 400) {
+            assert.equal(reader.calls, 0, `R2: a ${res.statusCode} answer after ${reader.calls} Vault call(s)`);
+            return;
+          }
+          assert.equal(res.statusCode, 200, `unexpected status ${res.statusCode}`);
+          for (const p of reader.asked) assert.ok(allowedPath(p), `R3: the reader was asked for ${JSON.stringify(p)}`);
+          const sent = (yaml !== undefined ? JSON.parse(JSON.stringify(body)) : body) as { parent?: VaultApp; children?: unknown; finalizing?: boolean };
+          if (sent.finalizing === true) return;
+          const problem = checkAnswer(sent, res.json() as SyncResponse);
+          const knownAs = problem === undefined ? undefined : knownViolation(sent, problem);
+          if (knownAs) known[knownAs] = (known[knownAs] ?? 0) + 1;
+          else assert.equal(problem, undefined, `R4–R6: ${problem}`);
+        },
+      ),
+      { numRuns: REQUEST_RUNS, seed: SEED, endOnFailure: false, includeErrorInReport: true },
+    );
     const summary = `# fuzz /sync: ${REQUEST_RUNS} cases (${yamlCases} as YAML) in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}; statuses ${JSON.stringify(statuses)}; known findings hit ${JSON.stringify(known)}`;
     console.log(summary);
     assert.ok((statuses[200] ?? 0) > REQUEST_RUNS / 20, `too few requests got through to sync(): ${summary}`);
@@ -248,11 +290,19 @@ const PATHS = ['kv/data/app/db', 'kv/data/app/api', 'kv1/app/legacy', 'database/
 const KEYS = ['url', 'password', 'username', 'key', 'token', 'weird key', 'ü'];
 
 // Some entries are named (one name per path, as admission requires) and some of those feed templates only.
-const entries = fc.uniqueArray(
-  fc.record({ path: fc.constantFrom(...PATHS), key: fc.constantFrom(...KEYS), targetKey: fc.stringMatching(/^[a-z_][a-z0-9_.-]{0,12}$/), named: fc.integer({ min: 0, max: 5 }) })
-    .map(({ named, ...e }) => ({ ...e, ...(named >= 3 ? { name: `n${PATHS.indexOf(e.path)}` } : {}), ...(named === 5 ? { targetKey: undefined } : {}) })),
-  { minLength: 1, maxLength: 6, selector: (e) => e.targetKey ?? `${e.path}\u0000${e.key}` },
-).map((es) => es.map(({ targetKey, ...e }) => (targetKey === undefined ? e : { ...e, targetKey })));
+const entries = fc
+  .uniqueArray(
+    fc
+      .record({
+        path: fc.constantFrom(...PATHS),
+        key: fc.constantFrom(...KEYS),
+        targetKey: fc.stringMatching(/^[a-z_][a-z0-9_.-]{0,12}$/),
+        named: fc.integer({ min: 0, max: 5 }),
+      })
+      .map(({ named, ...e }) => ({ ...e, ...(named >= 3 ? { name: `n${PATHS.indexOf(e.path)}` } : {}), ...(named === 5 ? { targetKey: undefined } : {}) })),
+    { minLength: 1, maxLength: 6, selector: (e) => e.targetKey ?? `${e.path}\u0000${e.key}` },
+  )
+  .map((es) => es.map(({ targetKey, ...e }) => (targetKey === undefined ? e : { ...e, targetKey })));
 // Template keys are upper case: never a generated targetKey. Some templates are hostile or broken.
 const TEMPLATES = [
   (n: string, k: string) => `x-{{ ${n}["${k}"] }}-y`,
@@ -262,30 +312,55 @@ const TEMPLATES = [
   (n: string) => `{% if ${n} %}unclosed`,
   () => '{{ nobody.password }}',
 ];
-const dataFromArb = fc.option(fc.array(fc.record({ path: fc.constantFrom(...PATHS), prefix: fc.constantFrom(undefined, '', 'df_') })
-  .map(({ path, prefix }) => (prefix === undefined ? { path } : { path, prefix })), { minLength: 1, maxLength: 2 }), { nil: undefined });
+const dataFromArb = fc.option(
+  fc.array(
+    fc
+      .record({ path: fc.constantFrom(...PATHS), prefix: fc.constantFrom(undefined, '', 'df_') })
+      .map(({ path, prefix }) => (prefix === undefined ? { path } : { path, prefix })),
+    { minLength: 1, maxLength: 2 },
+  ),
+  { nil: undefined },
+);
 
-const vaultApp = fc.record({
-  name: dnsLabel, namespace: dnsLabel, role: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/), secrets: entries, dataFrom: dataFromArb,
-  templates: fc.array(fc.integer({ min: 0, max: TEMPLATES.length - 1 }), { maxLength: 1 }),
-  monitoring: fc.oneof(fc.constant(undefined), fc.constant({ enabled: false }), fc.constantFrom('http-metrics', 'missing-port').map((port) => ({ enabled: true, port }))),
-  rotation: fc.constantFrom(undefined, 'restart', 'none'), injectEnv: fc.constantFrom(undefined, true, false),
-  volumeClash: fc.boolean(), replicas: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }), generation: fc.integer({ min: 1, max: 9 }),
-}).map((g) => {
-  const a = loadExample();
-  a.metadata = { name: g.name, namespace: g.namespace, uid: `uid-${g.name}`, generation: g.generation };
-  a.spec.vault = { role: g.role, secrets: g.secrets, ...(g.rotation ? { rotation: g.rotation as 'restart' | 'none' } : {}), ...(g.injectEnv !== undefined ? { injectEnv: g.injectEnv } : {}) };
-  if (g.dataFrom) a.spec.vault.dataFrom = g.dataFrom;
-  const named = g.secrets.find((e) => e.name !== undefined);
-  // Admission: an entry without targetKey needs templates.
-  if (named) a.spec.vault.templates = Object.fromEntries([0, ...g.templates].map((t, i) => [`TPL${i}`, TEMPLATES[t]!(named.name!, named.key)]));
-  if (g.monitoring === undefined) delete a.spec.monitoring;
-  else a.spec.monitoring = g.monitoring;
-  if (g.replicas === undefined) delete (a.spec.deploymentSpec as { replicas?: number }).replicas;
-  else a.spec.deploymentSpec!.replicas = g.replicas;
-  if (g.volumeClash) a.spec.deploymentSpec!.template.spec!.volumes = [{ name: 'vault-secrets', emptyDir: {} }];
-  return a;
-});
+const vaultApp = fc
+  .record({
+    name: dnsLabel,
+    namespace: dnsLabel,
+    role: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/),
+    secrets: entries,
+    dataFrom: dataFromArb,
+    templates: fc.array(fc.integer({ min: 0, max: TEMPLATES.length - 1 }), { maxLength: 1 }),
+    monitoring: fc.oneof(
+      fc.constant(undefined),
+      fc.constant({ enabled: false }),
+      fc.constantFrom('http-metrics', 'missing-port').map((port) => ({ enabled: true, port })),
+    ),
+    rotation: fc.constantFrom(undefined, 'restart', 'none'),
+    injectEnv: fc.constantFrom(undefined, true, false),
+    volumeClash: fc.boolean(),
+    replicas: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
+    generation: fc.integer({ min: 1, max: 9 }),
+  })
+  .map((g) => {
+    const a = loadExample();
+    a.metadata = { name: g.name, namespace: g.namespace, uid: `uid-${g.name}`, generation: g.generation };
+    a.spec.vault = {
+      role: g.role,
+      secrets: g.secrets,
+      ...(g.rotation ? { rotation: g.rotation as 'restart' | 'none' } : {}),
+      ...(g.injectEnv !== undefined ? { injectEnv: g.injectEnv } : {}),
+    };
+    if (g.dataFrom) a.spec.vault.dataFrom = g.dataFrom;
+    const named = g.secrets.find((e) => e.name !== undefined);
+    // Admission: an entry without targetKey needs templates.
+    if (named) a.spec.vault.templates = Object.fromEntries([0, ...g.templates].map((t, i) => [`TPL${i}`, TEMPLATES[t]!(named.name!, named.key)]));
+    if (g.monitoring === undefined) delete a.spec.monitoring;
+    else a.spec.monitoring = g.monitoring;
+    if (g.replicas === undefined) delete (a.spec.deploymentSpec as { replicas?: number }).replicas;
+    else a.spec.deploymentSpec!.replicas = g.replicas;
+    if (g.volumeClash) a.spec.deploymentSpec!.template.spec!.volumes = [{ name: 'vault-secrets', emptyDir: {} }];
+    return a;
+  });
 
 const problemCodes = Object.keys(errorCatalog).filter((c) => c.startsWith('VAULT_')) as ErrorCode[];
 
@@ -294,22 +369,54 @@ const problemCodes = Object.keys(errorCatalog).filter((c) => c.startsWith('VAULT
 function leaseRecord(path: string, ttl: number, renewedAgo: number, renewable: boolean, app?: VaultApp): LeaseRecord {
   const renewedAt = new Date(NOW.getTime() - renewedAgo * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   const binding = app ? bindingOf(app) : { namespace: 'default', name: 'material', uid: '' };
-  return signLease({ path, leaseId: `${path}/lease-${ttl}`, issuedAt: renewedAt, renewedAt, duration: ttl, ttl, renewable, maxed: false }, binding, hookConfig.hmacKey);
+  return signLease(
+    { path, leaseId: `${path}/lease-${ttl}`, issuedAt: renewedAt, renewedAt, duration: ttl, ttl, renewable, maxed: false },
+    binding,
+    hookConfig.hmacKey,
+  );
 }
 
 /** Vault data for a path: each key the spec needs is there nine times in ten, plus extras. */
-const readData = (needed: string[]): fc.Arbitrary<Record<string, unknown>> => fc.tuple(
-  fc.tuple(...needed.map(() => fc.tuple(fc.integer({ min: 0, max: 9 }), vaultValue))),
-  fc.dictionary(fc.constantFrom('extra', 'other'), vaultValue, { maxKeys: 2 }),
-).map(([values, extra]) => ({ ...extra, ...Object.fromEntries(needed.flatMap((k, i) => (values[i]![0] > 0 ? [[k, values[i]![1]]] : []))) }));
+const readData = (needed: string[]): fc.Arbitrary<Record<string, unknown>> =>
+  fc
+    .tuple(
+      fc.tuple(...needed.map(() => fc.tuple(fc.integer({ min: 0, max: 9 }), vaultValue))),
+      fc.dictionary(fc.constantFrom('extra', 'other'), vaultValue, { maxKeys: 2 }),
+    )
+    .map(([values, extra]) => ({ ...extra, ...Object.fromEntries(needed.flatMap((k, i) => (values[i]![0] > 0 ? [[k, values[i]![1]]] : []))) }));
 
-const pathRead = (path: string, needed: string[]): fc.Arbitrary<PathRead | undefined> => fc.oneof(
-  { weight: 8, arbitrary: fc.record({ engine: fc.constantFrom('kv2', 'kv1') as fc.Arbitrary<'kv2' | 'kv1'>, data: readData(needed) }).map((r): PathRead => ({ ok: true, ...r })) },
-  { weight: 2, arbitrary: fc.record({ data: readData(needed), ttl: fc.integer({ min: 30, max: 86400 }), renewable: fc.boolean() }).map(({ data, ttl, renewable }): PathRead => ({ ok: true, engine: 'leased', data, lease: { id: `${path}/new`, durationSeconds: ttl, renewable } })) },
-  { weight: 2, arbitrary: fc.record({ ttl: fc.integer({ min: 30, max: 86400 }), ago: fc.integer({ min: 0, max: 86400 }), renewable: fc.boolean() }).map(({ ttl, ago, renewable }): PathRead => ({ ok: true, engine: 'leased', kept: leaseRecord(path, ttl, ago, renewable) })) },
-  { weight: 2, arbitrary: fc.tuple(fc.constantFrom(...problemCodes), fc.boolean()).map(([code, kept]): PathRead => ({ ok: false, problem: { code, message: `cannot read path "${path}": ${errorCatalog[code].summary}` }, ...(kept ? { kept: leaseRecord(path, 3600, 100, true) } : {}) })) },
-  { weight: 1, arbitrary: fc.constant<PathRead | undefined>(undefined) },
-);
+const pathRead = (path: string, needed: string[]): fc.Arbitrary<PathRead | undefined> =>
+  fc.oneof(
+    {
+      weight: 8,
+      arbitrary: fc
+        .record({ engine: fc.constantFrom('kv2', 'kv1') as fc.Arbitrary<'kv2' | 'kv1'>, data: readData(needed) })
+        .map((r): PathRead => ({ ok: true, ...r })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ data: readData(needed), ttl: fc.integer({ min: 30, max: 86400 }), renewable: fc.boolean() })
+        .map(({ data, ttl, renewable }): PathRead => ({ ok: true, engine: 'leased', data, lease: { id: `${path}/new`, durationSeconds: ttl, renewable } })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .record({ ttl: fc.integer({ min: 30, max: 86400 }), ago: fc.integer({ min: 0, max: 86400 }), renewable: fc.boolean() })
+        .map(({ ttl, ago, renewable }): PathRead => ({ ok: true, engine: 'leased', kept: leaseRecord(path, ttl, ago, renewable) })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(fc.constantFrom(...problemCodes), fc.boolean()).map(
+        ([code, kept]): PathRead => ({
+          ok: false,
+          problem: { code, message: `cannot read path "${path}": ${errorCatalog[code].summary}` },
+          ...(kept ? { kept: leaseRecord(path, 3600, 100, true) } : {}),
+        }),
+      ),
+    },
+    { weight: 1, arbitrary: fc.constant<PathRead | undefined>(undefined) },
+  );
 
 const syncCase = vaultApp.chain((app) => {
   const paths = pathsOf(app);
@@ -317,65 +424,119 @@ const syncCase = vaultApp.chain((app) => {
   return fc.record({
     app: fc.constant(app),
     authOk: fc.integer({ min: 0, max: 9 }).map((n) => n > 0),
-    reads: fc.tuple(...paths.map((p) => pathRead(p, [...new Set(app.spec.vault.secrets.filter((s) => s.path === p).map((s) => s.key))]))).map((rs) => Object.fromEntries(paths.flatMap((p, i) => (rs[i] ? [[p, rs[i]!]] : [])))),
-    observedSecret: fc.option(fc.record({
-      keys: fc.subarray([...targetKeys, 'left-over', 'other']),
-      leases: fc.subarray(paths).chain((ps) => fc.tuple(...ps.map((p) => fc.tuple(fc.integer({ min: 30, max: 86400 }), fc.integer({ min: 0, max: 86400 }), fc.boolean()).map(([t, a, r]) => leaseRecord(p, t, a, r))))),
-    }), { nil: undefined }),
-    observedDeployment: fc.option(fc.record({ generation: fc.integer({ min: 1, max: 5 }), observed: fc.integer({ min: 0, max: 5 }), available: fc.integer({ min: 0, max: 3 }) }), { nil: undefined }),
+    reads: fc
+      .tuple(...paths.map((p) => pathRead(p, [...new Set(app.spec.vault.secrets.filter((s) => s.path === p).map((s) => s.key))])))
+      .map((rs) => Object.fromEntries(paths.flatMap((p, i) => (rs[i] ? [[p, rs[i]!]] : [])))),
+    observedSecret: fc.option(
+      fc.record({
+        keys: fc.subarray([...targetKeys, 'left-over', 'other']),
+        leases: fc
+          .subarray(paths)
+          .chain((ps) =>
+            fc.tuple(
+              ...ps.map((p) =>
+                fc.tuple(fc.integer({ min: 30, max: 86400 }), fc.integer({ min: 0, max: 86400 }), fc.boolean()).map(([t, a, r]) => leaseRecord(p, t, a, r)),
+              ),
+            ),
+          ),
+      }),
+      { nil: undefined },
+    ),
+    observedDeployment: fc.option(
+      fc.record({ generation: fc.integer({ min: 1, max: 5 }), observed: fc.integer({ min: 0, max: 5 }), available: fc.integer({ min: 0, max: 3 }) }),
+      { nil: undefined },
+    ),
     serviceMonitors: fc.boolean(),
     v2: fc.boolean(),
   });
 });
 
-function syncCaseValue(c: { app: VaultApp; reads: Record<string, PathRead>; authOk: boolean; observedSecret?: { keys: string[]; leases: LeaseRecord[] }; observedDeployment?: { generation: number; observed: number; available: number }; serviceMonitors: boolean; v2: boolean }) {
+function syncCaseValue(c: {
+  app: VaultApp;
+  reads: Record<string, PathRead>;
+  authOk: boolean;
+  observedSecret?: { keys: string[]; leases: LeaseRecord[] };
+  observedDeployment?: { generation: number; observed: number; available: number };
+  serviceMonitors: boolean;
+  v2: boolean;
+}) {
   const observed: KubeObject[] = [];
   const name = c.app.metadata.name;
   const ns = c.app.metadata.namespace!;
   if (c.observedSecret) {
     observed.push({
-      apiVersion: 'v1', kind: 'Secret', type: 'Opaque',
-      metadata: { name: `${name}-vault-secrets`, namespace: ns, ...(c.observedSecret.leases.length ? { annotations: { [LEASES_ANNOTATION]: JSON.stringify(c.observedSecret.leases.map((r) => signLease(r, bindingOf(c.app), hookConfig.hmacKey))) } } : {}) },
-      ...(c.observedSecret.keys.length ? { data: Object.fromEntries(c.observedSecret.keys.map((k) => [k, Buffer.from(`observed-${k}`).toString('base64')])) } : {}),
+      apiVersion: 'v1',
+      kind: 'Secret',
+      type: 'Opaque',
+      metadata: {
+        name: `${name}-vault-secrets`,
+        namespace: ns,
+        ...(c.observedSecret.leases.length
+          ? { annotations: { [LEASES_ANNOTATION]: JSON.stringify(c.observedSecret.leases.map((r) => signLease(r, bindingOf(c.app), hookConfig.hmacKey))) } }
+          : {}),
+      },
+      ...(c.observedSecret.keys.length
+        ? { data: Object.fromEntries(c.observedSecret.keys.map((k) => [k, Buffer.from(`observed-${k}`).toString('base64')])) }
+        : {}),
     });
   }
   if (c.observedDeployment) {
-    observed.push({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name, namespace: ns, generation: c.observedDeployment.generation }, spec: structuredClone(c.app.spec.deploymentSpec) as unknown as Record<string, unknown>, status: { observedGeneration: c.observedDeployment.observed, replicas: 2, updatedReplicas: 2, availableReplicas: c.observedDeployment.available } });
+    observed.push({
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name, namespace: ns, generation: c.observedDeployment.generation },
+      spec: structuredClone(c.app.spec.deploymentSpec) as unknown as Record<string, unknown>,
+      status: { observedGeneration: c.observedDeployment.observed, replicas: 2, updatedReplicas: 2, availableReplicas: c.observedDeployment.available },
+    });
   }
-  const material: VaultMaterial = c.authOk ? { auth: { ok: true }, reads: c.reads } : { auth: { ok: false, problem: { code: 'VAULT_AUTH_FAILED', message: 'cannot log in to Vault: 403' } }, reads: {} };
+  const material: VaultMaterial = c.authOk
+    ? { auth: { ok: true }, reads: c.reads }
+    : { auth: { ok: false, problem: { code: 'VAULT_AUTH_FAILED', message: 'cannot log in to Vault: 403' } }, reads: {} };
   return { request: request(c.app, observed, { serviceMonitors: c.serviceMonitors, v2: c.v2 }), material };
 }
 
-const freshValues = (m: VaultMaterial): string[] => Object.values(m.reads).flatMap((r) => (r.ok && 'data' in r ? Object.values(r.data) : []))
-  .filter((v): v is string => typeof v === 'string' && v.length >= 8);
+const freshValues = (m: VaultMaterial): string[] =>
+  Object.values(m.reads)
+    .flatMap((r) => (r.ok && 'data' in r ? Object.values(r.data) : []))
+    .filter((v): v is string => typeof v === 'string' && v.length >= 8);
 
 describe('fuzz: sync() with generated material and observed children', () => {
   it(`${SYNC_RUNS} generated syncs: S1–S6 hold`, () => {
     let synced = 0;
     let kept = 0;
     const started = Date.now();
-    fc.assert(fc.property(syncCase, (c) => {
-      assert.ok(validateVaultApp(c.app).ok, 'the generator makes schema-valid VaultApps');
-      const { request: req, material } = syncCaseValue(c);
-      const res = sync(structuredClone(req), material, NOW, hookConfig);
-      const problem = checkAnswer(req, res);
-      assert.equal(problem, undefined, `S2–S4: ${problem}`);
-      const secret = res.children.find((ch) => ch.kind === 'Secret');
-      const rest = JSON.stringify({ ...res, children: res.children.filter((ch) => ch !== secret) });
-      for (const v of freshValues(material)) assert.ok(!rest.includes(v) && !rest.includes(JSON.stringify(v).slice(1, -1)), `S5: a value from Vault outside the Secret's data: ${JSON.stringify(v)}`);
-      const ok = condition(res, 'SecretsSynced')?.status === 'True';
-      if (ok) {
-        synced++;
-        const data = secret!.data as Record<string, string>;
-        for (const e of c.app.spec.vault.secrets) {
-          const read = material.reads[e.path];
-          if (read?.ok && 'data' in read && e.targetKey !== undefined) assert.equal(Buffer.from(data[e.targetKey]!, 'base64').toString('utf8'), String(read.data[e.key]), `S6: ${e.targetKey}`);
+    fc.assert(
+      fc.property(syncCase, (c) => {
+        assert.ok(validateVaultApp(c.app).ok, 'the generator makes schema-valid VaultApps');
+        const { request: req, material } = syncCaseValue(c);
+        const res = sync(structuredClone(req), material, NOW, hookConfig);
+        const problem = checkAnswer(req, res);
+        assert.equal(problem, undefined, `S2–S4: ${problem}`);
+        const secret = res.children.find((ch) => ch.kind === 'Secret');
+        const rest = JSON.stringify({ ...res, children: res.children.filter((ch) => ch !== secret) });
+        for (const v of freshValues(material))
+          assert.ok(
+            !rest.includes(v) && !rest.includes(JSON.stringify(v).slice(1, -1)),
+            `S5: a value from Vault outside the Secret's data: ${JSON.stringify(v)}`,
+          );
+        const ok = condition(res, 'SecretsSynced')?.status === 'True';
+        if (ok) {
+          synced++;
+          const data = secret!.data as Record<string, string>;
+          for (const e of c.app.spec.vault.secrets) {
+            const read = material.reads[e.path];
+            if (read?.ok && 'data' in read && e.targetKey !== undefined)
+              assert.equal(Buffer.from(data[e.targetKey]!, 'base64').toString('utf8'), String(read.data[e.key]), `S6: ${e.targetKey}`);
+          }
+        } else if (c.observedSecret?.keys.length) {
+          kept++;
         }
-      } else if (c.observedSecret?.keys.length) {
-        kept++;
-      }
-    }), { numRuns: SYNC_RUNS, seed: SEED, endOnFailure: false, includeErrorInReport: true });
-    console.log(`# fuzz sync(): ${SYNC_RUNS} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}; ${synced} synced from Vault, ${kept} kept the observed data on a problem`);
+      }),
+      { numRuns: SYNC_RUNS, seed: SEED, endOnFailure: false, includeErrorInReport: true },
+    );
+    console.log(
+      `# fuzz sync(): ${SYNC_RUNS} cases in ${((Date.now() - started) / 1000).toFixed(1)} s, seed ${SEED}; ${synced} synced from Vault, ${kept} kept the observed data on a problem`,
+    );
     assert.ok(synced > SYNC_RUNS / 20 && kept > SYNC_RUNS / 20, `the generator reaches both branches (${synced} synced, ${kept} kept)`);
   });
 });
@@ -390,19 +551,101 @@ function withObserved(mutate: (req: SyncRequest) => void): SyncRequest {
 
 describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
   const cases: [string, () => SyncRequest, VaultMaterial][] = [
-    ['K1: a container port list that is not a list → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = 'http-metrics'; }), OK_MATERIAL],
-    ['K1: a null entry in a container\'s ports → 500 (monitoring.ts findPort)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = [null]; }), OK_MATERIAL],
-    ['K2: deploymentSpec.template.spec.volumes that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).volumes = {}; }), OK_MATERIAL],
-    ['K2: initContainers that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = 'x'; }), OK_MATERIAL],
-    ['K2: an initContainers entry that is not an object → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = [null]; }), OK_MATERIAL],
-    ['K2: a container\'s volumeMounts that is not a list → 500 (deployment.ts)', () => withObserved((r) => { (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).volumeMounts = {}; }), OK_MATERIAL],
-    ['K2: envFrom that is not a list, with injectEnv → 500 (deployment.ts)', () => withObserved((r) => { r.parent.spec.vault.injectEnv = true; (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).envFrom = 'x'; }), OK_MATERIAL],
-    ['K3: an observed Deployment whose generation is an object without a usable toString → 500 (deployment-readiness.ts)', () => withObserved((r) => { r.children['Deployment.apps/v1']!['billing-service']!.metadata.generation = { toString: null } as unknown as number; }), OK_MATERIAL],
-    ['K3: an observed Deployment whose status.conditions is not a list → 500 (deployment-readiness.ts)', () => withObserved((r) => { (r.children['Deployment.apps/v1']!['billing-service']!.status as Record<string, unknown>).conditions = {}; }), OK_MATERIAL],
-    ['K4: a lease record with ttl 1e308 on the observed Secret, Vault failing → 500 (Invalid time value)', () => withObserved((r) => {
-      r.parent.spec.vault.secrets = [{ path: 'kv/data/billing/database', key: 'url', targetKey: 'db_url' }];
-      r.children['Secret.v1']![SECRET]!.metadata.annotations = { [LEASES_ANNOTATION]: JSON.stringify([{ path: 'kv/data/billing/database', leaseId: 'l', renewedAt: '2026-11-27T11:00:00Z', issuedAt: '2026-11-27T11:00:00Z', duration: 60, ttl: 1e308, renewable: false, maxed: false }]) };
-    }), FAILING_MATERIAL],
+    [
+      'K1: a container port list that is not a list → 500 (monitoring.ts findPort)',
+      () =>
+        withObserved((r) => {
+          (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = 'http-metrics';
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      "K1: a null entry in a container's ports → 500 (monitoring.ts findPort)",
+      () =>
+        withObserved((r) => {
+          (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = [null];
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      'K2: deploymentSpec.template.spec.volumes that is not a list → 500 (deployment.ts)',
+      () =>
+        withObserved((r) => {
+          (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).volumes = {};
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      'K2: initContainers that is not a list → 500 (deployment.ts)',
+      () =>
+        withObserved((r) => {
+          (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = 'x';
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      'K2: an initContainers entry that is not an object → 500 (deployment.ts)',
+      () =>
+        withObserved((r) => {
+          (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = [null];
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      "K2: a container's volumeMounts that is not a list → 500 (deployment.ts)",
+      () =>
+        withObserved((r) => {
+          (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).volumeMounts = {};
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      'K2: envFrom that is not a list, with injectEnv → 500 (deployment.ts)',
+      () =>
+        withObserved((r) => {
+          r.parent.spec.vault.injectEnv = true;
+          (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).envFrom = 'x';
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      'K3: an observed Deployment whose generation is an object without a usable toString → 500 (deployment-readiness.ts)',
+      () =>
+        withObserved((r) => {
+          r.children['Deployment.apps/v1']!['billing-service']!.metadata.generation = { toString: null } as unknown as number;
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      'K3: an observed Deployment whose status.conditions is not a list → 500 (deployment-readiness.ts)',
+      () =>
+        withObserved((r) => {
+          (r.children['Deployment.apps/v1']!['billing-service']!.status as Record<string, unknown>).conditions = {};
+        }),
+      OK_MATERIAL,
+    ],
+    [
+      'K4: a lease record with ttl 1e308 on the observed Secret, Vault failing → 500 (Invalid time value)',
+      () =>
+        withObserved((r) => {
+          r.parent.spec.vault.secrets = [{ path: 'kv/data/billing/database', key: 'url', targetKey: 'db_url' }];
+          r.children['Secret.v1']![SECRET]!.metadata.annotations = {
+            [LEASES_ANNOTATION]: JSON.stringify([
+              {
+                path: 'kv/data/billing/database',
+                leaseId: 'l',
+                renewedAt: '2026-11-27T11:00:00Z',
+                issuedAt: '2026-11-27T11:00:00Z',
+                duration: 60,
+                ttl: 1e308,
+                renewable: false,
+                maxed: false,
+              },
+            ]),
+          };
+        }),
+      FAILING_MATERIAL,
+    ],
   ];
   it('K5: sync() with a spec path "constructor" that the material has no entry for throws instead of reporting it (secret-data.ts)', () => {
     const req = baseRequest();
@@ -435,4 +678,3 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
     });
   }
 });
-

@@ -25,7 +25,12 @@ before(async () => {
   await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'audit-px' });
   const tokenFile = join(tempDir('vaultapp-auth-vault-'), 'token');
   writeFileSync(tokenFile, TOKEN);
-  const v = createVault({ vault: { address: vault.addr, timeoutMs: 2000 }, auth: { method: 'token', token: vault.token }, syncDeadlineMs: 4000, hmacKey: hookConfig.hmacKey });
+  const v = createVault({
+    vault: { address: vault.addr, timeoutMs: 2000 },
+    auth: { method: 'token', token: vault.token },
+    syncDeadlineMs: 4000,
+    hmacKey: hookConfig.hmacKey,
+  });
   app = await buildApp({ config: { ...hookConfig, hookSecurity: { tokenFile, reloadSeconds: 3600 } }, reader: v.reader, logger: false });
 });
 
@@ -47,7 +52,12 @@ describe('hook authentication against a real Vault (audit log)', () => {
   for (const [name, url, headers] of calls) {
     it(`${name}: refused, and Vault sees no request`, async () => {
       const before = await vaultRequests();
-      const res = await app.inject({ method: 'POST', url, headers, payload: { ...request(loadExample()), ...(url === '/finalize' ? { finalizing: true } : {}) } });
+      const res = await app.inject({
+        method: 'POST',
+        url,
+        headers,
+        payload: { ...request(loadExample()), ...(url === '/finalize' ? { finalizing: true } : {}) },
+      });
       assert.ok(res.statusCode === 401 || res.statusCode === 403, `${res.statusCode} ${res.body}`);
       assert.equal(await vaultRequests(), before);
     });
@@ -57,7 +67,7 @@ describe('hook authentication against a real Vault (audit log)', () => {
     const before = await vaultRequests();
     const res = await app.inject({ method: 'POST', url: '/sync', headers: { authorization: `Bearer ${TOKEN}` }, payload: request(loadExample()) });
     assert.equal(res.statusCode, 200, res.body);
-    assert.ok(await vaultRequests() > before);
+    assert.ok((await vaultRequests()) > before);
     assert.equal(Buffer.from(res.json().children[0].data.db_url, 'base64').toString(), 'postgres://billing:audit-pw@db/billing');
   });
 });

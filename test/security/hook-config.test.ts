@@ -13,7 +13,9 @@ import { makeCa, makeLeaf, tempDir, type Pem } from './tls-certs.js';
 
 const dir = tempDir('vaultapp-hookcfg-');
 const emptyHome = tempDir('vaultapp-home-');
-let ca: Pem; let server: Pem; let other: Pem;
+let ca: Pem;
+let server: Pem;
+let other: Pem;
 const tokenFile = join(dir, 'token');
 const shortTokenFile = join(dir, 'short-token');
 
@@ -27,10 +29,24 @@ before(() => {
 
 const local = { VAULT_TOKEN: 't' };
 
-describe('loadConfig: the hook\'s TLS and authentication variables', () => {
+describe("loadConfig: the hook's TLS and authentication variables", () => {
   it('reads them into hookSecurity', () => {
-    const c = loadConfig({ ...local, VAULTAPP_AUTH_TOKEN_FILE: tokenFile, VAULTAPP_TLS_CERT_FILE: server.certFile, VAULTAPP_TLS_KEY_FILE: server.keyFile, VAULTAPP_TLS_CLIENT_CA_FILE: ca.certFile, VAULTAPP_CREDENTIALS_RELOAD_SECONDS: '30' }, emptyHome);
-    assert.deepStrictEqual(c.hookSecurity, { tokenFile, tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: ca.certFile }, reloadSeconds: 30 });
+    const c = loadConfig(
+      {
+        ...local,
+        VAULTAPP_AUTH_TOKEN_FILE: tokenFile,
+        VAULTAPP_TLS_CERT_FILE: server.certFile,
+        VAULTAPP_TLS_KEY_FILE: server.keyFile,
+        VAULTAPP_TLS_CLIENT_CA_FILE: ca.certFile,
+        VAULTAPP_CREDENTIALS_RELOAD_SECONDS: '30',
+      },
+      emptyHome,
+    );
+    assert.deepStrictEqual(c.hookSecurity, {
+      tokenFile,
+      tls: { certFile: server.certFile, keyFile: server.keyFile, clientCaFile: ca.certFile },
+      reloadSeconds: 30,
+    });
   });
 
   it('defaults to nothing configured, reloading every 10 s', () => {
@@ -41,18 +57,37 @@ describe('loadConfig: the hook\'s TLS and authentication variables', () => {
     ['a certificate without a key', () => ({ VAULTAPP_TLS_CERT_FILE: server.certFile }), /VAULTAPP_TLS_CERT_FILE and VAULTAPP_TLS_KEY_FILE go together/],
     ['a key without a certificate', () => ({ VAULTAPP_TLS_KEY_FILE: server.keyFile }), /VAULTAPP_TLS_CERT_FILE and VAULTAPP_TLS_KEY_FILE go together/],
     ['a client CA without TLS', () => ({ VAULTAPP_TLS_CLIENT_CA_FILE: ca.certFile }), /VAULTAPP_TLS_CLIENT_CA_FILE needs TLS/],
-    ['a certificate and a key that do not match', () => ({ VAULTAPP_TLS_CERT_FILE: server.certFile, VAULTAPP_TLS_KEY_FILE: other.keyFile }), /VAULTAPP_TLS_CERT_FILE \/ VAULTAPP_TLS_KEY_FILE: not a usable/],
-    ['a certificate file that is not PEM', () => ({ VAULTAPP_TLS_CERT_FILE: tokenFile, VAULTAPP_TLS_KEY_FILE: server.keyFile }), /VAULTAPP_TLS_CERT_FILE \/ VAULTAPP_TLS_KEY_FILE: not a usable/],
-    ['a missing certificate file', () => ({ VAULTAPP_TLS_CERT_FILE: '/nonexistent/tls.crt', VAULTAPP_TLS_KEY_FILE: server.keyFile }), /VAULTAPP_TLS_CERT_FILE: cannot read \/nonexistent\/tls.crt: ENOENT/],
+    [
+      'a certificate and a key that do not match',
+      () => ({ VAULTAPP_TLS_CERT_FILE: server.certFile, VAULTAPP_TLS_KEY_FILE: other.keyFile }),
+      /VAULTAPP_TLS_CERT_FILE \/ VAULTAPP_TLS_KEY_FILE: not a usable/,
+    ],
+    [
+      'a certificate file that is not PEM',
+      () => ({ VAULTAPP_TLS_CERT_FILE: tokenFile, VAULTAPP_TLS_KEY_FILE: server.keyFile }),
+      /VAULTAPP_TLS_CERT_FILE \/ VAULTAPP_TLS_KEY_FILE: not a usable/,
+    ],
+    [
+      'a missing certificate file',
+      () => ({ VAULTAPP_TLS_CERT_FILE: '/nonexistent/tls.crt', VAULTAPP_TLS_KEY_FILE: server.keyFile }),
+      /VAULTAPP_TLS_CERT_FILE: cannot read \/nonexistent\/tls.crt: ENOENT/,
+    ],
     ['a missing token file', () => ({ VAULTAPP_AUTH_TOKEN_FILE: '/nonexistent/token' }), /VAULTAPP_AUTH_TOKEN_FILE: cannot read \/nonexistent\/token: ENOENT/],
     ['a token shorter than 16 characters', () => ({ VAULTAPP_AUTH_TOKEN_FILE: shortTokenFile }), /VAULTAPP_AUTH_TOKEN_FILE: .* at least 16 characters/],
-    ['VAULTAPP_HOOK_AUTH=none with a token file', () => ({ VAULTAPP_HOOK_AUTH: 'none', VAULTAPP_AUTH_TOKEN_FILE: tokenFile }), /VAULTAPP_HOOK_AUTH=none contradicts/],
+    [
+      'VAULTAPP_HOOK_AUTH=none with a token file',
+      () => ({ VAULTAPP_HOOK_AUTH: 'none', VAULTAPP_AUTH_TOKEN_FILE: tokenFile }),
+      /VAULTAPP_HOOK_AUTH=none contradicts/,
+    ],
     ['an unknown VAULTAPP_HOOK_AUTH', () => ({ VAULTAPP_HOOK_AUTH: 'off' }), /VAULTAPP_HOOK_AUTH/],
     ['a reload period of 0', () => ({ VAULTAPP_CREDENTIALS_RELOAD_SECONDS: '0' }), /VAULTAPP_CREDENTIALS_RELOAD_SECONDS: must be >= 1/],
   ];
   for (const [name, env, message] of bad) {
     it(`stops on ${name}, naming the variable`, () => {
-      assert.throws(() => loadConfig({ ...local, ...env() }, emptyHome), (e: Error) => e instanceof ConfigError && message.test(e.message));
+      assert.throws(
+        () => loadConfig({ ...local, ...env() }, emptyHome),
+        (e: Error) => e instanceof ConfigError && message.test(e.message),
+      );
     });
   }
 });

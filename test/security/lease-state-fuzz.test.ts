@@ -28,7 +28,10 @@ const DB = 'database/creds/app';
 const KV = 'kv/data/app/config';
 const TOKEN = 'hvs.recorded-hook-token-000000';
 
-interface Call { op: 'read' | 'write'; path: string }
+interface Call {
+  op: 'read' | 'write';
+  path: string;
+}
 
 /** A Vault that answers like a real one for the two engines, records every request and who each lease was issued to. */
 class RecordedVault implements VaultHttp {
@@ -61,16 +64,19 @@ class RecordedVault implements VaultHttp {
     throw new VaultRequestError('http', 404, ['unsupported path'], `write ${path}: Vault answered 404`);
   }
 
-  async health() { return { status: 200 }; }
+  async health() {
+    return { status: 200 };
+  }
 }
 
 const decodeLeaseUrl = (s: string): string => s.split('/').map(decodeURIComponent).join('/');
 
 /** Why a call is not one the hook may make for VaultApp `owner`, or undefined. */
 function forbidden(call: Call, vault: RecordedVault, owner: string): string | undefined {
-  const allowed = call.op === 'read'
-    ? [`sys/internal/ui/mounts/${DB}`, 'sys/internal/ui/mounts/kv/data/app/config', 'auth/token/lookup-self', DB, KV].includes(call.path)
-    : call.path === 'auth/token/renew-self';
+  const allowed =
+    call.op === 'read'
+      ? [`sys/internal/ui/mounts/${DB}`, 'sys/internal/ui/mounts/kv/data/app/config', 'auth/token/lookup-self', DB, KV].includes(call.path)
+      : call.path === 'auth/token/renew-self';
   if (allowed) return undefined;
   const lease = /^sys\/leases\/(?:renew|revoke)\/(.+)$/.exec(call.path)?.[1];
   if (call.op === 'write' && lease && vault.issuedTo.get(decodeLeaseUrl(lease)) === owner) return undefined;
@@ -82,8 +88,11 @@ function vaultApp(namespace: string, uid: string): VaultApp {
   app.metadata = { name: 'app', namespace, uid, generation: 1 };
   app.spec.vault = {
     role: 'app',
-    secrets: [{ path: DB, key: 'username', targetKey: 'db_user' }, { path: DB, key: 'password', targetKey: 'db_password' },
-      { path: KV, key: 'url', targetKey: 'db_url' }],
+    secrets: [
+      { path: DB, key: 'username', targetKey: 'db_user' },
+      { path: DB, key: 'password', targetKey: 'db_password' },
+      { path: KV, key: 'url', targetKey: 'db_url' },
+    ],
   };
   app.spec.monitoring = { enabled: false };
   return app;
@@ -98,7 +107,9 @@ const genuine: Record<'x' | 'y', { secret: KubeObject; record: LeaseRecord }> = 
 
 function requestFor(parent: VaultApp, secret: KubeObject | undefined, finalizing = false): Record<string, unknown> {
   return {
-    controller: {}, parent, finalizing,
+    controller: {},
+    parent,
+    finalizing,
     children: { 'Secret.v1': secret ? { [secret.metadata.name]: secret } : {}, 'Deployment.apps/v1': {}, 'Service.v1': {} },
   };
 }
@@ -119,9 +130,14 @@ async function firstSync(app: VaultApp, owner: string): Promise<{ secret: KubeOb
 
 before(async () => {
   vault = new RecordedVault();
-  const reader = createVaultReader(vault, staticTokenSource(TOKEN, vault, () => clock), {
-    deadlineMs: 2000, sealer: createTokenSealer(hookConfig.hmacKey),
-  });
+  const reader = createVaultReader(
+    vault,
+    staticTokenSource(TOKEN, vault, () => clock),
+    {
+      deadlineMs: 2000,
+      sealer: createTokenSealer(hookConfig.hmacKey),
+    },
+  );
   hook = await buildApp({ config: hookConfig, reader, logger: false, now: () => new Date(clock) });
   genuine.x = await firstSync(X, 'x');
   genuine.y = await firstSync(Y, 'y');
@@ -132,9 +148,23 @@ after(async () => {
 });
 
 // What an attacker who can edit Y's Secret can put into one entry of the annotation.
-const DANGEROUS_IDS = ['../../../auth/token/revoke-self', 'auth/token/create', 'sys/leases/revoke-prefix/database',
-  'kv1/other-team/config', `${DB}/x?increment=1`, `${DB}/%2e%2e/%2e%2e/auth/token/revoke-self`, `${DB}/../../../sys/seal`,
-  `${DB}/x#frag`, `${DB}\\..\\x`, `${DB}/a\u0000b`, `${DB}//x`, `${DB}/./x`, `${DB}/`, DB, ''];
+const DANGEROUS_IDS = [
+  '../../../auth/token/revoke-self',
+  'auth/token/create',
+  'sys/leases/revoke-prefix/database',
+  'kv1/other-team/config',
+  `${DB}/x?increment=1`,
+  `${DB}/%2e%2e/%2e%2e/auth/token/revoke-self`,
+  `${DB}/../../../sys/seal`,
+  `${DB}/x#frag`,
+  `${DB}\\..\\x`,
+  `${DB}/a\u0000b`,
+  `${DB}//x`,
+  `${DB}/./x`,
+  `${DB}/`,
+  DB,
+  '',
+];
 type Entry = { kind: 'genuine' } | { kind: 'other'; value: unknown };
 const field = fc.constantFrom('path', 'leaseId', 'renewedAt', 'issuedAt', 'ttl', 'duration', 'token', 'mac', 'renewable', 'tokenExpiresAt');
 type Annotation = { entries: Entry[] } | { text: string };
@@ -143,24 +173,46 @@ type Annotation = { entries: Entry[] } | { text: string };
 function annotations(): fc.Arbitrary<Annotation> {
   const entry: fc.Arbitrary<Entry> = fc.oneof(
     { weight: 3, arbitrary: fc.constant<Entry>({ kind: 'genuine' }) },
-  // Y's own record with one field changed: the MAC no longer matches.
-    { weight: 3, arbitrary: fc.tuple(field, fc.oneof(fc.constantFrom(...DANGEROUS_IDS), fc.string(), fc.integer(), fc.boolean()))
-    .map(([k, v]): Entry => ({ kind: 'other', value: { ...genuine.y.record, [k]: v } })) },
-  // X's whole record, or X's sealed token and MAC grafted onto Y's record.
-    { weight: 2, arbitrary: fc.constantFrom<Entry>(
-    { kind: 'other', value: genuine.x.record },
-    { kind: 'other', value: { ...genuine.y.record, token: genuine.x.record.token } },
-    { kind: 'other', value: { ...genuine.y.record, leaseId: genuine.x.record.leaseId, mac: genuine.x.record.mac } },
-  ) },
-  // A record made up from scratch, with a well-formed but unkeyed MAC.
-    { weight: 3, arbitrary: fc.record({ leaseId: fc.constantFrom(...DANGEROUS_IDS), path: fc.constantFrom(DB, KV, 'auth/token', ''), mac: fc.base64String({ minLength: 44, maxLength: 44 }) })
-    .map((f): Entry => ({ kind: 'other', value: { ...genuine.y.record, ...f, mac: f.mac.slice(0, 43) } })) },
+    // Y's own record with one field changed: the MAC no longer matches.
+    {
+      weight: 3,
+      arbitrary: fc
+        .tuple(field, fc.oneof(fc.constantFrom(...DANGEROUS_IDS), fc.string(), fc.integer(), fc.boolean()))
+        .map(([k, v]): Entry => ({ kind: 'other', value: { ...genuine.y.record, [k]: v } })),
+    },
+    // X's whole record, or X's sealed token and MAC grafted onto Y's record.
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom<Entry>(
+        { kind: 'other', value: genuine.x.record },
+        { kind: 'other', value: { ...genuine.y.record, token: genuine.x.record.token } },
+        { kind: 'other', value: { ...genuine.y.record, leaseId: genuine.x.record.leaseId, mac: genuine.x.record.mac } },
+      ),
+    },
+    // A record made up from scratch, with a well-formed but unkeyed MAC.
+    {
+      weight: 3,
+      arbitrary: fc
+        .record({
+          leaseId: fc.constantFrom(...DANGEROUS_IDS),
+          path: fc.constantFrom(DB, KV, 'auth/token', ''),
+          mac: fc.base64String({ minLength: 44, maxLength: 44 }),
+        })
+        .map((f): Entry => ({ kind: 'other', value: { ...genuine.y.record, ...f, mac: f.mac.slice(0, 43) } })),
+    },
     { weight: 1, arbitrary: fc.anything().map((value): Entry => ({ kind: 'other', value })) },
   );
   return fc.oneof(
     { weight: 8, arbitrary: fc.array(entry, { maxLength: 6 }).map((entries): Annotation => ({ entries })) },
     { weight: 1, arbitrary: fc.oneof(fc.string(), fc.json()).map((text): Annotation => ({ text })) },
-    { weight: 1, arbitrary: fc.integer({ min: 65, max: 1500 }).map((n): Annotation => ({ entries: Array.from({ length: n }, (): Entry => ({ kind: 'other', value: { ...genuine.y.record, leaseId: `${DB}/forged` } })) })) },
+    {
+      weight: 1,
+      arbitrary: fc.integer({ min: 65, max: 1500 }).map(
+        (n): Annotation => ({
+          entries: Array.from({ length: n }, (): Entry => ({ kind: 'other', value: { ...genuine.y.record, leaseId: `${DB}/forged` } })),
+        }),
+      ),
+    },
   );
 }
 // Seconds after the genuine record was written: reused, token renewal due, lease renewal due, past its end.
@@ -183,30 +235,36 @@ describe('fuzz: the lease annotation steers no Vault request', () => {
   it(`${RUNS} annotations: only the spec's reads and Y's own leases reach Vault, at sync and at finalize`, async () => {
     let rejected = 0;
     let leaseWrites = 0;
-    await fc.assert(fc.asyncProperty(annotations(), offset, async (a, seconds) => {
-      clock = T0 + seconds * 1000;
-      vault.owner = 'y';
-      vault.calls = [];
-      const secret = structuredClone(genuine.y.secret);
-      secret.metadata.annotations = { [LEASES_ANNOTATION]: annotationText(a) };
-      const res = await post('/sync', requestFor(Y, secret));
-      const fin = await post('/finalize', requestFor(Y, secret, true));
+    await fc.assert(
+      fc.asyncProperty(annotations(), offset, async (a, seconds) => {
+        clock = T0 + seconds * 1000;
+        vault.owner = 'y';
+        vault.calls = [];
+        const secret = structuredClone(genuine.y.secret);
+        secret.metadata.annotations = { [LEASES_ANNOTATION]: annotationText(a) };
+        const res = await post('/sync', requestFor(Y, secret));
+        const fin = await post('/finalize', requestFor(Y, secret, true));
 
-      for (const call of vault.calls) assert.equal(forbidden(call, vault, 'y'), undefined, 'a Vault request the annotation steered');
-      leaseWrites += vault.calls.filter((c) => c.path.startsWith('sys/leases/')).length;
-      const synced = res.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
-      const messages = JSON.stringify([res.status, fin.status]);
-      assert.doesNotMatch(messages, /TypeError|Cannot read|undefined|unsupported path/, 'an exception or an unintended endpoint\'s answer in the status');
-      if (mustReject(a)) {
-        rejected++;
-        assert.equal(synced.reason, 'UntrustedState', synced.message);
-        const kept = res.children.find((c) => c.kind === 'Secret')!;
-        assert.deepEqual(kept.data, genuine.y.secret.data, 'the Secret keeps its data');
-        assert.ok(!kept.metadata.annotations?.[LEASES_ANNOTATION]?.includes('forged'), 'the annotation is rewritten');
-      }
-      assert.ok(fin.finalized === true || fin.children.length === 1, 'finalize ends, or keeps the Secret while a revocation fails');
-      assert.ok(vault.calls.filter((c) => c.path.startsWith('sys/leases/revoke/')).length <= 2, 'at most the one database lease (and one just issued) revoked');
-    }), { numRuns: RUNS, seed: SEED, endOnFailure: true });
+        for (const call of vault.calls) assert.equal(forbidden(call, vault, 'y'), undefined, 'a Vault request the annotation steered');
+        leaseWrites += vault.calls.filter((c) => c.path.startsWith('sys/leases/')).length;
+        const synced = res.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
+        const messages = JSON.stringify([res.status, fin.status]);
+        assert.doesNotMatch(messages, /TypeError|Cannot read|undefined|unsupported path/, "an exception or an unintended endpoint's answer in the status");
+        if (mustReject(a)) {
+          rejected++;
+          assert.equal(synced.reason, 'UntrustedState', synced.message);
+          const kept = res.children.find((c) => c.kind === 'Secret')!;
+          assert.deepEqual(kept.data, genuine.y.secret.data, 'the Secret keeps its data');
+          assert.ok(!kept.metadata.annotations?.[LEASES_ANNOTATION]?.includes('forged'), 'the annotation is rewritten');
+        }
+        assert.ok(fin.finalized === true || fin.children.length === 1, 'finalize ends, or keeps the Secret while a revocation fails');
+        assert.ok(
+          vault.calls.filter((c) => c.path.startsWith('sys/leases/revoke/')).length <= 2,
+          'at most the one database lease (and one just issued) revoked',
+        );
+      }),
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
+    );
     console.log(`# lease-state fuzz: ${RUNS} annotations, seed ${SEED}; ${rejected} rejected, ${leaseWrites} renewals and revocations of Y's own leases`);
     assert.ok(rejected > RUNS / 4 && leaseWrites > RUNS / 4, 'the generator reaches both rejections and genuine lease operations');
   });

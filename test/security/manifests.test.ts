@@ -14,7 +14,10 @@ import { startKubeApiServer, type KubeServer } from '../support/kube-apiserver.j
 import { ensureKubectl, kustomizeText } from '../support/kustomize.js';
 
 const base = new URL('../../metacontroller/base/', import.meta.url);
-const read = (file: string, dir = base): any[] => parseAllDocuments(readFileSync(new URL(file, dir), 'utf8')).map((d) => d.toJS()).filter(Boolean);
+const read = (file: string, dir = base): any[] =>
+  parseAllDocuments(readFileSync(new URL(file, dir), 'utf8'))
+    .map((d) => d.toJS())
+    .filter(Boolean);
 const one = (file: string, kind: string, dir = base): any => {
   const found = read(file, dir).find((o) => o.kind === kind);
   assert.ok(found, `${kind} in ${file}`);
@@ -34,7 +37,10 @@ describe('the hook pod is least-privilege', () => {
     assert.ok(pod.securityContext.runAsUser > 0 && pod.securityContext.runAsGroup > 0);
     assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
     for (const f of ['hostNetwork', 'hostPID', 'hostIPC']) assert.notEqual(pod[f], true, f);
-    assert.ok(pod.volumes.every((v: any) => !v.hostPath), 'no hostPath volume');
+    assert.ok(
+      pod.volumes.every((v: any) => !v.hostPath),
+      'no hostPath volume',
+    );
   });
 
   it('every container: read-only root filesystem, no privilege escalation, not privileged, all capabilities dropped', () => {
@@ -48,7 +54,7 @@ describe('the hook pod is least-privilege', () => {
     }
   });
 
-  it('mounted Secrets are read-only and readable by the pod\'s group only (0440 with fsGroup)', () => {
+  it("mounted Secrets are read-only and readable by the pod's group only (0440 with fsGroup)", () => {
     assert.equal(pod.securityContext.fsGroup, pod.securityContext.runAsGroup);
     for (const v of pod.volumes.filter((x: any) => x.secret)) assert.equal(v.secret.defaultMode, 0o440, v.name);
     for (const m of hook.volumeMounts) assert.equal(m.readOnly, true, m.name);
@@ -68,11 +74,15 @@ describe('hook authentication is wired end to end', () => {
     assert.ok(item, `${file} is an item of Secret ${volume.secret.secretName}`);
     for (const h of ['sync', 'finalize']) {
       const auth = cc.spec.hooks[h].webhook.authorization;
-      assert.deepStrictEqual(auth, { type: 'Bearer', secretRef: { name: volume.secret.secretName, namespace: deployment.metadata.namespace, key: item.key } }, h);
+      assert.deepStrictEqual(
+        auth,
+        { type: 'Bearer', secretRef: { name: volume.secret.secretName, namespace: deployment.metadata.namespace, key: item.key } },
+        h,
+      );
     }
   });
 
-  it('the webhooks call the hook\'s Service, on the port the NetworkPolicy opens', () => {
+  it("the webhooks call the hook's Service, on the port the NetworkPolicy opens", () => {
     for (const h of ['sync', 'finalize']) {
       const url = new URL(cc.spec.hooks[h].webhook.url);
       assert.equal(url.hostname, `${service.metadata.name}.${service.metadata.namespace}`);
@@ -83,12 +93,12 @@ describe('hook authentication is wired end to end', () => {
 });
 
 describe('the NetworkPolicy', () => {
-  it('selects the hook\'s pods and makes ingress default-deny', () => {
+  it("selects the hook's pods and makes ingress default-deny", () => {
     for (const [k, v] of Object.entries(policy.spec.podSelector.matchLabels)) assert.equal(deployment.spec.template.metadata.labels[k], v);
     assert.ok(policy.spec.policyTypes.includes('Ingress'));
   });
 
-  it('admits only the metacontroller namespace and the metrics scraper, and only to the hook\'s named port', () => {
+  it("admits only the metacontroller namespace and the metrics scraper, and only to the hook's named port", () => {
     const namespaces = policy.spec.ingress.flatMap((rule: any) => {
       assert.ok(rule.from?.length > 0, 'no rule admits everyone');
       assert.deepStrictEqual(rule.ports, [{ port: 'http', protocol: 'TCP' }]);
@@ -122,7 +132,10 @@ describe('the opt-in TLS component (metacontroller/base/tls)', () => {
     assert.equal(files.VAULTAPP_TLS_CERT_FILE, `${container.volumeMounts[0].mountPath}/tls.crt`);
     assert.equal(files.VAULTAPP_TLS_KEY_FILE, `${container.volumeMounts[0].mountPath}/tls.key`);
     const ccPatch = component.patches.find((p: any) => p.target?.kind === 'CompositeController').patch as string;
-    assert.equal((ccPatch.match(new RegExp(`secretRef: \\{ name: ${serving.spec.secretName}, namespace: vaultapp-system, key: ca.crt \\}`, 'g')) ?? []).length, 2);
+    assert.equal(
+      (ccPatch.match(new RegExp(`secretRef: \\{ name: ${serving.spec.secretName}, namespace: vaultapp-system, key: ca.crt \\}`, 'g')) ?? []).length,
+      2,
+    );
     for (const h of ['sync', 'finalize']) {
       const url = new URL(ccPatch.match(new RegExp(`https://[^\\s]+/${h}`))![0]);
       assert.ok(serving.spec.dnsNames.includes(url.hostname), `the certificate names ${url.hostname}`);
@@ -137,7 +150,7 @@ describe('the opt-in TLS component (metacontroller/base/tls)', () => {
   });
 });
 
-describe('the core objects pass a real API server\'s strict server-side dry-run', () => {
+describe("the core objects pass a real API server's strict server-side dry-run", () => {
   let kube: KubeServer;
   before(async () => {
     kube = await startKubeApiServer();
@@ -157,7 +170,7 @@ describe('the core objects pass a real API server\'s strict server-side dry-run'
     });
   }
 
-  it('the Deployment with the TLS component\'s patch applied', async () => {
+  it("the Deployment with the TLS component's patch applied", async () => {
     const patched = structuredClone(deployment);
     const p = one('deployment-tls.yaml', 'Deployment', new URL('tls/', base)).spec.template.spec;
     patched.spec.template.spec.containers[0].env.push(...p.containers[0].env);
@@ -168,12 +181,15 @@ describe('the core objects pass a real API server\'s strict server-side dry-run'
   });
 });
 
-describe('README\'s Vault policy for the example', () => {
+describe("README's Vault policy for the example", () => {
   it('grants read, and only read, on exactly the paths the example VaultApp reads', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     const block = readme.match(/vault policy write read-billing-secrets - <<'HCL'\n([\s\S]*?)\nHCL/)?.[1];
     assert.ok(block, 'the policy block is in README');
-    const rules = [...block.matchAll(/path "([^"]+)"\s*\{\s*capabilities\s*=\s*\[([^\]]*)\]\s*\}/g)].map((m) => ({ path: m[1]!, caps: m[2]!.split(',').map((c) => c.trim().replace(/"/g, '')) }));
+    const rules = [...block.matchAll(/path "([^"]+)"\s*\{\s*capabilities\s*=\s*\[([^\]]*)\]\s*\}/g)].map((m) => ({
+      path: m[1]!,
+      caps: m[2]!.split(',').map((c) => c.trim().replace(/"/g, '')),
+    }));
     assert.equal(rules.length, block.split('\n').filter((l) => l.trim()).length, 'every line is a path rule');
     const example = [...new Set(loadExample().spec.vault.secrets.map((s) => s.path))].sort();
     assert.deepStrictEqual(rules.map((r) => r.path).sort(), example);

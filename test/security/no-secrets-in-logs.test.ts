@@ -35,7 +35,15 @@ const PX_KEY_ROTATED = 'px-api-key-rotated-a07be3';
 /** Every value that must never appear in a log line; filled as the flows go. */
 const secrets = new Set<string>([ROOT_TOKEN, HOOK_TOKEN, HMAC_KEY, DB_URL, 'Db-Pa55word-7731', PX_KEY, PX_KEY_ROTATED]);
 const lines: string[] = [];
-const logger = createLogger('trace', new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } }));
+const logger = createLogger(
+  'trace',
+  new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  }),
+);
 
 let vault: VaultServer;
 let pg: PgServer | undefined;
@@ -51,14 +59,20 @@ function vaultFor(server: VaultServer, token: string): Vault {
 async function hook(reader: VaultReader, withAuth = true): Promise<FastifyInstance> {
   const tokenFile = join(dir, 'hook-token');
   writeFileSync(tokenFile, HOOK_TOKEN);
-  const app = await buildApp({ config: { ...config, ...(withAuth ? { hookSecurity: { tokenFile, reloadSeconds: 3600 } } : {}) }, reader, loggerInstance: logger });
+  const app = await buildApp({
+    config: { ...config, ...(withAuth ? { hookSecurity: { tokenFile, reloadSeconds: 3600 } } : {}) },
+    reader,
+    loggerInstance: logger,
+  });
   apps.push(app);
   return app;
 }
 
 /** What Metacontroller does with webhook `authorization`: the same bearer token on every call. */
 function asMetacontroller(app: FastifyInstance): FastifyInstance {
-  return { inject: (opts: Record<string, unknown>) => app.inject({ ...opts, headers: { ...(opts.headers as object), authorization: `Bearer ${HOOK_TOKEN}` } }) } as unknown as FastifyInstance;
+  return {
+    inject: (opts: Record<string, unknown>) => app.inject({ ...opts, headers: { ...(opts.headers as object), authorization: `Bearer ${HOOK_TOKEN}` } }),
+  } as unknown as FastifyInstance;
 }
 
 function named(name: string, file?: string): VaultApp {
@@ -69,7 +83,13 @@ function named(name: string, file?: string): VaultApp {
 
 /** The forms a value could take in a log line. */
 function forms(value: string): string[] {
-  const out = new Set([value, Buffer.from(value).toString('base64'), Buffer.from(value).toString('base64url'), JSON.stringify(value).slice(1, -1), encodeURIComponent(value)]);
+  const out = new Set([
+    value,
+    Buffer.from(value).toString('base64'),
+    Buffer.from(value).toString('base64url'),
+    JSON.stringify(value).slice(1, -1),
+    encodeURIComponent(value),
+  ]);
   // base64 of the value inside a longer base64 text, at each of the three alignments.
   for (const pad of ['', 'x', 'xx']) {
     const b = Buffer.from(pad + value).toString('base64');
@@ -141,7 +161,12 @@ describe('no secret in the logs at level trace', () => {
 
   it('a JWT login (Kubernetes auth path), reused across syncs', async () => {
     await writePolicy(vault, 'read-billing-secrets', 'path "kv/data/billing/*" { capabilities = ["read"] }');
-    const signer = await enableJwtAuthAsKubernetes(vault, { role: 'billing-app', policies: ['read-billing-secrets'], boundSubject: 'system:serviceaccount:vaultapp-system:vaultapp-hook', ttl: '20m' });
+    const signer = await enableJwtAuthAsKubernetes(vault, {
+      role: 'billing-app',
+      policies: ['read-billing-secrets'],
+      boundSubject: 'system:serviceaccount:vaultapp-system:vaultapp-hook',
+      ttl: '20m',
+    });
     const jwt = signer.signJwt({ sub: 'system:serviceaccount:vaultapp-system:vaultapp-hook' });
     secrets.add(jwt);
     for (const part of jwt.split('.')) secrets.add(part);
@@ -150,7 +175,8 @@ describe('no secret in the logs at level trace', () => {
     const v = createVault({
       vault: { address: vault.addr, timeoutMs: 2000 },
       auth: { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath, allowedRoles: { default: ['billing-app'] } } },
-      syncDeadlineMs: 4000, hmacKey: HMAC_KEY,
+      syncDeadlineMs: 4000,
+      hmacKey: HMAC_KEY,
     });
     const app = await hook(v.reader);
     const mc = new MetacontrollerDriver(asMetacontroller(app), named('logs-jwt'));
@@ -186,7 +212,10 @@ describe('no secret in the logs at level trace', () => {
     await enableDatabaseSecrets(vault, pg, { role: 'billing-logs', defaultTtl: '1m', maxTtl: '3m' });
     const app = await hook(vaultFor(vault, ROOT_TOKEN).reader);
     const parent = named('logs-db');
-    parent.spec.vault.secrets = [{ path: 'database/creds/billing-logs', key: 'username', targetKey: 'username' }, { path: 'database/creds/billing-logs', key: 'password', targetKey: 'password' }];
+    parent.spec.vault.secrets = [
+      { path: 'database/creds/billing-logs', key: 'username', targetKey: 'username' },
+      { path: 'database/creds/billing-logs', key: 'password', targetKey: 'password' },
+    ];
     parent.spec.monitoring = { enabled: false };
     const mc = new MetacontrollerDriver(asMetacontroller(app), parent);
     await mc.sync();
@@ -204,7 +233,12 @@ describe('no secret in the logs at level trace', () => {
     const wrong = ['wrong-token-for-the-log-test-3b8d90aa', `${HOOK_TOKEN.slice(0, -1)}X`, ROOT_TOKEN];
     for (const t of wrong) {
       secrets.add(t);
-      const res = await app.inject({ method: 'POST', url: '/sync', headers: { authorization: `Bearer ${t}`, 'x-vault-token': t, cookie: `session=${t}` }, payload: request(loadExample()) });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/sync',
+        headers: { authorization: `Bearer ${t}`, 'x-vault-token': t, cookie: `session=${t}` },
+        payload: request(loadExample()),
+      });
       assert.equal(res.statusCode, 403);
     }
     assert.equal((await app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) })).statusCode, 401);
@@ -213,18 +247,31 @@ describe('no secret in the logs at level trace', () => {
 
   it('hostile bodies that carry secret data: an invalid parent with an observed Secret, broken JSON and YAML around a secret, a query string with a token', async () => {
     const app = await hook(vaultFor(vault, ROOT_TOKEN).reader, false);
-    const observed = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'billing-service-vault-secrets', namespace: 'default' }, data: { db_url: Buffer.from(DB_URL).toString('base64') } };
+    const observed = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'billing-service-vault-secrets', namespace: 'default' },
+      data: { db_url: Buffer.from(DB_URL).toString('base64') },
+    };
     const invalid = { ...request(loadExample(), [observed]), parent: { ...loadExample(), spec: { ...loadExample().spec, vault: { role: '', secrets: [] } } } };
     assert.equal((await app.inject({ method: 'POST', url: '/sync', payload: invalid })).statusCode, 422);
     const badChild = { ...request(loadExample()), children: { 'Secret.v1': { x: { data: { k: PX_KEY } } } } };
     assert.equal((await app.inject({ method: 'POST', url: '/sync', payload: badChild })).statusCode, 400);
-    assert.equal((await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: `{"parent": {"x": "${PX_KEY}" ` })).statusCode, 400);
-    assert.equal((await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/yaml' }, payload: `parent: {x: ${PX_KEY}\nchildren: [` })).statusCode, 400);
+    assert.equal(
+      (await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/json' }, payload: `{"parent": {"x": "${PX_KEY}" ` }))
+        .statusCode,
+      400,
+    );
+    assert.equal(
+      (await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'application/yaml' }, payload: `parent: {x: ${PX_KEY}\nchildren: [` }))
+        .statusCode,
+      400,
+    );
     assert.equal((await app.inject({ method: 'POST', url: `/sync?token=${ROOT_TOKEN}`, payload: request(loadExample()) })).statusCode, 200);
     assertClean('hostile bodies');
   });
 
-  it('an internal error carrying an HTTP client\'s request (token header) and response (secret body)', async () => {
+  it("an internal error carrying an HTTP client's request (token header) and response (secret body)", async () => {
     const exploding: VaultReader = {
       stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
       async material() {
@@ -237,31 +284,53 @@ describe('no secret in the logs at level trace', () => {
         });
         throw err;
       },
-      async revoke() { return []; },
+      async revoke() {
+        return [];
+      },
     } as unknown as VaultReader;
     secrets.add(`hvs.${'A'.repeat(24)}`);
     const app = await hook(exploding, false);
     const res = await app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });
     assert.equal(res.statusCode, 500);
     assert.ok(!res.body.includes(DB_URL) && !res.body.includes(ROOT_TOKEN));
-    assert.ok(lines.some((l) => l.includes('hook failed') && l.includes('EWEIRD')), 'the error itself is logged (type, message, code, stack)');
+    assert.ok(
+      lines.some((l) => l.includes('hook failed') && l.includes('EWEIRD')),
+      'the error itself is logged (type, message, code, stack)',
+    );
     assertClean('internal error');
   });
 
   it('after all flows: the logs are there, at trace level, and hold none of the secrets in any form', () => {
     assert.ok(lines.length > 60, `only ${lines.length} log lines`);
-    assert.ok(lines.some((l) => l.includes('"level":10')), 'trace lines were written');
-    assert.ok(lines.some((l) => l.includes('"msg":"synced"')), 'sync summaries were written');
-    assert.ok(lines.some((l) => l.includes('refused hook call')), 'refusals were written');
+    assert.ok(
+      lines.some((l) => l.includes('"level":10')),
+      'trace lines were written',
+    );
+    assert.ok(
+      lines.some((l) => l.includes('"msg":"synced"')),
+      'sync summaries were written',
+    );
+    assert.ok(
+      lines.some((l) => l.includes('refused hook call')),
+      'refusals were written',
+    );
     assert.ok(secrets.size >= 15, `${secrets.size} secrets searched`);
     assert.deepStrictEqual(leaks(), []);
     console.log(`# searched ${lines.length} log lines for ${secrets.size} secrets in up to ${[...secrets].reduce((n, s) => n + forms(s).length, 0)} forms`);
   });
 });
 
-describe('the logger\'s layers, one by one', () => {
+describe("the logger's layers, one by one", () => {
   it('errorSerializer keeps type, message, stack and scalar codes, and drops what HTTP clients attach', () => {
-    const err = Object.assign(new Error('boom'), { code: 'E1', statusCode: 502, config: { headers: { 'X-Vault-Token': 't' } }, response: { body: 's' }, request: {}, options: {}, vaultErrors: ['permission denied'] });
+    const err = Object.assign(new Error('boom'), {
+      code: 'E1',
+      statusCode: 502,
+      config: { headers: { 'X-Vault-Token': 't' } },
+      response: { body: 's' },
+      request: {},
+      options: {},
+      vaultErrors: ['permission denied'],
+    });
     const out = errorSerializer(err) as Record<string, unknown>;
     assert.deepStrictEqual(Object.keys(out).sort(), ['code', 'message', 'stack', 'statusCode', 'type', 'vaultErrors']);
   });
@@ -270,13 +339,32 @@ describe('the logger\'s layers, one by one', () => {
     const jwt = `eyJhbGciOiJSUzI1NiJ9.${Buffer.from('{"sub":"system:serviceaccount:a:b"}').toString('base64url')}.c2lnbmF0dXJlc2lnbmF0dXJl`;
     const line = `{"msg":"x ${jwt} hvs.CAESIJ0123456789abcdefghij s.0123456789abcdefghijklmn Bearer abc.def","h":"Basic dXNlcjpwYXNz"}`;
     const out = scrubCredentials(line);
-    for (const s of [jwt, 'hvs.CAESIJ0123456789abcdefghij', 's.0123456789abcdefghijklmn', 'abc.def', 'dXNlcjpwYXNz']) assert.ok(!out.includes(s), `${s} in ${out}`);
+    for (const s of [jwt, 'hvs.CAESIJ0123456789abcdefghij', 's.0123456789abcdefghijklmn', 'abc.def', 'dXNlcjpwYXNz'])
+      assert.ok(!out.includes(s), `${s} in ${out}`);
   });
 
   it('redaction reaches Secret data, tokens and Authorization headers at depth', () => {
     const captured: string[] = [];
-    const log = createLogger('trace', new Writable({ write(c, _e, cb) { captured.push(String(c)); cb(); } }));
-    log.info({ data: { a: 'S1-value' }, child: { data: { b: 'S2-value' } }, res: { children: [{ kind: 'Secret' }], body: 'S3-value' }, a: { b: { c: { token: 'S4-value', headers: { authorization: 'S5-value', 'x-vault-token': 'S6-value' } } } }, auth: { client_token: 'S7-value' }, material: { reads: {} } }, 'deep');
+    const log = createLogger(
+      'trace',
+      new Writable({
+        write(c, _e, cb) {
+          captured.push(String(c));
+          cb();
+        },
+      }),
+    );
+    log.info(
+      {
+        data: { a: 'S1-value' },
+        child: { data: { b: 'S2-value' } },
+        res: { children: [{ kind: 'Secret' }], body: 'S3-value' },
+        a: { b: { c: { token: 'S4-value', headers: { authorization: 'S5-value', 'x-vault-token': 'S6-value' } } } },
+        auth: { client_token: 'S7-value' },
+        material: { reads: {} },
+      },
+      'deep',
+    );
     const text = captured.join('');
     for (const s of ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7']) assert.ok(!text.includes(`${s}-value`), `${s} in ${text}`);
   });

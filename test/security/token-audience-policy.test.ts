@@ -15,7 +15,10 @@ let kube: KubeServer;
 const tokenRequest = (spec: Record<string, unknown>) => ({ apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec });
 const asHook = { headers: { 'Impersonate-User': HOOK } };
 
-async function requestToken(spec: Record<string, unknown>, as?: typeof asHook): Promise<{ status: 'issued'; audiences: string[] } | { status: 'refused'; code: number; message: string }> {
+async function requestToken(
+  spec: Record<string, unknown>,
+  as?: typeof asHook,
+): Promise<{ status: 'issued'; audiences: string[] } | { status: 'refused'; code: number; message: string }> {
   try {
     const res = await kube.request('POST', '/api/v1/namespaces/team-a/serviceaccounts/app-a/token', tokenRequest(spec), as);
     const payload = JSON.parse(Buffer.from(res.status.token.split('.')[1], 'base64url').toString());
@@ -35,7 +38,11 @@ before(async () => {
   // Before the policy: the RBAC alone lets the hook mint a token the API server accepts.
   await kube.waitForAccess(HOOK, { verb: 'create', resource: 'serviceaccounts', subresource: 'token', namespace: 'team-a' });
   const unguarded = await requestToken({ expirationSeconds: 600 }, asHook);
-  assert.equal(unguarded.status, 'issued', `without the policy the hook gets an API-server token: the risk is real${unguarded.status === 'refused' ? ` (refused: ${unguarded.message})` : ''}`);
+  assert.equal(
+    unguarded.status,
+    'issued',
+    `without the policy the hook gets an API-server token: the risk is real${unguarded.status === 'refused' ? ` (refused: ${unguarded.message})` : ''}`,
+  );
   await kube.applyYaml(readFileSync(new URL('token-audience-policy.yaml', base), 'utf8'));
   // Policies take effect once the API server has compiled them: wait until the refusal shows.
   for (let i = 0; ; i++) {
@@ -54,8 +61,8 @@ describe('the hook may only request tokens for Vault (ValidatingAdmissionPolicy)
   });
 
   const refused: [string, Record<string, unknown>, RegExp][] = [
-    ['the API server\'s own audience (no audiences given)', { expirationSeconds: 600 }, /audience "vault" only/],
-    ['the API server\'s audience by name', { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 600 }, /audience "vault" only/],
+    ["the API server's own audience (no audiences given)", { expirationSeconds: 600 }, /audience "vault" only/],
+    ["the API server's audience by name", { audiences: ['https://kubernetes.default.svc.cluster.local'], expirationSeconds: 600 }, /audience "vault" only/],
     ['"vault" and another audience', { audiences: ['vault', 'https://kubernetes.default.svc.cluster.local'], expirationSeconds: 600 }, /audience "vault" only/],
     ['a look-alike audience', { audiences: ['vault2'], expirationSeconds: 600 }, /audience "vault" only/],
     ['a token for a week', { audiences: ['vault'], expirationSeconds: 7 * 86400 }, /at most a day/],

@@ -53,13 +53,16 @@ async function ensure(script: string, extra: Record<string, string>) {
   return { paths: r.stdout.trim().split('\n'), stderr: r.stderr };
 }
 
-before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'vaultapp-ensure-bin-'));
-  // The pinned binaries (built here only on a cold cache, as every integration test would).
-  [pinnedVault] = (await ensure('ensure-vault.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string];
-  [pinnedApiserver, pinnedEtcd] = (await ensure('ensure-kube.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string, string];
-  [pinnedKubectl] = (await ensure('ensure-kubectl.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string];
-}, { timeout: 60 * 60_000 });
+before(
+  async () => {
+    dir = mkdtempSync(join(tmpdir(), 'vaultapp-ensure-bin-'));
+    // The pinned binaries (built here only on a cold cache, as every integration test would).
+    [pinnedVault] = (await ensure('ensure-vault.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string];
+    [pinnedApiserver, pinnedEtcd] = (await ensure('ensure-kube.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string, string];
+    [pinnedKubectl] = (await ensure('ensure-kubectl.sh', { VAULTAPP_PINNED_ONLY: '1' })).paths as [string];
+  },
+  { timeout: 60 * 60_000 },
+);
 
 after(() => rmSync(dir, { recursive: true, force: true }));
 

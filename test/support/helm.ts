@@ -16,7 +16,11 @@ export async function ensureHelm(): Promise<string> {
   return lines[lines.length - 1]!;
 }
 
-export interface HelmRun { status: number | null; stdout: string; stderr: string }
+export interface HelmRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs helm with `args`, and `values` (if given) as a values file (JSON is YAML). */
 export function runHelm(helm: string, args: string[], values?: unknown): HelmRun {
@@ -40,8 +44,10 @@ export function runHelm(helm: string, args: string[], values?: unknown): HelmRun
 export function helmTemplate(helm: string, values: unknown = {}, namespace = 'vaultapp-system'): any[] {
   const r = runHelm(helm, ['template', 'vaultapp', CHART_DIR, '--namespace', namespace, '--include-crds'], values);
   if (r.status !== 0) throw new Error(`helm template exited ${r.status}: ${r.stderr.trim()}`);
-  return parseAllDocuments(r.stdout).map((d) => {
-    if (d.errors.length) throw d.errors[0];
-    return d.toJS();
-  }).filter(Boolean);
+  return parseAllDocuments(r.stdout)
+    .map((d) => {
+      if (d.errors.length) throw d.errors[0];
+      return d.toJS();
+    })
+    .filter(Boolean);
 }

@@ -6,9 +6,12 @@ const NS = 'kube-support-test';
 let kube: KubeServer;
 
 // A cold cache builds kube-apiserver and etcd from source first, which takes many minutes.
-before(async () => {
-  kube = await startKubeApiServer();
-}, { timeout: 60 * 60_000 });
+before(
+  async () => {
+    kube = await startKubeApiServer();
+  },
+  { timeout: 60 * 60_000 },
+);
 after(() => kube?.stop());
 
 test('a ServiceAccount token from TokenRequest passes TokenReview', async () => {

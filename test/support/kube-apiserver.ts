@@ -51,13 +51,11 @@ export class KubeApiError extends Error {
 
 export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.local';
 
-
 // The wrapper holds our end of a stdin pipe; when this process goes away for any reason
 // (even SIGKILL) the pipe closes, `cat` returns, the server is killed and the temp dir
 // (with etcd's preallocated WAL) removed. The shell itself exits when the server does,
 // which is how an early crash is noticed.
-const WATCHDOG =
-  'dir=$1; shift; exec 3<&0; "$@" </dev/null 3<&- & pid=$!; { cat >/dev/null; kill -9 $pid 2>/dev/null; rm -rf "$dir"; } <&3 & wait $pid';
+const WATCHDOG = 'dir=$1; shift; exec 3<&0; "$@" </dev/null 3<&- & pid=$!; { cat >/dev/null; kill -9 $pid 2>/dev/null; rm -rf "$dir"; } <&3 & wait $pid';
 
 interface Proc {
   name: string;
@@ -246,11 +244,7 @@ function makeRequest(base: string, token: string, agent: https.Agent): KubeServe
     });
 }
 
-async function applyYaml(
-  request: KubeServer['request'],
-  text: string,
-  opts: { namespace?: string; fieldManager?: string } = {},
-): Promise<any[]> {
+async function applyYaml(request: KubeServer['request'], text: string, opts: { namespace?: string; fieldManager?: string } = {}): Promise<any[]> {
   const applied: any[] = [];
   for (const doc of parseAllDocuments(text)) {
     if (doc.errors.length) throw doc.errors[0];
@@ -275,12 +269,10 @@ async function resourceFor(request: KubeServer['request'], apiVersion: string, k
   const prefix = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
   // A CRD that was just applied takes a moment to show up in discovery.
   for (let attempt = 0; attempt < 50; attempt++) {
-    const list = await request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>('GET', prefix).catch(
-      (e: unknown) => {
-        if (e instanceof KubeApiError && e.status === 404) return { resources: [] };
-        throw e;
-      },
-    );
+    const list = await request<{ resources: { name: string; kind: string; namespaced: boolean }[] }>('GET', prefix).catch((e: unknown) => {
+      if (e instanceof KubeApiError && e.status === 404) return { resources: [] };
+      throw e;
+    });
     const r = list.resources.find((x) => x.kind === kind && !x.name.includes('/'));
     if (r) return { collection: [prefix, r.name] as const, namespaced: r.namespaced };
     await new Promise((res) => setTimeout(res, 200));
@@ -299,12 +291,14 @@ function tail(file: string, lines = 40): string {
 async function freePorts(n: number): Promise<number[]> {
   // Held open together so the kernel cannot hand out the same port twice.
   const servers = await Promise.all(
-    Array.from({ length: n }, () =>
-      new Promise<net.Server>((resolve, reject) => {
-        const s = net.createServer();
-        s.on('error', reject);
-        s.listen(0, '127.0.0.1', () => resolve(s));
-      }),
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<net.Server>((resolve, reject) => {
+          const s = net.createServer();
+          s.on('error', reject);
+          s.listen(0, '127.0.0.1', () => resolve(s));
+        }),
     ),
   );
   const ports = servers.map((s) => (s.address() as net.AddressInfo).port);

@@ -41,7 +41,9 @@ export function mergeApplied(observed: unknown, last: unknown, desired: unknown)
 
 /** The API server's defaults for the fields the hook leaves out (the ones the fixture shows). */
 function withDefaults(obj: Json): void {
-  const setDefault = (m: Json, k: string, v: unknown) => { if (m[k] === undefined) m[k] = v; };
+  const setDefault = (m: Json, k: string, v: unknown) => {
+    if (m[k] === undefined) m[k] = v;
+  };
   const spec = (obj.spec ?? {}) as Json;
   if (obj.kind === 'Deployment' || obj.kind === 'StatefulSet') {
     if (obj.kind === 'Deployment') {
@@ -60,17 +62,37 @@ function withDefaults(obj: Json): void {
     }
     const pod = ((spec.template ?? {}) as Json).spec as Json | undefined;
     if (!pod) return;
-    for (const [k, v] of Object.entries({ dnsPolicy: 'ClusterFirst', restartPolicy: 'Always', schedulerName: 'default-scheduler', terminationGracePeriodSeconds: 30 })) setDefault(pod, k, v);
+    for (const [k, v] of Object.entries({
+      dnsPolicy: 'ClusterFirst',
+      restartPolicy: 'Always',
+      schedulerName: 'default-scheduler',
+      terminationGracePeriodSeconds: 30,
+    }))
+      setDefault(pod, k, v);
     setDefault(pod, 'securityContext', {});
     for (const c of (pod.containers ?? []) as Json[]) {
-      for (const [k, v] of Object.entries({ imagePullPolicy: 'IfNotPresent', terminationMessagePath: '/dev/termination-log', terminationMessagePolicy: 'File' })) setDefault(c, k, v);
+      for (const [k, v] of Object.entries({
+        imagePullPolicy: 'IfNotPresent',
+        terminationMessagePath: '/dev/termination-log',
+        terminationMessagePolicy: 'File',
+      }))
+        setDefault(c, k, v);
       setDefault(c, 'resources', {});
       for (const p of (c.ports ?? []) as Json[]) setDefault(p, 'protocol', 'TCP');
     }
     for (const v of (pod.volumes ?? []) as Json[]) if (isMap(v.secret)) setDefault(v.secret, 'defaultMode', 420);
   } else if (obj.kind === 'Service') {
     const ip = '10.96.135.42';
-    for (const [k, v] of Object.entries({ clusterIP: ip, clusterIPs: [ip], internalTrafficPolicy: 'Cluster', ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack', sessionAffinity: 'None', type: 'ClusterIP' })) setDefault(spec, k, v);
+    for (const [k, v] of Object.entries({
+      clusterIP: ip,
+      clusterIPs: [ip],
+      internalTrafficPolicy: 'Cluster',
+      ipFamilies: ['IPv4'],
+      ipFamilyPolicy: 'SingleStack',
+      sessionAffinity: 'None',
+      type: 'ClusterIP',
+    }))
+      setDefault(spec, k, v);
     for (const p of (spec.ports ?? []) as Json[]) setDefault(p, 'protocol', 'TCP');
     setDefault(obj, 'status', { loadBalancer: {} });
   }
@@ -79,7 +101,10 @@ function withDefaults(obj: Json): void {
 /** managedFields' FieldsV1 of an object: every field as `f:name`, list maps by key as `k:{...}`. */
 export function fieldsV1(x: unknown): Json {
   let entries: [string, unknown][] = [];
-  if (isMap(x)) entries = Object.entries(x).filter(([, v]) => v !== undefined).map(([k, v]) => [`f:${k}`, fieldsV1(v)]);
+  if (isMap(x))
+    entries = Object.entries(x)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [`f:${k}`, fieldsV1(v)]);
   else if (Array.isArray(x)) {
     const key = listKey(x);
     if (key) entries = (x as Json[]).map((item) => [`k:${JSON.stringify({ [key]: item[key] })}`, fieldsV1(item)]);
@@ -118,12 +143,21 @@ export function serverForm(merged: KubeObject, applied: KubeObject, before: Kube
     annotations: { ...(meta.annotations as Record<string, string> | undefined), [LAST_APPLIED]: JSON.stringify(applied) },
     creationTimestamp: before?.metadata.creationTimestamp ?? time,
     ...(obj.kind === 'Deployment' || obj.kind === 'StatefulSet' || obj.kind === 'ServiceMonitor' ? { generation } : {}),
-    ownerReferences: [{ apiVersion: ctx.parent.apiVersion, blockOwnerDeletion: true, controller: true, kind: ctx.parent.kind, name: ctx.parent.metadata.name, uid: parentUid }],
+    ownerReferences: [
+      { apiVersion: ctx.parent.apiVersion, blockOwnerDeletion: true, controller: true, kind: ctx.parent.kind, name: ctx.parent.metadata.name, uid: parentUid },
+    ],
     resourceVersion: ctx.resourceVersion(),
     uid: (before?.metadata.uid as string | undefined) ?? uidOf(obj, parentUid),
     managedFields: [
       ...((before?.metadata.managedFields as Json[] | undefined) ?? []).filter((m) => m.manager !== 'metacontroller'),
-      { apiVersion: obj.apiVersion, fieldsType: 'FieldsV1', fieldsV1: fieldsV1({ ...applied, apiVersion: undefined, kind: undefined }), manager: 'metacontroller', operation: 'Update', time },
+      {
+        apiVersion: obj.apiVersion,
+        fieldsType: 'FieldsV1',
+        fieldsV1: fieldsV1({ ...applied, apiVersion: undefined, kind: undefined }),
+        manager: 'metacontroller',
+        operation: 'Update',
+        time,
+      },
     ],
   };
   return obj;
@@ -143,14 +177,36 @@ export function deploymentStatusSteps(generation: number, replicas: number, now:
   const conditions = (available: boolean) => {
     const t = iso(now());
     return [
-      { lastTransitionTime: t, lastUpdateTime: t, message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.', reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', status: available ? 'True' : 'False', type: 'Available' },
+      {
+        lastTransitionTime: t,
+        lastUpdateTime: t,
+        message: available ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+        reason: available ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+        status: available ? 'True' : 'False',
+        type: 'Available',
+      },
       { lastTransitionTime: t, lastUpdateTime: t, message: 'ReplicaSet is progressing.', reason: 'ReplicaSetUpdated', status: 'True', type: 'Progressing' },
     ];
   };
   return [
     { observedGeneration: generation, replicas, updatedReplicas: 0, unavailableReplicas: replicas, terminatingReplicas: 0, conditions: conditions(false) },
-    { observedGeneration: generation, replicas, updatedReplicas: replicas, unavailableReplicas: replicas, terminatingReplicas: 0, conditions: conditions(false) },
-    { observedGeneration: generation, replicas, updatedReplicas: replicas, readyReplicas: replicas, availableReplicas: replicas, terminatingReplicas: 0, conditions: conditions(true) },
+    {
+      observedGeneration: generation,
+      replicas,
+      updatedReplicas: replicas,
+      unavailableReplicas: replicas,
+      terminatingReplicas: 0,
+      conditions: conditions(false),
+    },
+    {
+      observedGeneration: generation,
+      replicas,
+      updatedReplicas: replicas,
+      readyReplicas: replicas,
+      availableReplicas: replicas,
+      terminatingReplicas: 0,
+      conditions: conditions(true),
+    },
   ];
 }
 
@@ -172,5 +228,13 @@ export function statefulSetStatusSteps(name: string, generation: number, replica
 
 /** The kube-controller-manager's managedFields entry for a Deployment status. */
 export function statusManagedFields(obj: KubeObject, now: Date): Json {
-  return { apiVersion: obj.apiVersion, fieldsType: 'FieldsV1', fieldsV1: { 'f:status': fieldsV1(obj.status) }, manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', time: iso(now) };
+  return {
+    apiVersion: obj.apiVersion,
+    fieldsType: 'FieldsV1',
+    fieldsV1: { 'f:status': fieldsV1(obj.status) },
+    manager: 'kube-controller-manager',
+    operation: 'Update',
+    subresource: 'status',
+    time: iso(now),
+  };
 }

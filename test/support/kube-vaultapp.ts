@@ -82,9 +82,16 @@ export function objectPath(obj: KubeObject): string {
 export function materialFor(app: VaultApp): VaultMaterial {
   const reads: Record<string, PathRead> = {};
   for (const s of app.spec.vault.secrets) {
-    const read = (reads[s.path] ??= { ok: true, engine: /(^|\/)data\//.test(s.path) ? 'kv2' : 'kv1', data: {}, ...(/(^|\/)data\//.test(s.path) ? { version: 1 } : {}) });
+    const read = (reads[s.path] ??= {
+      ok: true,
+      engine: /(^|\/)data\//.test(s.path) ? 'kv2' : 'kv1',
+      data: {},
+      ...(/(^|\/)data\//.test(s.path) ? { version: 1 } : {}),
+    });
     // Registry credentials must be JSON objects (the API server checks them): one naming its path and key.
-    const value = /^\.docker(configjson|cfg)$/.test(s.targetKey ?? '') ? JSON.stringify({ auths: { [s.path]: { auth: s.key } } }) : `value of ${s.key} at ${s.path}`;
+    const value = /^\.docker(configjson|cfg)$/.test(s.targetKey ?? '')
+      ? JSON.stringify({ auths: { [s.path]: { auth: s.key } } })
+      : `value of ${s.key} at ${s.path}`;
     if (read.ok && 'data' in read) read.data[s.key] = value;
   }
   for (const d of app.spec.vault.dataFrom ?? []) {
@@ -99,11 +106,13 @@ const DATA_FROM_KEYS = ['region', 'timeout'];
 
 /** The keys the Secret of `app` holds when answered from materialFor. */
 export function expectedSecretKeys(app: VaultApp): string[] {
-  return [...new Set([
-    ...app.spec.vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey])),
-    ...Object.keys(app.spec.vault.templates ?? {}),
-    ...(app.spec.vault.dataFrom ?? []).flatMap((d) => DATA_FROM_KEYS.map((k) => `${d.prefix ?? ''}${k}`)),
-  ])].sort();
+  return [
+    ...new Set([
+      ...app.spec.vault.secrets.flatMap((s) => (s.targetKey === undefined ? [] : [s.targetKey])),
+      ...Object.keys(app.spec.vault.templates ?? {}),
+      ...(app.spec.vault.dataFrom ?? []).flatMap((d) => DATA_FROM_KEYS.map((k) => `${d.prefix ?? ''}${k}`)),
+    ]),
+  ].sort();
 }
 
 /** A reader that answers each VaultApp from materialFor; counts calls. */
@@ -127,9 +136,17 @@ export async function buildHook(): Promise<FastifyInstance> {
 }
 
 /** Sends a Metacontroller (hook v1) sync request: every child type declared, observed children keyed by name. */
-export async function syncOnce(app: FastifyInstance, parent: unknown, observed: KubeObject[] = [], opts: { serviceMonitors?: boolean } = {}): Promise<SyncResponse> {
+export async function syncOnce(
+  app: FastifyInstance,
+  parent: unknown,
+  observed: KubeObject[] = [],
+  opts: { serviceMonitors?: boolean } = {},
+): Promise<SyncResponse> {
   const children: SyncRequest['children'] = {
-    [CHILD_TYPE.secret]: {}, [CHILD_TYPE.deployment]: {}, [CHILD_TYPE.service]: {}, [CHILD_TYPE.statefulSet]: {},
+    [CHILD_TYPE.secret]: {},
+    [CHILD_TYPE.deployment]: {},
+    [CHILD_TYPE.service]: {},
+    [CHILD_TYPE.statefulSet]: {},
     ...(opts.serviceMonitors === false ? {} : { [CHILD_TYPE.serviceMonitor]: {} }),
   };
   for (const obj of observed) (children[`${obj.kind}.${obj.apiVersion}`] ??= {})[obj.metadata.name] = obj;
@@ -138,7 +155,11 @@ export async function syncOnce(app: FastifyInstance, parent: unknown, observed: 
   return res.json() as SyncResponse;
 }
 
-export interface FieldDiff { path: string; desired: unknown; stored: unknown }
+export interface FieldDiff {
+  path: string;
+  desired: unknown;
+  stored: unknown;
+}
 
 /**
  * Every field the desired object sets whose stored value differs: objects are
@@ -151,7 +172,9 @@ export function fieldDiffs(desired: unknown, stored: unknown, path = ''): FieldD
     if (!isObj(stored)) return [{ path: path || '.', desired, stored }];
     const keys = Object.keys(desired);
     // A desired empty map the API server dropped is still a difference (Metacontroller would write {} every time).
-    return keys.flatMap((k) => (k in stored ? fieldDiffs(desired[k], stored[k], `${path}.${k}`) : [{ path: `${path}.${k}`, desired: desired[k], stored: undefined }]));
+    return keys.flatMap((k) =>
+      k in stored ? fieldDiffs(desired[k], stored[k], `${path}.${k}`) : [{ path: `${path}.${k}`, desired: desired[k], stored: undefined }],
+    );
   }
   if (Array.isArray(desired)) {
     if (!Array.isArray(stored)) return [{ path: path || '.', desired, stored }];

@@ -35,7 +35,9 @@ export function kustomizeText(dir: string): string {
 
 /** The objects a kustomization directory renders. */
 export function kustomize(dir: string): any[] {
-  return parseAllDocuments(kustomizeText(dir)).map((d) => d.toJS()).filter(Boolean);
+  return parseAllDocuments(kustomizeText(dir))
+    .map((d) => d.toJS())
+    .filter(Boolean);
 }
 
 /** Renders an overlay of `resources` and `components` (directories under metacontroller/). */
@@ -43,12 +45,15 @@ export function kustomizeOverlay(resources: string[], components: string[] = [])
   const dir = mkdtempSync(join(tmpdir(), 'vaultapp-overlay-'));
   try {
     const rel = (p: string) => JSON.stringify(relative(dir, join(METACONTROLLER_DIR, p)));
-    writeFileSync(join(dir, 'kustomization.yaml'), [
-      'apiVersion: kustomize.config.k8s.io/v1beta1',
-      'kind: Kustomization',
-      `resources: [${resources.map(rel).join(', ')}]`,
-      `components: [${components.map(rel).join(', ')}]`,
-    ].join('\n'));
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      [
+        'apiVersion: kustomize.config.k8s.io/v1beta1',
+        'kind: Kustomization',
+        `resources: [${resources.map(rel).join(', ')}]`,
+        `components: [${components.map(rel).join(', ')}]`,
+      ].join('\n'),
+    );
     return kustomize(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -30,7 +30,10 @@ export function runEnsureScript(name: string): Promise<string[]> {
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => {
-      const lines = out.split('\n').map((l) => l.trim()).filter(Boolean);
+      const lines = out
+        .split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean);
       if (code === 0 && lines.length > 0) resolve(lines);
       else reject(new Error(`scripts/${name} exited ${code}; stdout: ${out.trim() || '(nothing)'}; its stderr is above`));
     });
@@ -41,10 +44,7 @@ export function runEnsureScript(name: string): Promise<string[]> {
  * Runs scripts/<name> with `env` as its whole environment and resolves with its exit code,
  * stdout and stderr (for tests of the scripts themselves; the harnesses use runEnsureScript).
  */
-export function runEnsureScriptCaptured(
-  name: string,
-  env: NodeJS.ProcessEnv,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runEnsureScriptCaptured(name: string, env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const script = fileURLToPath(new URL(`../../scripts/${name}`, import.meta.url));
   return new Promise((resolve, reject) => {
     const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], env });

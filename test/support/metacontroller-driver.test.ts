@@ -11,7 +11,12 @@ import { LAST_APPLIED } from './kube-server-form.js';
 const material = {
   auth: { ok: true as const },
   reads: {
-    'kv/data/billing/database': { ok: true as const, engine: 'kv2' as const, data: { url: 'postgres://billing:dev-password@billing-db:5432/billing' }, version: 1 },
+    'kv/data/billing/database': {
+      ok: true as const,
+      engine: 'kv2' as const,
+      data: { url: 'postgres://billing:dev-password@billing-db:5432/billing' },
+      version: 1,
+    },
     'kv/data/billing/provider-x': { ok: true as const, engine: 'kv2' as const, data: { key: 'dev-provider-x-api-key' }, version: 1 },
   },
 };

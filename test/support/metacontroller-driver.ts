@@ -14,12 +14,24 @@ import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { capturedRequest } from '../fixtures/metacontroller.js';
 import {
-  asApplied, deploymentStatusSteps, statefulSetStatusSteps, fieldsV1, LAST_APPLIED, mergeApplied, serverForm, statusManagedFields, type ServerContext,
+  asApplied,
+  deploymentStatusSteps,
+  statefulSetStatusSteps,
+  fieldsV1,
+  LAST_APPLIED,
+  mergeApplied,
+  serverForm,
+  statusManagedFields,
+  type ServerContext,
 } from './kube-server-form.js';
 
 const TYPES = ['Secret.v1', 'Deployment.apps/v1', 'StatefulSet.apps/v1', 'Service.v1', 'ServiceMonitor.monitoring.coreos.com/v1'];
 
-export interface HookAnswer { statusCode: number; body: string; etag?: string }
+export interface HookAnswer {
+  statusCode: number;
+  body: string;
+  etag?: string;
+}
 /** How a request reaches the hook: (path, JSON body, headers) → answer. */
 export type HookTransport = (path: string, body: string, headers: Record<string, string>) => Promise<HookAnswer>;
 
@@ -45,7 +57,12 @@ export interface DriverOptions {
 }
 
 /** Counters of what the driver did, as Metacontroller would count it. */
-export interface DriverCounts { syncs: number; notModified: number; childWrites: number; statusWrites: number }
+export interface DriverCounts {
+  syncs: number;
+  notModified: number;
+  childWrites: number;
+  statusWrites: number;
+}
 
 let resourceVersions = 1000;
 
@@ -73,7 +90,12 @@ export class MetacontrollerDriver {
   private lastApplied?: { parent: VaultApp; version: number; etag: string };
 
   /** `hook` is an app to inject into, the base URL of a running hook process, or a transport. */
-  constructor(hook: FastifyInstance | string | HookTransport, parent: VaultApp, private readonly types = TYPES, opts: DriverOptions = {}) {
+  constructor(
+    hook: FastifyInstance | string | HookTransport,
+    parent: VaultApp,
+    private readonly types = TYPES,
+    opts: DriverOptions = {},
+  ) {
     this.transport = transportFor(hook);
     this.opts = opts;
     this.controller = opts.controller ?? capturedRequest().controller;
@@ -81,14 +103,19 @@ export class MetacontrollerDriver {
   }
 
   /** All API writes: each created, changed or deleted child and each status write is one. */
-  get apiWrites(): number { return this.counts.childWrites + this.counts.statusWrites; }
+  get apiWrites(): number {
+    return this.counts.childWrites + this.counts.statusWrites;
+  }
 
-  private now(): Date { return this.opts.now?.() ?? new Date(); }
+  private now(): Date {
+    return this.opts.now?.() ?? new Date();
+  }
 
   /** Seeds the observed children (e.g. a captured request's), as they are in the cluster. */
   observe(children: Record<string, Record<string, KubeObject>>): void {
     this.version++;
-    for (const [type, group] of Object.entries(children)) for (const obj of Object.values(group)) this.observed.get(type)?.set(obj.metadata.name, structuredClone(obj));
+    for (const [type, group] of Object.entries(children))
+      for (const obj of Object.values(group)) this.observed.get(type)?.set(obj.metadata.name, structuredClone(obj));
   }
 
   /** The request body Metacontroller would send now (the bench times the hook on these). */
@@ -117,7 +144,14 @@ export class MetacontrollerDriver {
     }
     this.cached = res.statusCode === 200 && res.etag ? { etag: res.etag, body } : this.cached;
     const applied = this.lastApplied;
-    if (res.statusCode === 304 && applied && this.last && applied.parent === this.parent && applied.version === this.version && applied.etag === this.cached?.etag) {
+    if (
+      res.statusCode === 304 &&
+      applied &&
+      this.last &&
+      applied.parent === this.parent &&
+      applied.version === this.version &&
+      applied.etag === this.cached?.etag
+    ) {
       this.changed = false;
       this.wrote = false;
       return this.last;
@@ -130,9 +164,13 @@ export class MetacontrollerDriver {
   }
 
   /** Metacontroller's finalize call: applies the answer. */
-  finalize(): Promise<SyncResponse> { return this.post('/finalize', true); }
+  finalize(): Promise<SyncResponse> {
+    return this.post('/finalize', true);
+  }
 
-  sync(): Promise<SyncResponse> { return this.post('/sync', false); }
+  sync(): Promise<SyncResponse> {
+    return this.post('/sync', false);
+  }
 
   /**
    * Syncs until nothing brings another sync (no write, no Deployment status step
@@ -168,7 +206,9 @@ export class MetacontrollerDriver {
     const d = this.child('Deployment', this.parent.metadata.name);
     if (!d) return;
     const status = structuredClone((d.status ?? {}) as Record<string, unknown>);
-    const t = this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const t = this.now()
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z');
     status.conditions = ((status.conditions ?? []) as Record<string, unknown>[]).map((c) => (c.type === 'Progressing' ? { ...c, lastUpdateTime: t } : c));
     this.setDeploymentStatus(d.metadata.name, status);
   }
@@ -195,7 +235,9 @@ export class MetacontrollerDriver {
   }
 
   versionAnnotation(): string | undefined {
-    const d = (this.child('Deployment', this.parent.metadata.name) ?? this.child('StatefulSet', this.parent.metadata.name)) as { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } } | undefined;
+    const d = (this.child('Deployment', this.parent.metadata.name) ?? this.child('StatefulSet', this.parent.metadata.name)) as
+      | { spec?: { template?: { metadata?: { annotations?: Record<string, string> } } } }
+      | undefined;
     return d?.spec?.template?.metadata?.annotations?.['vaultapp.techweaver.io/secret-version'];
   }
 
@@ -249,9 +291,10 @@ export class MetacontrollerDriver {
     if (before && generation === before.metadata.generation) return;
     if (before) this.deploymentUpdates++;
     const replicas = (stored.spec as { replicas?: number }).replicas ?? 1;
-    const steps = stored.kind === 'StatefulSet'
-      ? statefulSetStatusSteps(stored.metadata.name, generation, replicas, !before)
-      : deploymentStatusSteps(generation, replicas, () => this.now());
+    const steps =
+      stored.kind === 'StatefulSet'
+        ? statefulSetStatusSteps(stored.metadata.name, generation, replicas, !before)
+        : deploymentStatusSteps(generation, replicas, () => this.now());
     if (this.opts.deploymentStatus === 'stepped') {
       this.pendingStatus.set(stored.metadata.name, steps);
       return;
@@ -269,26 +312,47 @@ const lastApplied = (obj: KubeObject | undefined): unknown => {
     return undefined;
   }
 };
-const withLastApplied = (merged: KubeObject, applied: KubeObject): KubeObject =>
-  ({ ...merged, metadata: { ...merged.metadata, annotations: { ...merged.metadata.annotations, [LAST_APPLIED]: JSON.stringify(applied) } } });
+const withLastApplied = (merged: KubeObject, applied: KubeObject): KubeObject => ({
+  ...merged,
+  metadata: { ...merged.metadata, annotations: { ...merged.metadata.annotations, [LAST_APPLIED]: JSON.stringify(applied) } },
+});
 
 /** A parent as the API server holds it: resourceVersion, timestamps, finalizer, managedFields. */
 function asServerParent(parent: VaultApp, now: Date): VaultApp {
   const meta = parent.metadata as VaultApp['metadata'] & { resourceVersion?: string; annotations?: Record<string, string> };
   if (meta.resourceVersion !== undefined) return parent;
   const time = now.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  const applied = { apiVersion: parent.apiVersion, kind: parent.kind, metadata: { annotations: {}, name: parent.metadata.name, namespace: parent.metadata.namespace }, spec: parent.spec };
-  const entry = (manager: string, fields: unknown, subresource?: string) =>
-    ({ apiVersion: parent.apiVersion, fieldsType: 'FieldsV1', fieldsV1: fields, manager, operation: 'Update', ...(subresource ? { subresource } : {}), time });
+  const applied = {
+    apiVersion: parent.apiVersion,
+    kind: parent.kind,
+    metadata: { annotations: {}, name: parent.metadata.name, namespace: parent.metadata.namespace },
+    spec: parent.spec,
+  };
+  const entry = (manager: string, fields: unknown, subresource?: string) => ({
+    apiVersion: parent.apiVersion,
+    fieldsType: 'FieldsV1',
+    fieldsV1: fields,
+    manager,
+    operation: 'Update',
+    ...(subresource ? { subresource } : {}),
+    time,
+  });
   parent.metadata = {
     ...parent.metadata,
     annotations: { 'kubectl.kubernetes.io/last-applied-configuration': `${JSON.stringify(applied)}\n`, ...meta.annotations },
     creationTimestamp: time,
     finalizers: ['metacontroller.io/compositecontroller-vaultapp-controller'],
     managedFields: [
-      entry('kubectl-client-side-apply', fieldsV1({ metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '' } }, spec: parent.spec })),
+      entry(
+        'kubectl-client-side-apply',
+        fieldsV1({ metadata: { annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '' } }, spec: parent.spec }),
+      ),
       entry('metacontroller', { 'f:metadata': { 'f:finalizers': { '.': {}, 'v:"metacontroller.io/compositecontroller-vaultapp-controller"': {} } } }),
-      entry('metacontroller', { 'f:status': { '.': {}, 'f:conditions': {}, 'f:lastSecretUpdateTime': {}, 'f:observedGeneration': {}, 'f:secretName': {} } }, 'status'),
+      entry(
+        'metacontroller',
+        { 'f:status': { '.': {}, 'f:conditions': {}, 'f:lastSecretUpdateTime': {}, 'f:observedGeneration': {}, 'f:secretName': {} } },
+        'status',
+      ),
     ],
     resourceVersion: String(++resourceVersions),
   } as VaultApp['metadata'];

@@ -36,7 +36,10 @@ async function validUntil(pgs: PgServer, role: string): Promise<Date> {
 function refusesConnections(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(false); });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
     s.once('error', () => resolve(true));
   });
 }
@@ -46,12 +49,15 @@ let pgs: PgServer;
 
 // A cold machine first builds Vault from source (minutes) and installs Debian's
 // postgresql package (about 15-20 s); later runs start both in a few seconds.
-before(async () => {
-  const [v, p] = await Promise.allSettled([startVaultServer(), startPostgres()]);
-  if (v.status === 'fulfilled') vault = v.value;
-  if (p.status === 'fulfilled') pgs = p.value;
-  for (const r of [v, p]) if (r.status === 'rejected') throw r.reason;
-}, { timeout: 30 * 60_000 });
+before(
+  async () => {
+    const [v, p] = await Promise.allSettled([startVaultServer(), startPostgres()]);
+    if (v.status === 'fulfilled') vault = v.value;
+    if (p.status === 'fulfilled') pgs = p.value;
+    for (const r of [v, p]) if (r.status === 'rejected') throw r.reason;
+  },
+  { timeout: 30 * 60_000 },
+);
 
 after(async () => {
   await Promise.all([vault?.stop(), pgs?.stop()]);

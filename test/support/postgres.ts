@@ -68,10 +68,12 @@ let bindir: Promise<string> | undefined;
 
 /** Memoised: the script runs once per test process (it locks against other processes itself). */
 function ensurePostgres(): Promise<string> {
-  bindir ??= runEnsureScript('ensure-postgres.sh').then((lines) => lines[lines.length - 1]!).catch((err: unknown) => {
-    bindir = undefined; // let a later call try again
-    throw err;
-  });
+  bindir ??= runEnsureScript('ensure-postgres.sh')
+    .then((lines) => lines[lines.length - 1]!)
+    .catch((err: unknown) => {
+      bindir = undefined; // let a later call try again
+      throw err;
+    });
   return bindir;
 }
 
@@ -145,10 +147,7 @@ export async function startPostgres(opts: StartPostgresOptions = {}): Promise<Pg
     );
     rmSync(pwFile);
     // Password auth everywhere: SCRAM over TCP from loopback, and over the socket.
-    writeFileSync(
-      path.join(dataDir, 'pg_hba.conf'),
-      'local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n',
-    );
+    writeFileSync(path.join(dataDir, 'pg_hba.conf'), 'local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n');
 
     const deadline = Date.now() + (opts.readyTimeoutMs ?? 30_000);
     // A free port can be taken by someone else before the server binds it: try again then.

@@ -1,21 +1,17 @@
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
-import {
-  enableJwtAuthAsKubernetes,
-  enableKv,
-  startVaultServer,
-  writeKv,
-  writePolicy,
-  type VaultServer,
-} from './vault-server.js';
+import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from './vault-server.js';
 
 let server: VaultServer;
 
 // A cold cache builds the server from source first (several minutes); later runs reuse it.
-before(async () => {
-  server = await startVaultServer({ rootToken: 'test-root', auditLog: true });
-}, { timeout: 30 * 60_000 });
+before(
+  async () => {
+    server = await startVaultServer({ rootToken: 'test-root', auditLog: true });
+  },
+  { timeout: 30 * 60_000 },
+);
 
 after(async () => {
   await server?.stop();
@@ -72,11 +68,7 @@ test('JWT auth mounted as kubernetes: login, read under policy, audited', async 
 
   const entries = await server.auditEntries();
   const reads = entries.filter(
-    (e) =>
-      e.type === 'response' &&
-      e.request?.operation === 'read' &&
-      e.request?.path === 'kv/data/app/config' &&
-      e.auth?.policies?.includes('app-read'),
+    (e) => e.type === 'response' && e.request?.operation === 'read' && e.request?.path === 'kv/data/app/config' && e.auth?.policies?.includes('app-read'),
   );
   assert.equal(reads.length, 1);
   assert.ok(entries.some((e) => e.type === 'response' && e.request?.path === 'auth/kubernetes/login'));

@@ -55,7 +55,11 @@ export interface StartOptions {
 }
 
 /** One HTTP(S) exchange, trusting `ca` when given (global fetch takes no CA). */
-function exchange(url: string, init: { method: string; headers: Record<string, string>; body?: string }, ca?: string): Promise<{ status: number; text: string }> {
+function exchange(
+  url: string,
+  init: { method: string; headers: Record<string, string>; body?: string },
+  ca?: string,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     const req = send(url, { method: init.method, headers: init.headers, ...(ca ? { ca } : {}) }, (res) => {
@@ -141,19 +145,21 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
   let child: ChildProcess | undefined;
 
   // The developer's own VAULT_* settings (address, token, TLS) must not leak into the server.
-  const env = Object.fromEntries(
-    Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_') && !k.startsWith('BAO_')),
-  );
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('VAULT_') && !k.startsWith('BAO_')));
 
   const request: VaultServer['request'] = async (method, path, body, tok = token) => {
     const headers: Record<string, string> = {};
     if (tok !== null) headers['X-Vault-Token'] = tok;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const res = await exchange(`${addr}/v1/${path.replace(/^\/+/, '')}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    }, caCert);
+    const res = await exchange(
+      `${addr}/v1/${path.replace(/^\/+/, '')}`,
+      {
+        method,
+        headers,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      },
+      caCert,
+    );
     const text = res.text;
     let parsed: any = null;
     if (text) {
@@ -247,7 +253,9 @@ export async function startVaultServer(opts: StartOptions = {}): Promise<VaultSe
 
   return {
     addr,
-    get caCert() { return caCert; },
+    get caCert() {
+      return caCert;
+    },
     token,
     logFile,
     request,
@@ -291,13 +299,7 @@ export async function enableKv(server: VaultServer, mount: string, version: 1 | 
   }
 }
 
-export async function writeKv(
-  server: VaultServer,
-  mount: string,
-  version: 1 | 2,
-  relPath: string,
-  data: Record<string, unknown>,
-): Promise<any> {
+export async function writeKv(server: VaultServer, mount: string, version: 1 | 2, relPath: string, data: Record<string, unknown>): Promise<any> {
   const path = version === 2 ? `${mount}/data/${relPath}` : `${mount}/${relPath}`;
   const res = await ok(server, 'POST', path, version === 2 ? { data } : data);
   return res.body;

@@ -66,17 +66,28 @@ describe('lease operations', () => {
     return { http, writes };
   }
   const record = (over: Partial<LeaseRecord> = {}): LeaseRecord => ({
-    path: PATH, leaseId: `${PATH}/l1`, issuedAt: '2026-11-27T12:00:00Z', renewedAt: '2026-11-27T12:00:00Z', duration: 60, ttl: 60,
-    renewable: true, maxed: false, token: sealer.seal('hvs.creating', sealedTokenContext(A, PATH, `${PATH}/l1`)), tokenTtl: 45, mac: 'm', ...over,
+    path: PATH,
+    leaseId: `${PATH}/l1`,
+    issuedAt: '2026-11-27T12:00:00Z',
+    renewedAt: '2026-11-27T12:00:00Z',
+    duration: 60,
+    ttl: 60,
+    renewable: true,
+    maxed: false,
+    token: sealer.seal('hvs.creating', sealedTokenContext(A, PATH, `${PATH}/l1`)),
+    tokenTtl: 45,
+    mac: 'm',
+    ...over,
   });
 
-  it('a renewal uses the creating token only for the VaultApp it was sealed for; elsewhere, the VaultApp\'s own token', async () => {
+  it("a renewal uses the creating token only for the VaultApp it was sealed for; elsewhere, the VaultApp's own token", async () => {
     const { http, writes } = recording();
     const ops = createLeaseOps(http, sealer);
     await ops.renew(PATH, { action: 'renew', record: record(), lease: true, token: true }, A, async () => 'hvs.own');
     await ops.renew(PATH, { action: 'renew', record: record(), lease: true, token: true }, B, async () => 'hvs.own-b');
     assert.deepStrictEqual(writes, [
-      { path: 'auth/token/renew-self', token: 'hvs.creating' }, { path: `sys/leases/renew/${PATH}/l1`, token: 'hvs.creating' },
+      { path: 'auth/token/renew-self', token: 'hvs.creating' },
+      { path: `sys/leases/renew/${PATH}/l1`, token: 'hvs.creating' },
       { path: `sys/leases/renew/${PATH}/l1`, token: 'hvs.own-b' },
     ]);
   });
@@ -84,7 +95,10 @@ describe('lease operations', () => {
   it('an answer without a body (204) is read as no TTL, not a TypeError', async () => {
     const { http } = recording();
     const res = await createLeaseOps(http, sealer).renew(PATH, { action: 'renew', record: record(), lease: true, token: true }, A, async () => 't');
-    assert.deepStrictEqual(res?.ok && 'renewal' in res ? [res.renewal, res.tokenRenewal] : res, [{ ttl: 0, requested: 60 }, { ttl: 0, requested: 45 }]);
+    assert.deepStrictEqual(res?.ok && 'renewal' in res ? [res.renewal, res.tokenRenewal] : res, [
+      { ttl: 0, requested: 60 },
+      { ttl: 0, requested: 45 },
+    ]);
   });
 
   it('a lease id outside its path reaches no Vault endpoint', async () => {
@@ -97,12 +111,19 @@ describe('lease operations', () => {
     assert.deepStrictEqual(writes, []);
   });
 
-  it('messages name the path and Vault\'s status, never Vault\'s text of a lease call nor an exception\'s', async () => {
+  it("messages name the path and Vault's status, never Vault's text of a lease call nor an exception's", async () => {
     const vaultSays = new VaultRequestError('http', 500, ['internal detail from some endpoint'], 'x');
     const ops = createLeaseOps(recording(vaultSays).http, sealer);
     const renewed = await ops.renew(PATH, { action: 'renew', record: record(), lease: true, token: false }, A, async () => 't');
-    assert.deepStrictEqual(renewed && !renewed.ok ? renewed.problem : renewed, { code: 'LEASE_RENEWAL_FAILED', message: `cannot renew the lease of path "${PATH}": Vault answered 500` });
-    const thrown = await createLeaseOps(recording(new TypeError("Cannot read properties of undefined (reading 'lease_duration')")).http, sealer).revoke(record(), A, async () => 't');
+    assert.deepStrictEqual(renewed && !renewed.ok ? renewed.problem : renewed, {
+      code: 'LEASE_RENEWAL_FAILED',
+      message: `cannot renew the lease of path "${PATH}": Vault answered 500`,
+    });
+    const thrown = await createLeaseOps(recording(new TypeError("Cannot read properties of undefined (reading 'lease_duration')")).http, sealer).revoke(
+      record(),
+      A,
+      async () => 't',
+    );
     assert.deepStrictEqual(thrown, { ok: false, message: `cannot revoke the lease of path "${PATH}": an unexpected error in the hook (see its log)` });
   });
 });

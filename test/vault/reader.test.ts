@@ -33,7 +33,8 @@ function recorded(answers: Record<string, VaultResponse | VaultRequestError>, de
         if (!m) throw new VaultRequestError('http', 403, ['permission denied'], 'denied');
         return m;
       }
-      if (path.startsWith('database/creds/')) return { lease_id: `${path}/lease-${++leases}`, lease_duration: 60, renewable: true, data: { username: `u${leases}`, password: `p${leases}` } };
+      if (path.startsWith('database/creds/'))
+        return { lease_id: `${path}/lease-${++leases}`, lease_duration: 60, renewable: true, data: { username: `u${leases}`, password: `p${leases}` } };
       const a = answers[path];
       if (!a) throw new VaultRequestError('http', 404, [], 'not found');
       if (a instanceof VaultRequestError) throw a;
@@ -61,7 +62,12 @@ describe('createVaultReader', () => {
     const m = await reader.material(app('x', ['kv/data/a', 'kv1/b', 'database/creds/r']));
     assert.deepStrictEqual(m.reads['kv/data/a'], { ok: true, engine: 'kv2', data: { k: 'v2' }, version: 7 });
     assert.deepStrictEqual(m.reads['kv1/b'], { ok: true, engine: 'kv1', data: { k: 'v1' } });
-    assert.deepStrictEqual(m.reads['database/creds/r'], { ok: true, engine: 'leased', data: { username: 'u1', password: 'p1' }, lease: { id: 'database/creds/r/lease-1', durationSeconds: 60, renewable: true } });
+    assert.deepStrictEqual(m.reads['database/creds/r'], {
+      ok: true,
+      engine: 'leased',
+      data: { username: 'u1', password: 'p1' },
+      lease: { id: 'database/creds/r/lease-1', durationSeconds: 60, renewable: true },
+    });
   });
 
   it('a deleted KV v2 version, a 403 and a 503 become problems that name the path', async () => {
@@ -72,9 +78,18 @@ describe('createVaultReader', () => {
     });
     const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, sealer });
     const m = await reader.material(app('x', ['kv/data/deleted', 'kv/data/denied', 'kv/data/sealed']));
-    assert.deepStrictEqual(m.reads['kv/data/deleted'], { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: 'cannot read path "kv/data/deleted": the current version is deleted' } });
-    assert.deepStrictEqual(m.reads['kv/data/denied'], { ok: false, problem: { code: 'VAULT_PERMISSION_DENIED', message: 'cannot read path "kv/data/denied": permission denied (403)' } });
-    assert.deepStrictEqual(m.reads['kv/data/sealed'], { ok: false, problem: { code: 'VAULT_SEALED', message: 'cannot read path "kv/data/sealed": Vault is sealed or unavailable (503)' } });
+    assert.deepStrictEqual(m.reads['kv/data/deleted'], {
+      ok: false,
+      problem: { code: 'VAULT_PATH_NOT_FOUND', message: 'cannot read path "kv/data/deleted": the current version is deleted' },
+    });
+    assert.deepStrictEqual(m.reads['kv/data/denied'], {
+      ok: false,
+      problem: { code: 'VAULT_PERMISSION_DENIED', message: 'cannot read path "kv/data/denied": permission denied (403)' },
+    });
+    assert.deepStrictEqual(m.reads['kv/data/sealed'], {
+      ok: false,
+      problem: { code: 'VAULT_SEALED', message: 'cannot read path "kv/data/sealed": Vault is sealed or unavailable (503)' },
+    });
   });
 
   it('without access to the mount lookup, a KV v2 answer is still recognised', async () => {
@@ -100,14 +115,26 @@ describe('createVaultReader', () => {
     const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 50, sealer });
     const m = await reader.material(app('x', ['kv/data/slow']));
     assert.equal(m.reads['kv/data/slow']!.ok, false);
-    assert.match((m.reads['kv/data/slow'] as { problem: { message: string } }).problem.message, /cannot read path "kv\/data\/slow": Vault is unreachable \(no answer within 50 ms\)/);
+    assert.match(
+      (m.reads['kv/data/slow'] as { problem: { message: string } }).problem.message,
+      /cannot read path "kv\/data\/slow": Vault is unreachable \(no answer within 50 ms\)/,
+    );
   });
 
   it('a role outside the allowed-roles list is refused before any Vault request', async () => {
     const { http, reads } = recorded({});
     const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 1000, sealer, authorize: allowedRolesGate({ default: ['other-app'] }) });
     const m = await reader.material(app('x', ['kv/data/a']));
-    assert.deepStrictEqual(m, { auth: { ok: false, problem: { code: 'ROLE_NOT_ALLOWED', message: "namespace default may not use Vault role billing-app: it is not in the hook's allowed-roles list for that namespace" } }, reads: {} });
+    assert.deepStrictEqual(m, {
+      auth: {
+        ok: false,
+        problem: {
+          code: 'ROLE_NOT_ALLOWED',
+          message: "namespace default may not use Vault role billing-app: it is not in the hook's allowed-roles list for that namespace",
+        },
+      },
+      reads: {},
+    });
     assert.deepStrictEqual(reads, []);
   });
 

@@ -58,7 +58,13 @@ describe('kubernetesTokenSource', () => {
     await src.token(id('r'));
     now = 41_000;
     assert.equal(await src.token(id('r')), 'tok-1');
-    assert.deepStrictEqual(calls.map((c) => [c.path, c.token]), [['auth/kubernetes/login', undefined], ['auth/token/renew-self', 'tok-1']]);
+    assert.deepStrictEqual(
+      calls.map((c) => [c.path, c.token]),
+      [
+        ['auth/kubernetes/login', undefined],
+        ['auth/token/renew-self', 'tok-1'],
+      ],
+    );
     now = 60_000; // renewed at 41 s for 60 s: still fresh
     assert.equal(await src.token(id('r')), 'tok-1');
     assert.equal(calls.length, 2);
@@ -73,7 +79,10 @@ describe('kubernetesTokenSource', () => {
     assert.equal(await src.token(id('r')), 'tok-2');
     now = 500_000;
     assert.equal(await src.token(id('r')), 'tok-3');
-    assert.deepStrictEqual(calls.map((c) => c.path), ['auth/kubernetes/login', 'auth/token/renew-self', 'auth/kubernetes/login', 'auth/kubernetes/login']);
+    assert.deepStrictEqual(
+      calls.map((c) => c.path),
+      ['auth/kubernetes/login', 'auth/token/renew-self', 'auth/kubernetes/login', 'auth/kubernetes/login'],
+    );
   });
 
   it('a token Vault refused is dropped, and the next call logs in', async () => {
@@ -89,12 +98,15 @@ describe('tokenRequestJwtSource', () => {
   it('requests a token per namespace and service account, with the audience, and reuses it until a fifth of its life is left', async () => {
     let now = 0;
     const asked: string[] = [];
-    const src = tokenRequestJwtSource({
-      async request(ns, sa, aud, secs) {
-        asked.push(`${ns}/${sa} ${aud} ${secs}`);
-        return { token: `jwt-${asked.length}`, expiresAt: now + secs * 1000 };
+    const src = tokenRequestJwtSource(
+      {
+        async request(ns, sa, aud, secs) {
+          asked.push(`${ns}/${sa} ${aud} ${secs}`);
+          return { token: `jwt-${asked.length}`, expiresAt: now + secs * 1000 };
+        },
       },
-    }, { audience: 'vault', expirationSeconds: 600, now: () => now });
+      { audience: 'vault', expirationSeconds: 600, now: () => now },
+    );
     const a = { namespace: 'team-a', serviceAccount: 'app-a', role: 'r1' };
     assert.deepStrictEqual(await Promise.all([src.jwt(a), src.jwt({ ...a, role: 'r2' })]), ['jwt-1', 'jwt-1']);
     assert.equal(await src.jwt({ ...a, namespace: 'team-b' }), 'jwt-2');

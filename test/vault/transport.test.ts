@@ -45,10 +45,13 @@ describe('Vault transport over TLS (-dev-tls)', () => {
     const http = createVaultHttp({ address: vault.addr, timeoutMs: 5000 });
     const err = await rejection(http.read('kv/data/app/db', vault.token));
     assert.equal(err.kind, 'unreachable');
-    assert.match(err.message, /read kv\/data\/app\/db: Vault unreachable \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT)\)/);
+    assert.match(
+      err.message,
+      /read kv\/data\/app\/db: Vault unreachable \((SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE|DEPTH_ZERO_SELF_SIGNED_CERT)\)/,
+    );
   });
 
-  it('Vault\'s status and error list reach the caller, the token does not', async () => {
+  it("Vault's status and error list reach the caller, the token does not", async () => {
     const http = createVaultHttp({ address: vault.addr, caCert: vault.caCert!, timeoutMs: 5000 });
     const missing = await rejection(http.read('kv/data/app/nothing-here', vault.token));
     assert.equal(missing.status, 404);
@@ -90,14 +93,19 @@ describe('Vault transport over plain HTTP', () => {
     const before = connections.length;
     for (let round = 0; round < 50 / 5; round++) {
       const values = await Promise.all(Array.from({ length: 5 }, (_, i) => http.read(`kv/data/app/p${i}`, vault.token)));
-      assert.deepEqual(values.map((v) => (v.data as { data: { value: string } }).data.value), ['v0', 'v1', 'v2', 'v3', 'v4']);
+      assert.deepEqual(
+        values.map((v) => (v.data as { data: { value: string } }).data.value),
+        ['v0', 'v1', 'v2', 'v3', 'v4'],
+      );
     }
     const opened = connections.length - before;
     assert.ok(opened >= 1 && opened <= 5, `${opened} connections for 50 requests`);
   });
 
   it('a Vault that never answers: unreachable (ETIMEDOUT) after the timeout, not a hang', async () => {
-    const silent = createServer(() => { /* accepts, never answers */ });
+    const silent = createServer(() => {
+      /* accepts, never answers */
+    });
     const port = await listen(silent);
     try {
       const http = createVaultHttp({ address: `http://127.0.0.1:${port}`, timeoutMs: 300 });
@@ -121,8 +129,10 @@ describe('Vault transport over plain HTTP', () => {
     assert.match(err.message, /\(ECONNREFUSED\)/);
   });
 
-  it('an answer that is not JSON (a proxy\'s error page) is an HTTP error with its status', async () => {
-    const proxy = createServer((s) => s.once('data', () => s.end('HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 13\r\nconnection: close\r\n\r\n<h1>502</h1>\n')));
+  it("an answer that is not JSON (a proxy's error page) is an HTTP error with its status", async () => {
+    const proxy = createServer((s) =>
+      s.once('data', () => s.end('HTTP/1.1 502 Bad Gateway\r\ncontent-type: text/html\r\ncontent-length: 13\r\nconnection: close\r\n\r\n<h1>502</h1>\n')),
+    );
     const port = await listen(proxy);
     try {
       const http = createVaultHttp({ address: `http://127.0.0.1:${port}`, timeoutMs: 2000 });

@@ -16,10 +16,19 @@ import { jsonBodyParser } from '../json-body.js';
 import { UnchangedAnswers, type UnchangedAnswer } from '../unchanged-answers.js';
 import { send, wantsYaml } from '../yaml.js';
 
-interface HookRouteOptions { reader: VaultReader; hookConfig: SyncConfig; now: () => Date; observer?: SyncObserver; answers?: UnchangedAnswers }
+interface HookRouteOptions {
+  reader: VaultReader;
+  hookConfig: SyncConfig;
+  now: () => Date;
+  observer?: SyncObserver;
+  answers?: UnchangedAnswers;
+}
 
 /** What the metrics count of a sync: its outcome and the reasons it was not healthy. */
-interface SyncOutcome { outcome: string; errors: string[] }
+interface SyncOutcome {
+  outcome: string;
+  errors: string[];
+}
 
 /** ready / not_ready from the Ready condition; finalized / finalizing for finalize answers. */
 function outcomeOf(res: SyncResponse): SyncOutcome {
@@ -198,7 +207,8 @@ function rememberAnswers(app: FastifyInstance, answers: UnchangedAnswers): void 
     const digest = req.answerDigest;
     if (digest === null || req.unchangedAnswer) return payload;
     const etag = reply.getHeader('etag');
-    if (req.reusableAnswer && (reply.statusCode === 200 || reply.statusCode === 304) && typeof etag === 'string') answers.remember(digest, { ...req.reusableAnswer, etag });
+    if (req.reusableAnswer && (reply.statusCode === 200 || reply.statusCode === 304) && typeof etag === 'string')
+      answers.remember(digest, { ...req.reusableAnswer, etag });
     else answers.forget(digest);
     return payload;
   });
