@@ -3,6 +3,8 @@
 // Anything else (another byte, another etag, no etag, time past the bound, /finalize,
 // YAML) is synced in full. The reader counts syncs that reached the Vault edge.
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
@@ -14,6 +16,7 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
+import { tempDir } from '../security/tls-certs.js';
 
 const T0 = Date.parse('2026-11-27T12:00:00Z');
 const config = {
@@ -190,5 +193,35 @@ describe('answers given again unchanged', () => {
     assert.ok(answers.lookup('a', '"a"', T0));
     assert.equal(answers.lookup('a', '"a"', T0 + 1000), undefined, 'not at its bound');
     assert.equal(answers.size, 1, 'and an entry past its bound is gone');
+  });
+
+  it("a remembered answer is no way around the hook's authentication: without or with a wrong bearer, 401 and 403", async (t) => {
+    const token = 'metacontroller-bearer-token-0123456789';
+    const tokenFile = join(tempDir('vaultapp-answers-'), 'token');
+    writeFileSync(tokenFile, token);
+    const answers = new UnchangedAnswers();
+    const clock = { ms: T0 };
+    const app = await buildApp({
+      config: { ...config, hookSecurity: { tokenFile, reloadSeconds: 3600 } },
+      reader: planReader(),
+      now: () => new Date(clock.ms),
+      unchangedAnswers: answers,
+      logger: false,
+    });
+    t.after(() => app.close());
+    const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms), bearerToken: token });
+    await mc.settle(20);
+    clock.ms += 60_000;
+    await mc.sync();
+    const body = mc.body(false);
+    const post = (headers: Record<string, string>) =>
+      app.inject({ method: 'POST', url: '/sync', payload: body, headers: { 'content-type': 'application/json', ...headers } });
+    const etag = (await post({ authorization: `Bearer ${token}` })).headers.etag as string;
+    const hits = answers.hits;
+    assert.equal((await post({ authorization: `Bearer ${token}`, 'if-none-match': etag })).statusCode, 304, 'with the token: from memory');
+    assert.equal(answers.hits, hits + 1);
+    assert.equal((await post({ 'if-none-match': etag })).statusCode, 401);
+    assert.equal((await post({ authorization: 'Bearer wrong-token-0123456789abcdef', 'if-none-match': etag })).statusCode, 403);
+    assert.equal(answers.hits, hits + 1, 'refused before the body is read: no entry consulted');
   });
 });
