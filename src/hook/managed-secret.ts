@@ -3,12 +3,12 @@
 // kept it as it was. Pure.
 import { problem, type Problem } from '../errors/catalog.js';
 import { bindingOf } from './carried-state.js';
-import { LEASES_ANNOTATION, observedLeases, serializeLeases, signLease, type LeaseRecord, type RejectedLease } from './leases.js';
+import { LEASES_ANNOTATION, serializeLeases, signLease, type LeaseRecord, type RejectedLease } from './leases.js';
 import type { VaultMaterial } from './material.js';
 import { childLabels, secretName } from './names.js';
-import { observedChild, observedSecretData } from './observed.js';
+import type { ObservedSecret } from './observed-secret.js';
 import { refreshSecondsOf } from './plan.js';
-import { dataMacs, nextState, observedState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
+import { nextState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
 import { secretDataFromVault } from './secret-data.js';
 import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from './secret-shape.js';
 import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
@@ -27,18 +27,15 @@ export interface ManagedSecret {
   problems: Problem[];
 }
 
-export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Date, config: SyncConfig): ManagedSecret {
+export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Date, config: SyncConfig, seen: ObservedSecret): ManagedSecret {
   const app = req.parent;
   const name = secretName(app.metadata.name);
-  const observed = observedChild(req, 'secret', name);
-  const observedData = observedSecretData(req, name);
-  const records = observedLeases(observed, app, config.hmacKey);
-  const state = observedState(observed, app, config.hmacKey);
+  const { secret: observed, data: observedData, records, state } = seen;
   const binding = bindingOf(app);
   const trusted = state.kind === 'trusted' ? state.state : undefined;
   const kept = {
     ...(trusted?.dataFrom ? { dataFrom: trusted.dataFrom } : {}),
-    templatesStale: templatesStale(app, state, trusted ? dataMacs(app, observedData, config.hmacKey, trusted.dataFrom?.keys) : {}),
+    templatesStale: templatesStale(app, state, seen.current),
   };
   const fromVault = secretDataFromVault(app, material, observedData, kept, now, (r) => signLease(r, binding, config.hmacKey));
   const type = typeToWrite(app, observed, name);

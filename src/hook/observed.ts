@@ -22,9 +22,3 @@ export function observedChild(req: SyncRequest, kind: ChildKind, name: string): 
 export function childTypeManaged(req: SyncRequest, kind: ChildKind): boolean {
   return req.children != null && CHILD_TYPE[kind] in req.children;
 }
-
-export function observedSecretData(req: SyncRequest, name: string): Record<string, string> | undefined {
-  const secret = observedChild(req, 'secret', name);
-  if (!secret) return undefined;
-  return (secret.data as Record<string, string> | undefined) ?? {};
-}

@@ -4,11 +4,10 @@
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { pathsOf } from './data-from.js';
 import { durationSeconds } from './duration.js';
-import { leaseAction, observedLeases, renewalsDue, type LeaseRecord } from './leases.js';
-import { secretName } from './names.js';
-import { observedChild } from './observed.js';
+import { leaseAction, renewalsDue, type LeaseRecord } from './leases.js';
+import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
 import { ownGet, ownSet } from './own.js';
-import { dataMacs, observedState, pathUnchanged, staticDataFresh, templatesStale } from './refresh-state.js';
+import { pathUnchanged, staticDataFresh, templatesStale } from './refresh-state.js';
 import type { SyncConfig, SyncRequest } from './types.js';
 
 export type PathPlan =
@@ -31,13 +30,16 @@ export function refreshSecondsOf(app: VaultApp, config: Pick<SyncConfig, 'resync
  * refresh state says they are fresh and the Secret holds what the hook wrote;
  * leased paths follow their lease records, and are read anew when their data was edited.
  */
-export function planVaultWork(req: SyncRequest, now: Date, config: Pick<SyncConfig, 'hmacKey' | 'resyncSeconds' | 'refreshSeconds'>): VaultPlan {
+export function planVaultWork(
+  req: SyncRequest,
+  now: Date,
+  config: Pick<SyncConfig, 'hmacKey' | 'resyncSeconds' | 'refreshSeconds'>,
+  observed: ObservedSecret = observeManagedSecret(req, config.hmacKey),
+): VaultPlan {
   const app = req.parent;
-  const secret = observedChild(req, 'secret', secretName(app.metadata.name));
-  const data = (secret?.data ?? {}) as Record<string, string>;
-  const records = observedLeases(secret, app, config.hmacKey).trusted;
-  const state = observedState(secret, app, config.hmacKey);
-  const current = state.kind === 'trusted' ? dataMacs(app, data, config.hmacKey, state.state.dataFrom?.keys) : {};
+  const data = observed.data ?? {};
+  const records = observed.records.trusted;
+  const { state, current } = observed;
   const leasedBefore = new Set(state.kind === 'trusted' ? state.state.leased : []);
   const paths = pathsOf(app);
   const staticPaths = paths.filter((p) => !leasedBefore.has(p) && !records.some((r) => r.path === p));

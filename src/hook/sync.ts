@@ -14,6 +14,7 @@ import { statefulSetReadiness } from './statefulset-readiness.js';
 import { desiredWorkload, workloadOf } from './workload.js';
 import type { VaultMaterial } from './material.js';
 import { desiredMonitoring } from './monitoring.js';
+import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
 import { credentialEnd, nextLeaseActionSeconds } from './leases.js';
 import { managedSecret } from './managed-secret.js';
 import { secretName, VERSION_ANNOTATION } from './names.js';
@@ -27,7 +28,13 @@ import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from './types.
 const describe = (problems: Problem[]): string => problems.map((p) => p.message).join('; ');
 const reasonOf = (problems: Problem[]): string => errorCatalog[problems[0]!.code].reason;
 
-export function sync(req: SyncRequest, material: VaultMaterial, now: Date, config: SyncConfig): SyncResponse {
+export function sync(
+  req: SyncRequest,
+  material: VaultMaterial,
+  now: Date,
+  config: SyncConfig,
+  observed: ObservedSecret = observeManagedSecret(req, config.hmacKey),
+): SyncResponse {
   const app = req.parent;
   const name = app.metadata.name;
   const previous = app.status;
@@ -36,7 +43,7 @@ export function sync(req: SyncRequest, material: VaultMaterial, now: Date, confi
 
   // Secret
   const sName = secretName(name);
-  const secret = managedSecret(req, material, now, config);
+  const secret = managedSecret(req, material, now, config, observed);
   const { synced, observedData, leases, problems } = secret;
   const data = synced ?? observedData;
   if (secret.child) children.push(secret.child);

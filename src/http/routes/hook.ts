@@ -5,6 +5,7 @@ import { describeFieldErrors, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
 import { finalize, leasesToRevoke } from '../../hook/finalize.js';
 import { answerStableUntil } from '../../hook/answer-stability.js';
+import { observeManagedSecret } from '../../hook/observed-secret.js';
 import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
@@ -65,6 +66,8 @@ function parseRequest(body: HookRequest): SyncRequest {
   return { ...request, parent: parsed.value };
 }
 
+const vaultappOf = (request: SyncRequest): string => `${request.parent.metadata.namespace}/${request.parent.metadata.name}`;
+
 function summary(res: SyncResponse): Record<string, unknown> {
   return {
     conditions: Object.fromEntries((res.status.conditions ?? []).map((c) => [c.type, c.status === 'True' ? 'True' : c.reason])),
@@ -115,11 +118,15 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     });
   }
 
-  async function runFinalize(request: SyncRequest): Promise<SyncResponse> {
+  // /finalize, and /sync with finalizing set: Metacontroller sends either.
+  async function answerFinalize(req: FastifyRequest, reply: FastifyReply, request: SyncRequest): Promise<FastifyReply> {
     const now = opts.now();
     const alive = leasesToRevoke(request, now, opts.hookConfig.hmacKey);
     const revocations = alive.length > 0 ? await opts.reader.revoke(request.parent, alive) : [];
-    return finalize(request, revocations, opts.now(), opts.hookConfig);
+    const res = finalize(request, revocations, opts.now(), opts.hookConfig);
+    req.syncOutcome = outcomeOf(res);
+    req.log.info({ vaultapp: vaultappOf(request), ...summary(res) }, 'finalized');
+    return send(req, reply, res);
   }
 
   // Best effort: the answer goes out whatever happens here; what is not revoked expires with its TTL.
@@ -149,17 +156,14 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
 
   app.post('/sync', { schema, preValidation: answerUnchanged }, async (req, reply) => {
     const request = parseRequest(req.body);
-    const vaultapp = `${request.parent.metadata.namespace}/${request.parent.metadata.name}`;
-    if (request.finalizing) {
-      const res = await runFinalize(request);
-      req.syncOutcome = outcomeOf(res);
-      req.log.info({ vaultapp, ...summary(res) }, 'finalized');
-      return send(req, reply, res);
-    }
+    if (request.finalizing) return answerFinalize(req, reply, request);
+    const vaultapp = vaultappOf(request);
     const now = opts.now();
-    const plan = planVaultWork(request, now, opts.hookConfig);
+    // The observed Secret's state is checked once, for the plan and for the answer.
+    const observed = observeManagedSecret(request, opts.hookConfig.hmacKey);
+    const plan = planVaultWork(request, now, opts.hookConfig, observed);
     const material = await opts.reader.material(request.parent, plan);
-    const res = sync(request, material, now, opts.hookConfig);
+    const res = sync(request, material, now, opts.hookConfig, observed);
     await revokeUnrecorded(request, unrecordedLeases(material, res, now), req.log, vaultapp);
     req.syncOutcome = outcomeOf(res);
     const until = answers && req.answerDigest ? answerStableUntil(request, plan, res, opts.hookConfig) : undefined;
@@ -168,13 +172,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     return send(req, reply, res);
   });
 
-  app.post('/finalize', { schema }, async (req, reply) => {
-    const request = parseRequest(req.body);
-    const res = await runFinalize(request);
-    req.syncOutcome = outcomeOf(res);
-    req.log.info({ vaultapp: `${request.parent.metadata.namespace}/${request.parent.metadata.name}`, ...summary(res) }, 'finalized');
-    return send(req, reply, res);
-  });
+  app.post('/finalize', { schema }, async (req, reply) => answerFinalize(req, reply, parseRequest(req.body)));
 };
 
 /**
