@@ -9,8 +9,8 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { VaultPlan } from './plan.js';
 import { refreshSecondsOf } from './plan.js';
-import { secretName } from './names.js';
-import { EARLY_SECONDS, STATE_ANNOTATION } from './refresh-state.js';
+import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
+import { EARLY_SECONDS } from './refresh-state.js';
 import type { SyncConfig, SyncRequest, SyncResponse } from './types.js';
 
 /**
@@ -25,15 +25,17 @@ export function answerStableUntil(
   req: SyncRequest,
   plan: VaultPlan,
   res: SyncResponse,
-  config: Pick<SyncConfig, 'resyncSeconds' | 'refreshSeconds'>,
+  config: Pick<SyncConfig, 'hmacKey' | 'resyncSeconds' | 'refreshSeconds'>,
+  observed: ObservedSecret = observeManagedSecret(req, config.hmacKey),
 ): number | undefined {
   if (req.finalizing || res.finalized !== undefined) return undefined;
   const actions = Object.values(plan);
   if (actions.length === 0 || !actions.every((p) => p.action === 'keep')) return undefined;
   if (res.resyncAfterSeconds !== config.resyncSeconds) return undefined;
   if (!isDeepStrictEqual(res.status, statusAsAnswered(req.parent.status))) return undefined;
-  const readAt = readAtOf(res, secretName(req.parent.metadata.name));
-  if (readAt === undefined) return undefined;
+  // Every path kept means a trusted refresh state, and the answer carries it as observed.
+  if (observed.state.kind !== 'trusted') return undefined;
+  const readAt = Date.parse(observed.state.state.readAt);
   const refresh = refreshSecondsOf(req.parent, config);
   // Two bounds: the plan keeps the data until `refresh - EARLY_SECONDS`; the answer's
   // resyncAfterSeconds counts down to the refresh once it is nearer than one resync.
@@ -45,17 +47,4 @@ function statusAsAnswered(status: SyncRequest['parent']['status']): unknown {
   if (status === undefined || !Object.hasOwn(status, 'observedGeneration')) return status;
   const { observedGeneration: _added, ...answered } = status as Record<string, unknown>;
   return answered;
-}
-
-/** readAt of the refresh state the answer's Secret carries (the hook's own, kept as observed). */
-function readAtOf(res: SyncResponse, name: string): number | undefined {
-  const secret = res.children.find((c) => c.kind === 'Secret' && c.apiVersion === 'v1' && c.metadata.name === name);
-  const text = secret?.metadata.annotations?.[STATE_ANNOTATION];
-  if (typeof text !== 'string') return undefined;
-  try {
-    const readAt = Date.parse((JSON.parse(text) as { readAt?: unknown }).readAt as string);
-    return Number.isFinite(readAt) ? readAt : undefined;
-  } catch {
-    return undefined;
-  }
 }

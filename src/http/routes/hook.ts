@@ -166,7 +166,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     const res = sync(request, material, now, opts.hookConfig, observed);
     await revokeUnrecorded(request, unrecordedLeases(material, res, now), req.log, vaultapp);
     req.syncOutcome = outcomeOf(res);
-    const until = answers && req.answerDigest ? answerStableUntil(request, plan, res, opts.hookConfig) : undefined;
+    const until = answers && req.answerDigest ? answerStableUntil(request, plan, res, opts.hookConfig, observed) : undefined;
     if (until !== undefined && until > now.getTime()) req.reusableAnswer = { until, vaultapp, ...req.syncOutcome };
     req.syncLine = { vaultapp, ...summary(res) };
     return send(req, reply, res);
