@@ -19,7 +19,7 @@ import type { SyncConfig, SyncRequest, SyncResponse } from './types.js';
  * (every path kept inside its refresh interval: no lease, whose timers run, and no read),
  * changed nothing in the status (a changed condition is stamped with the time) and asks
  * for the healthy resync (a shorter one counts down to a refresh or a retry) qualifies;
- * it stays the same until the refresh comes closer than one resync.
+ * it stays the same until fewer than `resync - 1` seconds are left to the refresh.
  */
 export function answerStableUntil(
   req: SyncRequest,
@@ -38,8 +38,10 @@ export function answerStableUntil(
   const readAt = Date.parse(observed.state.state.readAt);
   const refresh = refreshSecondsOf(req.parent, config);
   // Two bounds: the plan keeps the data until `refresh - EARLY_SECONDS`; the answer's
-  // resyncAfterSeconds counts down to the refresh once it is nearer than one resync.
-  return readAt + Math.min(refresh - config.resyncSeconds, refresh - EARLY_SECONDS) * 1000;
+  // resyncAfterSeconds (whole seconds to the refresh, rounded up) stays the healthy
+  // resync while more than `resync - 1` seconds are left. The second bound is the
+  // resync that lands on the refresh: at rest that is one in every refresh interval.
+  return readAt + Math.min(refresh - config.resyncSeconds + 1, refresh - EARLY_SECONDS) * 1000;
 }
 
 // Metacontroller adds the parent's generation to every status it writes.

@@ -56,7 +56,8 @@ describe('answerStableUntil', () => {
         fc.integer({ min: 1, max: 4 }),
         fc.integer({ min: 1, max: 400 }),
         fc.integer({ min: 0, max: 4000 }),
-        fc.double({ min: 0, max: 1, noNaN: true }),
+        // The edge (1: the last millisecond inside the bound) as often as a time within.
+        fc.oneof(fc.constant(1), fc.double({ min: 0, max: 1, noNaN: true })),
         fc.constantFrom('billing-service.yaml', 'statefulset.yaml'),
         (resyncSeconds, refreshSeconds, syncs, stepS, laterS, within, example) => {
           const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds, errorBackoffMinSeconds: 5, refreshSeconds };
@@ -77,13 +78,14 @@ describe('answerStableUntil', () => {
     assert.ok(stable > 30, `the property ran on stable answers (${stable} of 600)`);
   });
 
-  it('a settled VaultApp at rest: stable until the refresh is one resync away, then the answer counts down', () => {
+  it('a settled VaultApp at rest: stable until less than one resync is left to the refresh, then the answer counts down', () => {
     const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 60, errorBackoffMinSeconds: 5, refreshSeconds: 300 };
     const req = settled(loadExample(), config, T0, 3, 1);
     const { plan, res } = syncAt(req, T0 + 30_000, config);
     const until = answerStableUntil(req, plan, res, config);
-    assert.equal(until, T0 + 240_000, 'read at T0, refresh 300 s, resync 60 s');
-    assert.equal(syncAt(req, until! + 1000, config).res.resyncAfterSeconds, 59, 'one second later the answer differs');
+    assert.equal(until, T0 + 241_000, 'read at T0, refresh 300 s, resync 60 s: the resync at T0 + 240 s still answers 60 s');
+    assert.deepStrictEqual(syncAt(req, until! - 1, config).res, res, 'the last millisecond inside the bound: the same answer');
+    assert.equal(syncAt(req, until!, config).res.resyncAfterSeconds, 59, 'at the bound the answer counts down');
   });
 
   it('no bound for an answer that reads Vault, changes the status, or is not the healthy resync', () => {
