@@ -5,25 +5,49 @@
 // escape (the only other way to spell them) cannot hold such a key, so JSON.parse alone
 // gives what secure-json-parse would; every other text, and every text JSON.parse
 // refuses, goes to Fastify's parser, which refuses or reports it as it always has.
+// With `withoutManagedFields` (the hook's routes), the request objects' managedFields
+// lists are left out of the body, whichever parser read it (./managed-fields.ts).
 import type { FastifyBodyParser, FastifyRequest } from 'fastify';
+import { cutManagedFields, dropManagedFields, removeCuts } from './managed-fields.js';
 
 const mayPoison = (text: string): boolean => text.includes('__proto__') || text.includes('constructor') || text.includes('\\u');
 
+type Done = (err: Error | null, body?: unknown) => void;
+
 export function jsonBodyParser(
   secureParser: FastifyBodyParser<string>,
-): (req: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => void {
-  return (req, text, done) => {
-    if (text.length > 0 && !mayPoison(text)) {
-      let body: unknown;
-      try {
-        body = JSON.parse(text);
-      } catch {
-        secureParser(req, text, done);
-        return;
-      }
-      done(null, body);
+  opts: { withoutManagedFields?: boolean } = {},
+): (req: FastifyRequest, text: string, done: Done) => void {
+  const secure = (req: FastifyRequest, text: string, done: Done): void => {
+    if (!opts.withoutManagedFields) {
+      secureParser(req, text, done);
       return;
     }
-    secureParser(req, text, done);
+    secureParser(req, text, (err, body) => {
+      if (!err) dropManagedFields(body);
+      done(err, body);
+    });
+  };
+  return (req, text, done) => {
+    if (text.length === 0 || mayPoison(text)) {
+      secure(req, text, done);
+      return;
+    }
+    let body: unknown;
+    try {
+      if (opts.withoutManagedFields) {
+        const cut = cutManagedFields(text);
+        body = JSON.parse(cut.text);
+        if (cut.cuts > 0 && !removeCuts(body, cut.cuts)) body = JSON.parse(text);
+        // Lists the text spelled otherwise (with spaces, say) were not cut.
+        dropManagedFields(body);
+      } else {
+        body = JSON.parse(text);
+      }
+    } catch {
+      secure(req, text, done);
+      return;
+    }
+    done(null, body);
   };
 }

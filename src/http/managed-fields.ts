@@ -1,0 +1,118 @@
+// Metacontroller sends every object as the API server stores it, metadata.managedFields
+// included: a third of the captured request's bytes, hundreds of small nested objects
+// that JSON.parse builds, the depth guard walks and the collector reclaims, and that the
+// hook never reads. They are cut out of the text before parsing, where the cut can be
+// proved afterwards to have been the managedFields of one of the request's objects
+// (the controller, the parent, a child or a related object). A tenant's pod template may
+// carry the key too (its metadata is kept as written): a cut anywhere else makes the
+// text parse again whole, so a body means what it says, with those lists left out.
+//
+// What is not checked: the bytes inside a cut list. Only Metacontroller writes the
+// body (the bearer token), from objects the API server stores as valid JSON, and the
+// hook reads nothing of it; SECURITY.md says so.
+
+const KEY = '"managedFields":[';
+// In the cut text, the value standing where a list was: the text held no such member
+// before (checked), so each one found after parsing is a cut.
+const CUT = '"managedFields":0';
+const QUOTE = 34;
+const BACKSLASH = 92;
+const OPEN_ARRAY = 91;
+const CLOSE_ARRAY = 93;
+const OPEN_OBJECT = 123;
+const CLOSE_OBJECT = 125;
+/** Nesting beyond this inside a list is left to the full parse and its depth guard. */
+const MAX_DEPTH = 100;
+
+/** The text with each request object's managedFields list replaced by 0, and how many were. */
+export function cutManagedFields(text: string): { text: string; cuts: number } {
+  if (text.includes(CUT)) return { text, cuts: 0 };
+  let out = '';
+  let from = 0;
+  let cuts = 0;
+  for (let at = text.indexOf(KEY); at !== -1; ) {
+    const open = at + KEY.length - 1;
+    // An escaped quote is inside a string: the key is a key only after an even run of backslashes.
+    let slashes = 0;
+    while (at - slashes > 0 && text.charCodeAt(at - 1 - slashes) === BACKSLASH) slashes++;
+    const close = slashes % 2 === 0 ? listEnd(text, open) : -1;
+    if (close === -1) {
+      at = text.indexOf(KEY, at + 1);
+      continue;
+    }
+    out += `${text.slice(from, open)}0`;
+    from = close + 1;
+    cuts++;
+    at = text.indexOf(KEY, from);
+  }
+  return cuts === 0 ? { text, cuts } : { text: out + text.slice(from), cuts };
+}
+
+/** Index of the bracket closing the list opened at `open`; -1 when it is not closed, or closed by the wrong bracket. */
+function listEnd(text: string, open: number): number {
+  const closers: number[] = [];
+  for (let i = open; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) i++;
+        else if (d === QUOTE) break;
+      }
+    } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
+      if (closers.length === MAX_DEPTH) return -1;
+      closers.push(c === OPEN_ARRAY ? CLOSE_ARRAY : CLOSE_OBJECT);
+    } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
+      if (closers.pop() !== c) return -1;
+      if (closers.length === 0) return i;
+    }
+  }
+  return -1;
+}
+
+type Json = Record<string, unknown>;
+const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' && !Array.isArray(x);
+
+/** The metadata of the request's own objects: controller, parent, children and related, by type and name. */
+function requestMetadata(body: unknown): Json[] {
+  if (!isObject(body)) return [];
+  const out: Json[] = [];
+  for (const key of ['controller', 'parent']) {
+    const obj = Object.hasOwn(body, key) ? body[key] : undefined;
+    if (isObject(obj) && Object.hasOwn(obj, 'metadata') && isObject(obj.metadata)) out.push(obj.metadata);
+  }
+  for (const key of ['children', 'related']) {
+    const groups = Object.hasOwn(body, key) ? body[key] : undefined;
+    if (!isObject(groups)) continue;
+    for (const type of Object.keys(groups)) {
+      const byName = groups[type];
+      if (!isObject(byName)) continue;
+      for (const name of Object.keys(byName)) {
+        const obj = byName[name];
+        if (isObject(obj) && Object.hasOwn(obj, 'metadata') && isObject(obj.metadata)) out.push(obj.metadata);
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Removes the cut markers from the request's objects: true when every one of the `cuts`
+ * was found there (the body is then the text's, those lists left out); false when some
+ * cut was elsewhere, and the text must be parsed again whole.
+ */
+export function removeCuts(body: unknown, cuts: number): boolean {
+  let found = 0;
+  for (const metadata of requestMetadata(body)) {
+    if (Object.hasOwn(metadata, 'managedFields') && metadata.managedFields === 0) {
+      delete metadata.managedFields;
+      found++;
+    }
+  }
+  return found === cuts;
+}
+
+/** What a body parsed whole loses so that it equals one parsed from the cut text: the request objects' managedFields lists. */
+export function dropManagedFields(body: unknown): void {
+  for (const metadata of requestMetadata(body)) if (Array.isArray(metadata.managedFields)) delete metadata.managedFields;
+}
