@@ -7,7 +7,8 @@
 //
 // Knobs: BENCH_CHURN_PARENTS (1000), BENCH_CHURN_SEED_PARENTS (100: per VaultApp-hour figures
 // do not depend on the fleet's size, and the seed's login per sync is slow), BENCH_CHURN_BIG
-// (10000), BENCH_CHURN_REFRESH_S (300), BENCH_CHURN_CYCLES (resync intervals measured per k, 1).
+// (10000), BENCH_CHURN_REFRESH_S (300), BENCH_CHURN_CYCLES (resync intervals measured per k, 1),
+// BENCH_PROFILE_MEASURED (a directory: CPU profiles of the hook over its k = 5 interval and the big fleet's measured one).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -91,9 +92,12 @@ export async function churnReport(): Promise<string[]> {
     async function measure(fleet: Fleet, drivers: MetacontrollerDriver[], seconds: number, run: () => Promise<number>): Promise<Cost> {
       audit.take();
       const [s0, v0, k0, d0, w0] = [await fleet.server.stats(), procCpuMs(vpid), procCpuMs(kpid), fleetCounts(drivers), performance.now()];
+      const c0 = process.cpuUsage();
       const failed = await run();
+      const c1 = process.cpuUsage(c0);
+      log(`  driver (this process) CPU ${((c1.user + c1.system) / 1000).toFixed(0)} ms`);
       const [wallMs, s1, v1, k1, d1] = [performance.now() - w0, await fleet.server.stats(), procCpuMs(vpid), procCpuMs(kpid), fleetCounts(drivers)];
-      return {
+      const out = {
         vaultApps: drivers.length,
         hours: seconds / 3600,
         syncs: d1.syncs - d0.syncs,
@@ -106,6 +110,8 @@ export async function churnReport(): Promise<string[]> {
         wallMs,
         failed,
       };
+      log(`  ${JSON.stringify(out)}`);
+      return out;
     }
 
     // Settled VaultApps whose last reads are spread over the refresh interval (phase i mod
@@ -127,6 +133,8 @@ export async function churnReport(): Promise<string[]> {
       const out = new Map<number, Cost>();
       for (const k of KS) {
         log(`${label}: k = ${k}, ${CYCLES} resync interval(s) of ${fleet.drivers.length} VaultApps`);
+        const profiled = process.env.BENCH_PROFILE_MEASURED && label === 'hook' && k === 5;
+        if (profiled) await fleet.server.profile(join(process.env.BENCH_PROFILE_MEASURED!, `k5-${Date.now()}.cpuprofile`));
         out.set(
           k,
           await measure(fleet, fleet.drivers, CYCLES * RESYNC_S, async () => {
@@ -135,6 +143,7 @@ export async function churnReport(): Promise<string[]> {
             return failed;
           }),
         );
+        if (profiled) await fleet.server.profile();
       }
       return out;
     }
@@ -160,7 +169,10 @@ export async function churnReport(): Promise<string[]> {
     const big = buildChurnFleet(await startServer(base), BIG, 'fleet-svc', CONCURRENCY, false);
     await warmUp(big);
     log(`${BIG} VaultApps: one resync interval`);
+    const profileDir = process.env.BENCH_PROFILE_MEASURED;
+    if (profileDir) await big.server.profile(join(profileDir, `big-${Date.now()}.cpuprofile`));
     const bigCost = await measure(big, big.drivers, RESYNC_S, () => churnCycle(big, big.clock.nextCycle(RESYNC_S), RESYNC_S, 0, CONCURRENCY));
+    if (profileDir) await big.server.profile();
     const bigMem = mem(await big.server.stats(true));
     big.client.close();
     await big.server.stop();

@@ -16,7 +16,8 @@
 //                  answers a canned body of the hook's answer size
 //   overhead       not a server: times the hook's pipeline and app (bench/overhead.ts) on
 //                  recorded values, sends {type:'overhead', result} and exits
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import pino from 'pino';
 import { buildApp, type HookApp } from '../src/http/app.js';
@@ -131,6 +132,23 @@ async function main(): Promise<void> {
     peak.heapTotal = Math.max(peak.heapTotal, m.heapTotal);
     peak.external = Math.max(peak.external, m.external);
   }, 100).unref();
+  // CPU profile of a window the bench chooses (BENCH_PROFILE_MEASURED): {file} starts, {} stops and writes.
+  let inspector: Session | undefined;
+  let profileFile = '';
+  const profile = async (msg: { file?: string }): Promise<void> => {
+    if (msg.file) {
+      inspector = new Session();
+      inspector.connect();
+      await inspector.post('Profiler.enable');
+      await inspector.post('Profiler.start');
+      profileFile = msg.file;
+    } else if (inspector) {
+      const { profile: p } = await inspector.post('Profiler.stop');
+      writeFileSync(profileFile, JSON.stringify(p));
+      inspector.disconnect();
+      inspector = undefined;
+    }
+  };
   process.on('message', (msg: { type: string; gc?: boolean; ms?: number }) => {
     if (msg.type === 'clock') {
       clockMs = msg.ms;
@@ -152,6 +170,8 @@ async function main(): Promise<void> {
         peakExternalBytes: peak.external,
       };
       process.send!({ type: 'stats', stats: out });
+    } else if (msg.type === 'profile') {
+      void profile(msg as { type: 'profile'; file?: string }).then(() => process.send!({ type: 'profile' }));
     } else if (msg.type === 'timings') {
       process.send!({ type: 'timings', timings: timings.splice(0) });
     } else if (msg.type === 'stop') {

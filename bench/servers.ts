@@ -24,6 +24,8 @@ export interface Server {
   stats(gc?: boolean): Promise<ServerStats>;
   timings(): Promise<number[]>;
   setClock(ms: number): Promise<void>;
+  /** Starts a CPU profile of the server (file given) or stops it and writes the file (none). */
+  profile(file?: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -120,6 +122,17 @@ export async function startServer(cfg: ServerConfig): Promise<Server> {
         };
         proc.on('message', on);
         proc.send({ type: 'clock', ms });
+      }),
+    profile: (file?: string) =>
+      new Promise((resolve) => {
+        const on = (m: { type: string }) => {
+          if (m.type === 'profile') {
+            proc.off('message', on);
+            resolve();
+          }
+        };
+        proc.on('message', on);
+        proc.send({ type: 'profile', ...(file ? { file } : {}) });
       }),
     timings: () =>
       new Promise((resolve) => {

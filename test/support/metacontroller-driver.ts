@@ -85,9 +85,15 @@ export class MetacontrollerDriver {
   private readonly pendingStatus = new Map<string, Record<string, unknown>[]>();
   /** Bumped by every change the driver makes to its observed objects (ownWritesOnly). */
   private version = 0;
+  /** How many of those changes were a child's status only (ownWritesOnly). */
+  private statusChanges = 0;
   private lastBody?: { parent: VaultApp; version: number; finalizing: boolean; text: string };
-  /** The answer last applied (its etag), to which parent and objects (ownWritesOnly). */
-  private lastApplied?: { parent: VaultApp; version: number; etag: string };
+  /**
+   * The answer last applied (its etag), to which parent and objects, a child's status
+   * not counted: Metacontroller's merge leaves a child's status alone, so the same
+   * answer applied again over a status change writes nothing (ownWritesOnly).
+   */
+  private lastApplied?: { parent: VaultApp; objects: number; etag: string };
 
   /** `hook` is an app to inject into, the base URL of a running hook process, or a transport. */
   constructor(
@@ -149,7 +155,7 @@ export class MetacontrollerDriver {
       applied &&
       this.last &&
       applied.parent === this.parent &&
-      applied.version === this.version &&
+      applied.objects === this.version - this.statusChanges &&
       applied.etag === this.cached?.etag
     ) {
       this.changed = false;
@@ -159,7 +165,7 @@ export class MetacontrollerDriver {
     const answer = JSON.parse(body) as SyncResponse;
     this.changed = this.apply(answer);
     this.last = answer;
-    if (this.opts.ownWritesOnly && this.cached) this.lastApplied = { parent: this.parent, version: this.version, etag: this.cached.etag };
+    if (this.opts.ownWritesOnly && this.cached) this.lastApplied = { parent: this.parent, objects: this.version - this.statusChanges, etag: this.cached.etag };
     return answer;
   }
 
@@ -222,6 +228,7 @@ export class MetacontrollerDriver {
     next.metadata.managedFields = [...others, statusManagedFields(next, this.now())];
     group!.set(name, next);
     this.version++;
+    this.statusChanges++;
   }
 
   child(kind: string, name: string): KubeObject | undefined {
