@@ -10,7 +10,9 @@
 import type { FastifyBodyParser, FastifyRequest } from 'fastify';
 import { cutManagedFields, dropManagedFields, removeCuts } from './managed-fields.js';
 
-const mayPoison = (text: string): boolean => text.includes('__proto__') || text.includes('constructor') || text.includes('\\u');
+// One pass over the text for the three (a regular expression: about a third of three includes).
+const POISON = /__proto__|constructor|\\u/;
+const mayPoison = (text: string): boolean => POISON.test(text);
 
 type Done = (err: Error | null, body?: unknown) => void;
 
