@@ -166,6 +166,25 @@ describe('what makes a sync read Vault again', () => {
     assert.equal(reasonOf(again, 'SecretsSynced'), 'Synced');
   });
 
+  it('an unchanged state keeps its verified MAC, and only its own fields: what else a tenant put beside them is dropped', () => {
+    const { app, observed, res: first } = firstRead();
+    const state = (children: KubeObject[]) => secretOf(children).metadata.annotations![STATE_ANNOTATION]!;
+    // The MAC covers the state's fields only: an extra member leaves it valid.
+    const padded = observed.map((c) => (c.kind === 'Secret' ? withState(c, (st) => ({ ...st, extra: 'tenant' })) : c));
+    for (const children of [observed, padded]) {
+      const req = request(app, children);
+      const res = sync(req, kept(planVaultWork(req, at(30), config)), at(30), config);
+      assert.equal(state(res.children), state(first.children));
+    }
+    // Under a new key the old state is not trusted; the state written next is signed with the new key.
+    const rekeyed = { ...config, hmacKey: 'another-hmac-key-0123456789' };
+    const dropped = settle(app, sync(request(app, observed), read(), at(30), rekeyed));
+    const res = sync(request(dropped.app, dropped.observed), read(), at(31), rekeyed);
+    assert.notEqual(JSON.parse(state(res.children)).mac, JSON.parse(state(first.children)).mac);
+    const next = settle(dropped.app, res);
+    assert.deepStrictEqual(planVaultWork(request(next.app, next.observed), at(32), rekeyed), KEEP_BOTH, 'and that state is trusted');
+  });
+
   it("a refreshInterval of 0 reads at every sync; the VaultApp's own interval wins over the hook's", () => {
     const zero = structuredClone(loadExample());
     zero.spec.vault.refreshInterval = '0';
