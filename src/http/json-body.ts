@@ -5,10 +5,10 @@
 // escape (the only other way to spell them) cannot hold such a key, so JSON.parse alone
 // gives what secure-json-parse would; every other text, and every text JSON.parse
 // refuses, goes to Fastify's parser, which refuses or reports it as it always has.
-// With `withoutManagedFields` (the hook's routes), the request objects' managedFields
-// lists are left out of the body, whichever parser read it (./managed-fields.ts).
+// With `withoutUnreadParts` (the hook's routes), the controller and the request objects'
+// managedFields lists are left out of the body, whichever parser read it (./unread-parts.ts).
 import type { FastifyBodyParser, FastifyRequest } from 'fastify';
-import { cutManagedFields, dropManagedFields, removeCuts } from './managed-fields.js';
+import { cutUnreadParts, dropUnreadParts, removeCuts } from './unread-parts.js';
 
 // One pass over the text for the three (a regular expression: about a third of three includes).
 const POISON = /__proto__|constructor|\\u/;
@@ -18,15 +18,15 @@ type Done = (err: Error | null, body?: unknown) => void;
 
 export function jsonBodyParser(
   secureParser: FastifyBodyParser<string>,
-  opts: { withoutManagedFields?: boolean } = {},
+  opts: { withoutUnreadParts?: boolean } = {},
 ): (req: FastifyRequest, text: string, done: Done) => void {
   const secure = (req: FastifyRequest, text: string, done: Done): void => {
-    if (!opts.withoutManagedFields) {
+    if (!opts.withoutUnreadParts) {
       secureParser(req, text, done);
       return;
     }
     secureParser(req, text, (err, body) => {
-      if (!err) dropManagedFields(body);
+      if (!err) dropUnreadParts(body);
       done(err, body);
     });
   };
@@ -37,12 +37,12 @@ export function jsonBodyParser(
     }
     let body: unknown;
     try {
-      if (opts.withoutManagedFields) {
-        const cut = cutManagedFields(text);
+      if (opts.withoutUnreadParts) {
+        const cut = cutUnreadParts(text);
         body = JSON.parse(cut.text);
         if (cut.cuts > 0 && !removeCuts(body, cut.cuts)) body = JSON.parse(text);
-        // Lists the text spelled otherwise (with spaces, say) were not cut.
-        dropManagedFields(body);
+        // Parts the text spelled otherwise (with spaces, say) were not cut.
+        dropUnreadParts(body);
       } else {
         body = JSON.parse(text);
       }

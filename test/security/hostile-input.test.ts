@@ -85,7 +85,8 @@ describe('hostile input through POST /sync', () => {
       ['the controller object', 2000],
     ] as const) {
       for (const yaml of [false, true]) {
-        it(`${depth} levels inside ${where} (${yaml ? 'YAML' : 'JSON'}) is a 400 naming where, before any Vault call`, async (t) => {
+        const unread = where === 'the controller object' && !yaml;
+        it(`${depth} levels inside ${where} (${yaml ? 'YAML' : 'JSON'}) ${unread ? 'is left out unread: a 200' : 'is a 400 naming where, before any Vault call'}`, async (t) => {
           const req = baseRequest() as unknown as Record<string, any>;
           const marker = 'DEEP-PLACEHOLDER';
           if (where === 'a deploymentSpec annotation') req.parent.spec.deploymentSpec.template.metadata = { annotations: { deep: marker } };
@@ -95,6 +96,11 @@ describe('hostile input through POST /sync', () => {
           // JSON is YAML, so the YAML parser gets the same document.
           const raw = JSON.stringify(req).replace(`"${marker}"`, `${'{"a":'.repeat(depth)}"bottom"${'}'.repeat(depth)}`);
           const { res, reader } = await post(t, undefined, { yaml, raw });
+          if (unread) {
+            // Never read: a JSON body's controller is left out before any walk (src/http/unread-parts.ts), and the sync goes on without it.
+            assert.equal(res.statusCode, 200, res.body);
+            return;
+          }
           assert.equal(res.statusCode, 400, res.body);
           // The YAML parser gives up on its own somewhere past two thousand levels; either way a 400.
           assert.match(

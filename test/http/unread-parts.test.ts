@@ -1,18 +1,18 @@
-// The request objects' managedFields lists are cut from the text before parsing
-// (src/http/managed-fields.ts): the body is the one Fastify's own parser gives, those
-// lists left out, for any text, hostile strings and a tenant's own managedFields keys
-// included.
+// What the hook never reads is cut from the text before parsing (src/http/unread-parts.ts):
+// the body is the one Fastify's own parser gives without the controller and the request
+// objects' managedFields lists, for any text, hostile strings and a tenant's own
+// managedFields keys included.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import Fastify, { type FastifyRequest } from 'fastify';
 import { jsonBodyParser } from '../../src/http/json-body.js';
-import { cutManagedFields, dropManagedFields } from '../../src/http/managed-fields.js';
+import { cutUnreadParts, dropUnreadParts } from '../../src/http/unread-parts.js';
 import { build, recordedReader } from '../support/build-app.js';
 
 const secure = Fastify().getDefaultJsonParser('error', 'error');
-const ours = jsonBodyParser(secure, { withoutManagedFields: true });
+const ours = jsonBodyParser(secure, { withoutUnreadParts: true });
 const captured = readFileSync(new URL('../../../shared/fixtures/metacontroller-sync-request.json', import.meta.url), 'utf8');
 
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string };
@@ -24,20 +24,25 @@ function outcome(parser: typeof ours, text: string): Outcome {
   assert.ok(result, 'the parser answered synchronously');
   return result;
 }
-/** What the body must be: Fastify's, the request objects' lists left out. */
+/** What the body must be: Fastify's, without the controller and the request objects' lists. */
 function expected(text: string): Outcome {
   const r = outcome(secure, text);
-  if (r.ok) dropManagedFields(r.value);
+  if (r.ok) dropUnreadParts(r.value);
   return r;
 }
 
-describe('managedFields left out of the body', () => {
-  it('the captured request: its six lists cut, the rest as Fastify parses it', () => {
-    assert.equal(cutManagedFields(JSON.stringify(JSON.parse(captured))).cuts, 6);
+describe('the parts the hook never reads left out of the body', () => {
+  it('the captured request: the controller and five lists cut, the rest as Fastify parses it', () => {
+    assert.equal(cutUnreadParts(JSON.stringify(JSON.parse(captured))).cuts, 6);
     const r = outcome(ours, captured);
     assert.deepStrictEqual(r, expected(captured));
     assert.ok(r.ok);
-    const body = r.value as { parent: { metadata: Record<string, unknown> }; children: Record<string, Record<string, { metadata: Record<string, unknown> }>> };
+    const body = r.value as {
+      controller?: unknown;
+      parent: { metadata: Record<string, unknown> };
+      children: Record<string, Record<string, { metadata: Record<string, unknown> }>>;
+    };
+    assert.equal(Object.hasOwn(body, 'controller'), false);
     assert.equal(Object.hasOwn(body.parent.metadata, 'managedFields'), false);
     assert.equal(body.parent.metadata.name, 'billing-service', 'the members around the cut are kept');
     for (const group of Object.values(body.children))
@@ -80,7 +85,7 @@ describe('managedFields left out of the body', () => {
     const byName = fc.dictionary(text, fc.oneof(obj, value), { maxKeys: 2 });
     const request = fc.record(
       {
-        controller: obj,
+        controller: fc.oneof(obj, value),
         parent: obj,
         children: fc.dictionary(text, fc.oneof(byName, value), { maxKeys: 2 }),
         related: fc.dictionary(text, byName, { maxKeys: 1 }),
@@ -101,7 +106,7 @@ describe('managedFields left out of the body', () => {
     const body = JSON.parse(captured);
     body.parent.spec.deploymentSpec.template.metadata.managedFields = [{ manager: 'tenant' }];
     const text = JSON.stringify(body);
-    assert.equal(cutManagedFields(text).cuts, 7, 'cut in the text, then found outside the request objects');
+    assert.equal(cutUnreadParts(text).cuts, 7, 'cut in the text, then found outside the request objects');
     const r = outcome(ours, text);
     assert.deepStrictEqual(r, expected(text));
     const parent = (r as { value: { parent: { metadata: object; spec: { deploymentSpec: { template: { metadata: { managedFields: unknown } } } } } } }).value
@@ -118,11 +123,11 @@ describe('managedFields left out of the body', () => {
     ]) {
       assert.deepStrictEqual(outcome(ours, text), expected(text), text);
     }
-    assert.equal(cutManagedFields('{"a":"\\"managedFields\\":[1]"}').cuts, 0);
-    assert.equal(cutManagedFields('{"a":"\\\\","managedFields":[1]}').cuts, 1, 'an even run of backslashes ends the string before the key');
-    assert.equal(cutManagedFields('{"a\\"managedFields":[1]}').cuts, 0, 'a key that only ends in the name');
+    assert.equal(cutUnreadParts('{"a":"\\"managedFields\\":[1]"}').cuts, 0);
+    assert.equal(cutUnreadParts('{"a":"\\\\","managedFields":[1]}').cuts, 1, 'an even run of backslashes ends the string before the key');
+    assert.equal(cutUnreadParts('{"a\\"managedFields":[1]}').cuts, 0, 'a key that only ends in the name');
     const quoted = '{"parent":{"metadata":{"managedFields":[{"f:x":"a\\"}]"}],"name":"n"}}}';
-    assert.equal(cutManagedFields(quoted).text, '{"parent":{"metadata":{"managedFields":"\\u0000","name":"n"}}}', 'brackets inside a string are text');
+    assert.equal(cutUnreadParts(quoted).text, '{"parent":{"metadata":{"managedFields":"\\u0000","name":"n"}}}', 'brackets inside a string are text');
     assert.deepStrictEqual(outcome(ours, quoted), expected(quoted));
   });
 
@@ -130,7 +135,7 @@ describe('managedFields left out of the body', () => {
     const deep = `${'['.repeat(150)}${']'.repeat(150)}`;
     const body = JSON.parse(captured);
     const text = JSON.stringify(body).replace('"managedFields":[', `"managedFields":[${deep},`);
-    assert.equal(cutManagedFields(text).cuts, 5, 'that list is not cut');
+    assert.equal(cutUnreadParts(text).cuts, 5, 'that list is not cut');
     assert.deepStrictEqual(outcome(ours, text), expected(text));
     const app = await build(t, recordedReader({ auth: { ok: true }, reads: {} }));
     const sync = (payload: string) => app.inject({ method: 'POST', url: '/sync', payload, headers: { 'content-type': 'application/json' } });

@@ -1,15 +1,17 @@
+// What the hook never reads of a Metacontroller request, left out before parsing.
 // Metacontroller sends every object as the API server stores it, metadata.managedFields
-// included: a third of the captured request's bytes, hundreds of small nested objects
-// that JSON.parse builds, the depth guard walks and the collector reclaims, and that the
-// hook never reads. They are cut out of the text before parsing, where the cut can be
-// proved afterwards to have been the managedFields of one of the request's objects
-// (the controller, the parent, a child or a related object). A tenant's pod template may
-// carry the key too (its metadata is kept as written): a cut anywhere else makes the
-// text parse again whole, so a body means what it says, with those lists left out.
+// included (a third of the captured request's bytes: hundreds of small nested objects
+// that JSON.parse builds, the depth guard walks and the collector reclaims), and the
+// CompositeController object itself first (a fifth of the rest). They are cut out of the
+// text where the cut can be proved after parsing to have been the controller or the
+// managedFields list of one of the request's objects (the controller, the parent, a
+// child or a related object). A tenant's pod template may carry a managedFields key too
+// (its metadata is kept as written): a cut anywhere else makes the text parse again
+// whole. Whichever way a text is parsed, the body is what it says without those parts.
 //
-// What is not checked: the bytes inside a cut list. Only Metacontroller writes the
-// body (the bearer token), from objects the API server stores as valid JSON, and the
-// hook reads nothing of it; SECURITY.md says so.
+// What is not checked: the bytes inside a cut part. Only Metacontroller writes the body
+// (the bearer token), from objects the API server stores as valid JSON, and the hook
+// reads nothing of them; SECURITY.md says so.
 
 const KEY = '"managedFields":[';
 // What stands in the cut text where a list was: a string holding only U+0000. JSON can
@@ -24,19 +26,31 @@ const OPEN_ARRAY = 91;
 const CLOSE_ARRAY = 93;
 const OPEN_OBJECT = 123;
 const CLOSE_OBJECT = 125;
-/** Nesting beyond this inside a list is left to the full parse and its depth guard. */
+/** Nesting beyond this inside a part is left to the full parse and its depth guard. */
 const MAX_DEPTH = 100;
 const closers = new Uint8Array(MAX_DEPTH);
 
-/** The text with each managedFields list replaced by a mark, and how many were. Only for texts without `\u` (./json-body.ts parses those whole). */
-export function cutManagedFields(text: string): { text: string; cuts: number } {
+// Metacontroller's request struct begins with the controller: at the start of the text, it is the body's own member.
+const CONTROLLER = '{"controller":{';
+
+/** The text with the controller and each managedFields list replaced by a mark, and how many were. Only for texts without `\u` (./json-body.ts parses those whole). */
+export function cutUnreadParts(text: string): { text: string; cuts: number } {
   let out = '';
   let from = 0;
   let cuts = 0;
-  let at = text.indexOf(KEY);
+  if (text.startsWith(CONTROLLER)) {
+    const open = CONTROLLER.length - 1;
+    const close = valueEnd(text, open);
+    if (close !== -1) {
+      out = `${text.slice(0, open)}${MARK_TEXT}`;
+      from = close + 1;
+      cuts++;
+    }
+  }
+  let at = text.indexOf(KEY, from);
   while (at !== -1) {
     const open = at + KEY.length - 1;
-    const close = realQuote(text, at) ? listEnd(text, open) : -1;
+    const close = realQuote(text, at) ? valueEnd(text, open) : -1;
     if (close === -1) {
       at = text.indexOf(KEY, at + 1);
       continue;
@@ -56,8 +70,8 @@ function realQuote(text: string, at: number): boolean {
   return (at - k) % 2 === 0;
 }
 
-/** Index of the bracket closing the list opened at `open`; -1 when it is not closed, or closed by the wrong bracket. */
-function listEnd(text: string, open: number): number {
+/** Index of the bracket closing the list or object opened at `open`; -1 when it is not closed, or closed by the wrong bracket. */
+function valueEnd(text: string, open: number): number {
   let depth = 0;
   for (let i = open; i < text.length; i++) {
     const c = text.charCodeAt(i);
@@ -105,12 +119,16 @@ function requestMetadata(body: unknown): Json[] {
 }
 
 /**
- * Removes the cut markers from the request's objects: true when every one of the `cuts`
- * was found there (the body is then the text's, those lists left out); false when some
+ * Removes the marks from the body: true when every one of the `cuts` was found where
+ * it may stand (the body is then the text's, those parts left out); false when some
  * cut was elsewhere, and the text must be parsed again whole.
  */
 export function removeCuts(body: unknown, cuts: number): boolean {
   let found = 0;
+  if (isObject(body) && Object.hasOwn(body, 'controller') && body.controller === MARK) {
+    delete body.controller;
+    found++;
+  }
   for (const metadata of requestMetadata(body)) {
     if (Object.hasOwn(metadata, 'managedFields') && metadata.managedFields === MARK) {
       delete metadata.managedFields;
@@ -120,7 +138,8 @@ export function removeCuts(body: unknown, cuts: number): boolean {
   return found === cuts;
 }
 
-/** What a body parsed whole loses so that it equals one parsed from the cut text: the request objects' managedFields lists. */
-export function dropManagedFields(body: unknown): void {
+/** What any parsed body loses, so that it is the same whether its text was cut or not: the controller object and the request objects' managedFields lists. */
+export function dropUnreadParts(body: unknown): void {
   for (const metadata of requestMetadata(body)) if (Array.isArray(metadata.managedFields)) delete metadata.managedFields;
+  if (isObject(body) && Object.hasOwn(body, 'controller') && isObject(body.controller)) delete body.controller;
 }
