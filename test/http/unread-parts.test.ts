@@ -13,7 +13,7 @@ import { build, recordedReader } from '../support/build-app.js';
 
 const secure = Fastify().getDefaultJsonParser('error', 'error');
 const ours = jsonBodyParser(secure, { withoutUnreadParts: true });
-const captured = readFileSync(new URL('../../../shared/fixtures/metacontroller-sync-request.json', import.meta.url), 'utf8');
+const captured = readFileSync(new URL('../fixtures/metacontroller/sync-request.json', import.meta.url), 'utf8');
 
 type Outcome = { ok: true; value: unknown } | { ok: false; code: string };
 function outcome(parser: typeof ours, text: string): Outcome {
