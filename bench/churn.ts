@@ -102,7 +102,7 @@ export async function churnReport(): Promise<string[]> {
       const c1 = process.cpuUsage(c0);
       log(`  driver (this process) CPU ${((c1.user + c1.system) / 1000).toFixed(0)} ms`);
       const [wallMs, s1, v1, k1, d1] = [performance.now() - w0, await fleet.server.stats(), procCpuMs(vpid), procCpuMs(kpid), fleetCounts(drivers)];
-      const out = {
+      return {
         vaultApps: drivers.length,
         hours: seconds / 3600,
         syncs: d1.syncs - d0.syncs,
@@ -115,8 +115,6 @@ export async function churnReport(): Promise<string[]> {
         wallMs,
         failed,
       };
-      log(`  ${JSON.stringify(out)}`);
-      return out;
     }
 
     // Settled VaultApps whose last reads are spread over the refresh interval (phase i mod

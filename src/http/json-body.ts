@@ -8,7 +8,7 @@
 // With `withoutUnreadParts` (the hook's routes), the controller and the request objects'
 // managedFields lists are left out of the body, whichever parser read it (./unread-parts.ts).
 import type { FastifyBodyParser, FastifyRequest } from 'fastify';
-import { cutUnreadParts, dropUnreadParts, removeCuts } from './unread-parts.js';
+import { cutUnreadParts, dropUnreadParts } from './unread-parts.js';
 
 // One pass over the text for the three (a regular expression: about a third of three includes).
 const POISON = /__proto__|constructor|\\u/;
@@ -40,9 +40,10 @@ export function jsonBodyParser(
       if (opts.withoutUnreadParts) {
         const cut = cutUnreadParts(text);
         body = JSON.parse(cut.text);
-        if (cut.cuts > 0 && !removeCuts(body, cut.cuts)) body = JSON.parse(text);
-        // Parts the text spelled otherwise (with spaces, say) were not cut.
-        dropUnreadParts(body);
+        if (dropUnreadParts(body) !== cut.cuts) {
+          body = JSON.parse(text);
+          dropUnreadParts(body);
+        }
       } else {
         body = JSON.parse(text);
       }

@@ -119,27 +119,22 @@ function requestMetadata(body: unknown): Json[] {
 }
 
 /**
- * Removes the marks from the body: true when every one of the `cuts` was found where
- * it may stand (the body is then the text's, those parts left out); false when some
- * cut was elsewhere, and the text must be parsed again whole.
+ * Leaves the unread parts out of a parsed body, in one walk: the marks of cut parts, and
+ * the controller object and managedFields lists a text spelled otherwise (with spaces,
+ * say). Returns how many marks it found: fewer than the cuts made means some cut stood
+ * elsewhere, and the text must be parsed again whole.
  */
-export function removeCuts(body: unknown, cuts: number): boolean {
-  let found = 0;
-  if (isObject(body) && Object.hasOwn(body, 'controller') && body.controller === MARK) {
-    delete body.controller;
-    found++;
-  }
+export function dropUnreadParts(body: unknown): number {
+  let marks = 0;
   for (const metadata of requestMetadata(body)) {
-    if (Object.hasOwn(metadata, 'managedFields') && metadata.managedFields === MARK) {
-      delete metadata.managedFields;
-      found++;
-    }
+    if (!Object.hasOwn(metadata, 'managedFields')) continue;
+    if (metadata.managedFields === MARK) marks++;
+    else if (!Array.isArray(metadata.managedFields)) continue;
+    delete metadata.managedFields;
   }
-  return found === cuts;
-}
-
-/** What any parsed body loses, so that it is the same whether its text was cut or not: the controller object and the request objects' managedFields lists. */
-export function dropUnreadParts(body: unknown): void {
-  for (const metadata of requestMetadata(body)) if (Array.isArray(metadata.managedFields)) delete metadata.managedFields;
-  if (isObject(body) && Object.hasOwn(body, 'controller') && isObject(body.controller)) delete body.controller;
+  if (isObject(body) && Object.hasOwn(body, 'controller') && (body.controller === MARK || isObject(body.controller))) {
+    if (body.controller === MARK) marks++;
+    delete body.controller;
+  }
+  return marks;
 }

@@ -176,8 +176,9 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
 };
 
 /**
- * JSON bodies (./json-body.ts), what the hook never reads left out. With `answers`, /sync's bodies are digested before they
- * are parsed: a request answered before (./unchanged-answers.ts) is not parsed at all.
+ * JSON bodies (./json-body.ts), what the hook never reads left out. With `answers`,
+ * /sync's bodies are digested before they are parsed: a request answered before
+ * (./unchanged-answers.ts) is not parsed at all.
  */
 function parseJsonBodies(app: FastifyInstance, answers: UnchangedAnswers | undefined, now: () => Date): void {
   const parseJson = jsonBodyParser(app.getDefaultJsonParser('error', 'error'), { withoutUnreadParts: true });
