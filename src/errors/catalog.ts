@@ -30,7 +30,14 @@ export const errorCatalog = {
   VAULT_VALUE_NOT_SCALAR: { reason: 'ValueNotScalar', summary: 'the value under the key is an object, a list or null' },
   DATA_FROM_TOO_MANY_KEYS: { reason: 'TooManyKeys', summary: 'the dataFrom paths hold more keys than a VaultApp copies' },
   DATA_FROM_NOT_KV: { reason: 'NotKeyValue', summary: 'a dataFrom path gives a dynamic credential (a lease), not a KV secret' },
-  SECRET_TOO_LARGE: { reason: 'SecretTooLarge', summary: 'the data is larger than the 1 MiB a Secret holds' },
+  SECRET_TOO_LARGE: {
+    reason: 'SecretTooLarge',
+    summary: "the data is larger than the 1 MiB a Secret holds, or the VaultApp's reads from Vault came to more than that and a margin",
+  },
+  LARGE_READS_BUSY: {
+    reason: 'LargeReadsBusy',
+    summary: "the hook's slots for syncs reading much from Vault stayed taken by other syncs until the deadline; the next sync reads again",
+  },
   TEMPLATE_ERROR: { reason: 'TemplateError', summary: 'a template of spec.vault.templates does not parse or render (unknown variable, a limit)' },
   VAULT_UNEXPECTED_RESPONSE: { reason: 'UnexpectedResponse', summary: 'Vault answered with a shape the hook does not understand' },
   VAULT_ERROR: { reason: 'VaultError', summary: 'Vault answered with an error' },

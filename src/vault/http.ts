@@ -15,7 +15,8 @@ export interface VaultResponse {
   [field: string]: unknown;
 }
 
-export type VaultFailureKind = 'unreachable' | 'http';
+/** `too-large`: the answer passed the size the caller allows (./transport.ts maxBytes). */
+export type VaultFailureKind = 'unreachable' | 'http' | 'too-large';
 
 export class VaultRequestError extends Error {
   constructor(
@@ -39,11 +40,18 @@ export function describeVaultFailure(err: unknown, opts: { vaultErrors?: boolean
   const detail = err.vaultErrors.length > 0 ? ` (${err.vaultErrors.join('; ').slice(0, 500)})` : '';
   // An unreachable Vault's "errors" are the hook's own words (a deadline, a refused connection).
   if (err.kind === 'unreachable') return `Vault is unreachable${detail}`;
+  if (err.kind === 'too-large') return "Vault's answer is larger than the hook reads";
   return `Vault answered ${err.status}${opts.vaultErrors ? detail : ''}`;
 }
 
+/** How much of an answer a read takes, and who is told as it arrives (./transport.ts). */
+export interface ReadLimits {
+  maxBytes?: number;
+  onChunk?: (bytes: number) => boolean;
+}
+
 export interface VaultHttp {
-  read(path: string, token: string): Promise<VaultResponse>;
+  read(path: string, token: string, limits?: ReadLimits): Promise<VaultResponse>;
   write(path: string, body: Record<string, unknown>, token?: string): Promise<VaultResponse>;
   health(): Promise<{ status: number | undefined; sealed?: boolean; standby?: boolean }>;
 }
@@ -91,6 +99,7 @@ function toVaultError(err: unknown, op: string, path: string): VaultRequestError
     return new VaultRequestError('http', status, errors, `${op} ${path}: Vault answered ${status}${errors.length ? ` (${errors.join('; ')})` : ''}`);
   }
   const code = typeof e?.code === 'string' ? e.code : 'no response';
+  if (code === 'E2BIG') return new VaultRequestError('too-large', undefined, [], `${op} ${path}: Vault's answer is larger than the hook reads`);
   return new VaultRequestError('unreachable', undefined, [], `${op} ${path}: Vault unreachable (${code})`);
 }
 
@@ -119,7 +128,8 @@ export function createVaultHttp(options: VaultHttpOptions, counts?: RequestCount
   };
 
   return {
-    read: (path, token) => counted('read', path, () => client.read(path, { headers: headers(token) })),
+    // The limits ride along node-vault's request options to the transport.
+    read: (path, token, limits) => counted('read', path, () => client.read(path, { headers: headers(token), ...limits })),
     write: (path, body, token) => counted('write', path, () => client.write(path, body, { headers: headers(token) })),
     async health() {
       try {

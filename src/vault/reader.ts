@@ -13,9 +13,12 @@ import { createLeaseOps } from './lease-ops.js';
 import type { BoundedQueue } from './bounded-queue.js';
 import type { TokenSealer } from './token-seal.js';
 import { KubeRequestError } from '../kube/token-request.js';
-import { describeVaultFailure, VaultRequestError, type VaultHttp, type VaultResponse } from './http.js';
+import { describeVaultFailure, VaultRequestError, type ReadLimits, type VaultHttp, type VaultResponse } from './http.js';
 import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
+import { LARGE_READ_SLOTS, LargeReadSlots, READ_BUDGET_BYTES, ReadBudget } from './read-budget.js';
+import { SharedReads } from './shared-reads.js';
+import { MAX_SECRET_BYTES } from '../hook/managed-secret.js';
 import { isoSeconds } from '../hook/conditions.js';
 import { pathsOf } from '../hook/data-from.js';
 import { identityOf, type Identity } from '../hook/identity.js';
@@ -29,6 +32,10 @@ export interface ReaderStats {
   leasesRevoked: number;
   /** Syncs whose data was fresh and leases in use: answered without any Vault request. */
   withoutVault: number;
+  /** Bytes of Vault's answers to reads, counted once per read however many syncs share it (the real reader only). */
+  bytesRead?: number;
+  /** Syncs whose reads stopped at their budget, ./read-budget.ts (the real reader only). */
+  readsStopped?: number;
 }
 
 export interface VaultReader {
@@ -40,6 +47,8 @@ export interface VaultReader {
 }
 
 function problemFor(err: unknown, where: string, log?: (err: unknown, where: string) => void): Problem {
+  if (err instanceof VaultRequestError && err.kind === 'too-large')
+    return problem('SECRET_TOO_LARGE', `cannot read ${where}: Vault's answer is larger than the ${READ_BUDGET_BYTES} bytes a VaultApp's reads may come to`);
   if (err instanceof VaultRequestError) {
     const code: ErrorCode =
       err.kind === 'unreachable'
@@ -109,17 +118,58 @@ export interface ReaderOptions {
   queue?: BoundedQueue;
   /** Where an unexpected error goes: a status condition only says there was one. */
   logUnexpected?: (err: unknown, where: string) => void;
+  /** Syncs that may read more than a little at once (./read-budget.ts); shared by the hook's readers. */
+  largeReads?: LargeReadSlots;
+}
+
+/** A read stopped so that its sync could wait for a large-read slot; made again once it has one. */
+const YIELDED = Symbol('yielded');
+/** A read its sync's budget stopped; the sync says why for every path the budget covers. */
+const STOPPED = Symbol('stopped');
+type Outcome = PathRead | typeof YIELDED | typeof STOPPED;
+
+/** One sync's reads: its budget, and which of its paths the budget covers. */
+interface SyncReads {
+  budget: ReadBudget;
+  budgeted: Set<string>;
+}
+
+const vaultAppOf = (app: VaultApp): string => `${app.metadata.namespace ?? ''}/${app.metadata.name}`;
+
+function overBudget(app: VaultApp, path: string): Problem {
+  return problem(
+    'SECRET_TOO_LARGE',
+    `cannot read path "${path}": the reads of VaultApp ${vaultAppOf(app)} came to more than ${READ_BUDGET_BYTES} bytes (the ${MAX_SECRET_BYTES} a Secret holds, plus room for JSON and metadata), and reading stopped`,
+  );
+}
+
+function noLargeReadSlot(path: string, slots: number): Problem {
+  return problem(
+    'LARGE_READS_BUSY',
+    `cannot read path "${path}": all ${slots} of the hook's slots for large reads stayed taken by other syncs until this sync's deadline; the next sync reads again`,
+  );
 }
 
 export function createVaultReader(http: VaultHttp, tokens: TokenSource, options: ReaderOptions): VaultReader {
   const mounts = new MountResolver(http);
   const flights = new SingleFlight<PathRead>();
-  const stats: ReaderStats = { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 };
+  const budgetedFlights = new SharedReads<PathRead>();
+  const largeReads = options.largeReads ?? new LargeReadSlots(LARGE_READ_SLOTS);
+  const stats: ReaderStats = {
+    reads: 0,
+    sharedReads: 0,
+    leasesIssued: 0,
+    leasesRenewed: 0,
+    leasesRevoked: 0,
+    withoutVault: 0,
+    bytesRead: 0,
+    readsStopped: 0,
+  };
   const leaseOps = createLeaseOps(http, options.sealer);
 
   // A new lease carries its creating token, sealed for this VaultApp, path and lease, and that token's expiry.
-  async function withTokenInfo(read: PathRead, path: string, id: Identity, binding: StateBinding): Promise<PathRead> {
-    if (!read.ok || !('lease' in read) || !read.lease) return read;
+  async function withTokenInfo(read: Outcome, path: string, id: Identity, binding: StateBinding): Promise<Outcome> {
+    if (typeof read === 'symbol' || !read.ok || !('lease' in read) || !read.lease) return read;
     stats.leasesIssued++;
     const info = await tokens.describe(id);
     if (info.expiresAt === undefined) return read;
@@ -127,9 +177,9 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     return { ...read, lease: { ...read.lease, sealedToken, tokenExpiresAt: isoSeconds(new Date(info.expiresAt)), tokenTtl: info.ttlSeconds } };
   }
 
-  async function readPath(path: string, id: Identity, binding: StateBinding, plan: PathPlan): Promise<PathRead> {
-    if (plan.action === 'keep') return { ok: true, unchanged: true };
-    if (plan.action === 'reuse') return { ok: true, engine: 'leased', kept: plan.record };
+  async function readPath(path: string, id: Identity, binding: StateBinding, plan: PathPlan, sync: SyncReads): Promise<Outcome> {
+    const untouched = withoutReading(plan);
+    if (untouched) return untouched;
     if (plan.action === 'renew') {
       const renewed = await leaseOps.renew(path, plan, binding, () => tokens.token(id));
       if (renewed) {
@@ -137,22 +187,21 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
         return renewed;
       }
     }
-    return withTokenInfo(await readOnce(path, id, binding.uid || `${binding.namespace}/${binding.name}`), path, id, binding);
+    return withTokenInfo(await readOnce(path, id, binding.uid || `${binding.namespace}/${binding.name}`, sync), path, id, binding);
   }
 
-  async function readOnce(path: string, id: Identity, parentUid: string): Promise<PathRead> {
+  async function readOnce(path: string, id: Identity, parentUid: string, sync: SyncReads): Promise<Outcome> {
     const where = `path "${path}"`;
     let token = await tokens.token(id);
     const mount = await mounts.resolve(path, token);
     const target = apiPath(path, mount);
     const shareable = mount?.type === 'kv' || mount?.type === 'generic';
     const key = [tokens.key(id), target, shareable ? '' : parentUid].join('\u0000');
-    if (flights.has(key)) stats.sharedReads++;
-    return flights.run(key, async () => {
+    const read = (limits: ReadLimits) => async (): Promise<PathRead> => {
       for (let attempt = 0; ; attempt++) {
         try {
           stats.reads++;
-          return classify(await http.read(target, token), mount, where);
+          return classify(await http.read(target, token, limits), mount, where);
         } catch (err) {
           // A 403 may be a token Vault revoked or let expire: one new login, then report.
           if (attempt === 0 && err instanceof VaultRequestError && err.status === 403 && tokens.invalidate(id, token)) {
@@ -165,7 +214,27 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
           return { ok: false, problem: problemFor(err, where, options.logUnexpected) };
         }
       }
-    });
+    };
+    const counted = (bytes: number): boolean => {
+      stats.bytesRead = (stats.bytesRead ?? 0) + bytes;
+      return true;
+    };
+    // Engines that make what they answer (a credential, a certificate: Vault's words, not a
+    // tenant's) are read whole, never stopped midway: each answer may be a lease that must
+    // be recorded or revoked. Their answers are capped one by one.
+    if (mount !== undefined && !shareable) {
+      if (flights.has(key)) stats.sharedReads++;
+      return flights.run(key, read({ maxBytes: READ_BUDGET_BYTES, onChunk: counted }));
+    }
+    // KV, and paths whose engine is unknown: what whoever writes the path chose, counted against the budget.
+    sync.budgeted.add(path);
+    if (sync.budget.stoppedBy) return sync.budget.stoppedBy === 'yield' ? YIELDED : STOPPED;
+    if (budgetedFlights.has(key)) stats.sharedReads++;
+    const outcome = await budgetedFlights.run(key, sync.budget.share(), (onChunk) =>
+      read({ maxBytes: READ_BUDGET_BYTES, onChunk: (bytes) => counted(bytes) && onChunk(bytes) })(),
+    );
+    if (outcome.ok) return outcome.value;
+    return outcome.stopped === 'yield' ? YIELDED : STOPPED;
   }
 
   return {
@@ -208,25 +277,54 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     const planned = (path: string): PathPlan => (Object.hasOwn(plan, path) ? plan[path] : undefined) ?? { action: 'read' };
     // Nothing to read or renew: not even a login (a token may have to be requested and Vault asked).
     if (paths.every((p) => planned(p).action === 'keep' || planned(p).action === 'reuse')) {
-      const reads = await Promise.all(paths.map(async (p): Promise<[string, PathRead]> => [p, await readPath(p, id, binding, planned(p))]));
+      const reads = paths.map((p): [string, PathRead] => [p, withoutReading(planned(p))!]);
       stats.withoutVault++;
       return { auth: { ok: true }, reads: Object.fromEntries(reads), vaultSkipped: true };
     }
+    const until = Date.now() + options.deadlineMs;
     try {
       await withDeadline(tokens.token(id), options.deadlineMs, 'logging in to Vault');
     } catch (err) {
       return { auth: { ok: false, problem: authProblem(err, tokens.who(id), options.logUnexpected) }, reads: {} };
     }
-    const results = await Promise.all(
-      paths.map(async (path): Promise<[string, PathRead]> => {
-        try {
-          return [path, await withDeadline(readPath(path, id, binding, planned(path)), options.deadlineMs, `reading path "${path}"`)];
-        } catch (err) {
-          return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
+    const sync: SyncReads = { budget: new ReadBudget(largeReads), budgeted: new Set() };
+    const readAll = (some: string[], ms: number) =>
+      Promise.all(
+        some.map(async (path): Promise<[string, Outcome]> => {
+          try {
+            return [path, await withDeadline(readPath(path, id, binding, planned(path), sync), ms, `reading path "${path}"`)];
+          } catch (err) {
+            return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
+          }
+        }),
+      );
+    try {
+      const results = new Map(await readAll(paths, options.deadlineMs));
+      const yielded = [...results].flatMap(([path, r]) => (r === YIELDED ? [path] : []));
+      if (yielded.length > 0) {
+        // Waits holding nothing it read, then reads again what was stopped.
+        if (await largeReads.take(Math.max(0, until - Date.now()))) {
+          sync.budget.resume();
+          for (const [path, r] of await readAll(yielded, Math.max(1, until - Date.now()))) results.set(path, r);
+        } else for (const path of yielded) results.set(path, { ok: false, problem: noLargeReadSlot(path, largeReads.slots) });
+      }
+      if (sync.budget.stoppedBy === 'over') {
+        stats.readsStopped = (stats.readsStopped ?? 0) + 1;
+        // Every path the budget covers, whichever read happened to be running when it ran out:
+        // the same spec and data give the same status at every sync. A lease just issued
+        // stays as it is, for the hook to revoke (src/hook/unrecorded-leases.ts).
+        for (const path of sync.budgeted) {
+          const r = results.get(path);
+          if (!(typeof r === 'object' && r.ok && 'lease' in r && r.lease)) results.set(path, { ok: false, problem: overBudget(app, path) });
         }
-      }),
-    );
-    return { auth: { ok: true }, reads: Object.fromEntries(results) };
+      }
+      const reads: Record<string, PathRead> = {};
+      for (const [path, r] of results)
+        reads[path] = typeof r === 'symbol' ? { ok: false, problem: problem('INTERNAL', `path "${path}": the read stopped and was not made again`) } : r;
+      return { auth: { ok: true }, reads };
+    } finally {
+      sync.budget.close();
+    }
   }
 }
 
@@ -243,6 +341,13 @@ function authProblem(err: unknown, who: string, log?: (err: unknown, where: stri
   if (e?.code === 'ENOENT') return problem('VAULT_NO_CREDENTIALS', `cannot log in to Vault with ${who}: no service-account token at ${e.path}`);
   log?.(err, `logging in to Vault with ${who}`);
   return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: ${describeVaultFailure(err)}`);
+}
+
+/** What a path planned 'keep' or 'reuse' gives: no Vault request at all. */
+function withoutReading(plan: PathPlan): PathRead | undefined {
+  if (plan.action === 'keep') return { ok: true, unchanged: true };
+  if (plan.action === 'reuse') return { ok: true, engine: 'leased', kept: plan.record };
+  return undefined;
 }
 
 class DeadlineError extends VaultRequestError {}

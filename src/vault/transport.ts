@@ -19,6 +19,10 @@ interface RpOptions {
   /** An object is the JSON body; `true` (node-vault's default) means "parse the answer as JSON". */
   json?: unknown;
   timeout?: number;
+  /** Largest answer accepted; beyond, the request is aborted (E2BIG). */
+  maxBytes?: number;
+  /** Told the size of each chunk of the answer as it arrives; false aborts the request (ESTOPPED). */
+  onChunk?: (bytes: number) => boolean;
 }
 
 export interface RpResponse {
@@ -76,12 +80,19 @@ export function createTransport(options: TransportOptions): RequestPromise {
         }
       };
       const req = send(url, { method: opts.method ?? 'GET', headers, agent }, (res) => {
-        const chunks: Buffer[] = [];
+        let chunks: Buffer[] = [];
         let size = 0;
+        const maxBytes = Math.min(opts.maxBytes ?? MAX_ANSWER_BYTES, MAX_ANSWER_BYTES);
+        // Counted as it arrives, so that an answer too large is never held whole.
         res.on('data', (chunk: Buffer) => {
+          if (settled) return;
           size += chunk.length;
-          if (size > MAX_ANSWER_BYTES) {
-            req.destroy(transportError('E2BIG', `Vault's answer exceeds ${MAX_ANSWER_BYTES} bytes`));
+          if (size > maxBytes) {
+            req.destroy(transportError('E2BIG', `Vault's answer exceeds ${maxBytes} bytes`));
+            return;
+          }
+          if (opts.onChunk && !opts.onChunk(chunk.length)) {
+            req.destroy(transportError('ESTOPPED', 'the read was stopped by its caller'));
             return;
           }
           chunks.push(chunk);
@@ -91,7 +102,9 @@ export function createTransport(options: TransportOptions): RequestPromise {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          const text = Buffer.concat(chunks).toString('utf8');
+          const whole = Buffer.concat(chunks);
+          chunks = [];
+          const text = whole.toString('utf8');
           let parsed: unknown = text;
           if (text.length > 0) {
             try {
