@@ -48,6 +48,7 @@ export function describeVaultFailure(err: unknown, opts: { vaultErrors?: boolean
 export interface ReadLimits {
   maxBytes?: number;
   onChunk?: (bytes: number) => boolean;
+  signal?: AbortSignal;
 }
 
 export interface VaultHttp {

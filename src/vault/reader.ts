@@ -230,8 +230,8 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     sync.budgeted.add(path);
     if (sync.budget.stoppedBy) return sync.budget.stoppedBy === 'yield' ? YIELDED : STOPPED;
     if (budgetedFlights.has(key)) stats.sharedReads++;
-    const outcome = await budgetedFlights.run(key, sync.budget.share(), (onChunk) =>
-      read({ maxBytes: READ_BUDGET_BYTES, onChunk: (bytes) => counted(bytes) && onChunk(bytes) })(),
+    const outcome = await budgetedFlights.run(key, sync.budget.share(), (onChunk, signal) =>
+      read({ maxBytes: READ_BUDGET_BYTES, onChunk: (bytes) => counted(bytes) && onChunk(bytes), signal })(),
     );
     if (outcome.ok) return outcome.value;
     return outcome.stopped === 'yield' ? YIELDED : STOPPED;
@@ -288,24 +288,24 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
       return { auth: { ok: false, problem: authProblem(err, tokens.who(id), options.logUnexpected) }, reads: {} };
     }
     const sync: SyncReads = { budget: new ReadBudget(largeReads), budgeted: new Set() };
-    const readAll = (some: string[], ms: number) =>
-      Promise.all(
-        some.map(async (path): Promise<[string, Outcome]> => {
-          try {
-            return [path, await withDeadline(readPath(path, id, binding, planned(path), sync), ms, `reading path "${path}"`)];
-          } catch (err) {
-            return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
-          }
-        }),
-      );
+    // A few paths at a time: once the budget runs out, the paths not started are never
+    // asked for (Vault would build every answer asked for, read or not).
+    const readAll = (some: string[]) =>
+      inBatches(some, READS_AT_ONCE, async (path): Promise<[string, Outcome]> => {
+        try {
+          return [path, await withDeadline(readPath(path, id, binding, planned(path), sync), until - Date.now(), `reading path "${path}"`, options.deadlineMs)];
+        } catch (err) {
+          return [path, { ok: false, problem: problemFor(err, `path "${path}"`, options.logUnexpected) }];
+        }
+      });
     try {
-      const results = new Map(await readAll(paths, options.deadlineMs));
+      const results = new Map(await readAll(paths));
       const yielded = [...results].flatMap(([path, r]) => (r === YIELDED ? [path] : []));
       if (yielded.length > 0) {
         // Waits holding nothing it read, then reads again what was stopped.
         if (await largeReads.take(Math.max(0, until - Date.now()))) {
           sync.budget.resume();
-          for (const [path, r] of await readAll(yielded, Math.max(1, until - Date.now()))) results.set(path, r);
+          for (const [path, r] of await readAll(yielded)) results.set(path, r);
         } else for (const path of yielded) results.set(path, { ok: false, problem: noLargeReadSlot(path, largeReads.slots) });
       }
       if (sync.budget.stoppedBy === 'over') {
@@ -343,6 +343,23 @@ function authProblem(err: unknown, who: string, log?: (err: unknown, where: stri
   return problem('VAULT_AUTH_FAILED', `cannot log in to Vault with ${who}: ${describeVaultFailure(err)}`);
 }
 
+/** Reads of one sync running at once. */
+const READS_AT_ONCE = 4;
+
+/** `fn` over `items`, at most `n` running at once; results in the order of `items`. */
+async function inBatches<T, R>(items: T[], n: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
 /** What a path planned 'keep' or 'reuse' gives: no Vault request at all. */
 function withoutReading(plan: PathPlan): PathRead | undefined {
   if (plan.action === 'keep') return { ok: true, unchanged: true };
@@ -352,10 +369,14 @@ function withoutReading(plan: PathPlan): PathRead | undefined {
 
 class DeadlineError extends VaultRequestError {}
 
-function withDeadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** `said`: the deadline the message names (the sync's), when `ms` is what is left of it. */
+function withDeadline<T>(p: Promise<T>, ms: number, what: string, said = ms): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineError('unreachable', undefined, [`no answer within ${ms} ms`], `${what}: no answer within ${ms} ms`)), ms);
+    timer = setTimeout(
+      () => reject(new DeadlineError('unreachable', undefined, [`no answer within ${said} ms`], `${what}: no answer within ${said} ms`)),
+      Math.max(0, ms),
+    );
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }

@@ -14,6 +14,9 @@ interface Flight<T> {
   /** Bytes of the answer so far: a sync joining late is charged them at once. */
   received: number;
   result: Promise<T>;
+  settled: boolean;
+  /** Aborts the request, also while it waits for a socket (no chunk yet to refuse). */
+  abort: AbortController;
 }
 
 export class SharedReads<T> {
@@ -23,7 +26,7 @@ export class SharedReads<T> {
     return this.#flights.has(key);
   }
 
-  async run(key: string, share: Share & { done: boolean }, start: (onChunk: OnChunk) => Promise<T>): Promise<SharedOutcome<T>> {
+  async run(key: string, share: Share & { done: boolean }, start: (onChunk: OnChunk, signal: AbortSignal) => Promise<T>): Promise<SharedOutcome<T>> {
     const running = this.#flights.get(key);
     if (running && running.received > 0 && !share.charge(running.received)) return { ok: false, stopped: await share.stopped };
     const flight = running ?? this.#start(key, start);
@@ -37,23 +40,31 @@ export class SharedReads<T> {
       return outcome;
     } finally {
       flight.shares.delete(share);
+      // Nobody left: abort, and let the next sync that needs the path start afresh.
+      if (flight.shares.size === 0 && !flight.settled) this.#abandon(key, flight);
     }
   }
 
-  #start(key: string, start: (onChunk: OnChunk) => Promise<T>): Flight<T> {
-    const flight: Flight<T> = { shares: new Set(), received: 0, result: Promise.resolve() as Promise<T> };
-    const leave = (): void => {
-      if (this.#flights.get(key) === flight) this.#flights.delete(key);
-    };
-    flight.result = start((bytes) => {
+  #abandon(key: string, flight: Flight<T>): void {
+    if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    flight.abort.abort();
+  }
+
+  #start(key: string, start: (onChunk: OnChunk, signal: AbortSignal) => Promise<T>): Flight<T> {
+    const flight: Flight<T> = { shares: new Set(), received: 0, result: Promise.resolve() as Promise<T>, settled: false, abort: new AbortController() };
+    const onChunk: OnChunk = (bytes) => {
       flight.received += bytes;
       for (const s of flight.shares) if (!s.charge(bytes)) flight.shares.delete(s);
-      // Nobody left: abort, and let the next sync that needs the path start afresh.
-      if (flight.shares.size === 0) leave();
+      if (flight.shares.size === 0) this.#abandon(key, flight);
       return flight.shares.size > 0;
-    });
+    };
+    flight.result = start(onChunk, flight.abort.signal);
     // Settled for nobody when every share left: its outcome is no one's.
-    flight.result.then(leave, leave);
+    const settle = (): void => {
+      flight.settled = true;
+      if (this.#flights.get(key) === flight) this.#flights.delete(key);
+    };
+    flight.result.then(settle, settle);
     this.#flights.set(key, flight);
     return flight;
   }

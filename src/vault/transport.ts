@@ -23,6 +23,8 @@ interface RpOptions {
   maxBytes?: number;
   /** Told the size of each chunk of the answer as it arrives; false aborts the request (ESTOPPED). */
   onChunk?: (bytes: number) => boolean;
+  /** Aborts the request wherever it is, waiting for a socket included. */
+  signal?: AbortSignal;
 }
 
 export interface RpResponse {
@@ -79,7 +81,7 @@ export function createTransport(options: TransportOptions): RequestPromise {
           reject(err);
         }
       };
-      const req = send(url, { method: opts.method ?? 'GET', headers, agent }, (res) => {
+      const req = send(url, { method: opts.method ?? 'GET', headers, agent, ...(opts.signal ? { signal: opts.signal } : {}) }, (res) => {
         let chunks: Buffer[] = [];
         let size = 0;
         const maxBytes = Math.min(opts.maxBytes ?? MAX_ANSWER_BYTES, MAX_ANSWER_BYTES);
