@@ -13,6 +13,13 @@ import { MAX_SECRET_BYTES } from '../hook/managed-secret.js';
  */
 export const READ_BUDGET_BYTES = MAX_SECRET_BYTES + 512 * 1024;
 
+/**
+ * The largest answer of an engine that makes what it answers (a credential, a certificate):
+ * such reads are not counted against the budget, never stopped midway (each may be a lease
+ * to record or revoke), and capped one by one at this, far above any credential's size.
+ */
+export const MADE_ANSWER_BYTES = 256 * 1024;
+
 /** Bytes a sync may read before it needs one of the large-read slots. */
 export const SMALL_READS_BYTES = 128 * 1024;
 

@@ -16,7 +16,7 @@ import { KubeRequestError } from '../kube/token-request.js';
 import { describeVaultFailure, VaultRequestError, type ReadLimits, type VaultHttp, type VaultResponse } from './http.js';
 import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
-import { LARGE_READ_SLOTS, LargeReadSlots, READ_BUDGET_BYTES, ReadBudget } from './read-budget.js';
+import { LARGE_READ_SLOTS, LargeReadSlots, MADE_ANSWER_BYTES, READ_BUDGET_BYTES, ReadBudget } from './read-budget.js';
 import { SharedReads } from './shared-reads.js';
 import { MAX_SECRET_BYTES } from '../hook/managed-secret.js';
 import { isoSeconds } from '../hook/conditions.js';
@@ -48,7 +48,10 @@ export interface VaultReader {
 
 function problemFor(err: unknown, where: string, log?: (err: unknown, where: string) => void): Problem {
   if (err instanceof VaultRequestError && err.kind === 'too-large')
-    return problem('SECRET_TOO_LARGE', `cannot read ${where}: Vault's answer is larger than the ${READ_BUDGET_BYTES} bytes a VaultApp's reads may come to`);
+    return problem(
+      'SECRET_TOO_LARGE',
+      `cannot read ${where}: Vault's answer is larger than the hook takes from one read (${MADE_ANSWER_BYTES} bytes for a credential, certificate or other answer Vault makes)`,
+    );
   if (err instanceof VaultRequestError) {
     const code: ErrorCode =
       err.kind === 'unreachable'
@@ -221,17 +224,18 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
     };
     // Engines that make what they answer (a credential, a certificate: Vault's words, not a
     // tenant's) are read whole, never stopped midway: each answer may be a lease that must
-    // be recorded or revoked. Their answers are capped one by one.
+    // be recorded or revoked. Their answers are capped one by one (MADE_ANSWER_BYTES).
     if (mount !== undefined && !shareable) {
       if (flights.has(key)) stats.sharedReads++;
-      return flights.run(key, read({ maxBytes: READ_BUDGET_BYTES, onChunk: counted }));
+      return flights.run(key, read({ maxBytes: MADE_ANSWER_BYTES, onChunk: counted }));
     }
     // KV, and paths whose engine is unknown: what whoever writes the path chose, counted against the budget.
     sync.budgeted.add(path);
     if (sync.budget.stoppedBy) return sync.budget.stoppedBy === 'yield' ? YIELDED : STOPPED;
     if (budgetedFlights.has(key)) stats.sharedReads++;
     const outcome = await budgetedFlights.run(key, sync.budget.share(), (onChunk, signal) =>
-      read({ maxBytes: READ_BUDGET_BYTES, onChunk: (bytes) => counted(bytes) && onChunk(bytes), signal })(),
+      // The budget stops it (onChunk) before any cap on one answer would.
+      read({ onChunk: (bytes) => counted(bytes) && onChunk(bytes), signal })(),
     );
     if (outcome.ok) return outcome.value;
     return outcome.stopped === 'yield' ? YIELDED : STOPPED;

@@ -135,6 +135,25 @@ describe("the reader stops one VaultApp's reads at its budget", () => {
     assert.equal(reader.stats.readsStopped, 1);
   });
 
+  it('one answer larger than the whole budget stops at the budget too, with the same words', async () => {
+    const { http, seen } = chunkedVault({ 'kv/huge': 5 * MiB });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 60_000, sealer });
+    const m = await reader.material(vaultApp('huge', ['kv/huge']));
+    assert.match(problemOf(m.reads['kv/huge'])?.message ?? '', /the reads of VaultApp default\/huge came to more than/);
+    assert.ok(seen.delivered <= READ_BUDGET_BYTES + CHUNK);
+  });
+
+  it('an answer Vault makes (a credential) larger than a credential could be is refused by path', async () => {
+    const { http } = chunkedVault({ 'database/creds/app': 300 * KiB }, { leased: ['database/creds/app'] });
+    const reader = createVaultReader(http, staticTokenSource('t'), { deadlineMs: 60_000, sealer });
+    const m = await reader.material(vaultApp('made', ['database/creds/app']));
+    assert.equal(problemOf(m.reads['database/creds/app'])?.code, 'SECRET_TOO_LARGE');
+    assert.match(
+      problemOf(m.reads['database/creds/app'])!.message,
+      /^cannot read path "database\/creds\/app": Vault's answer is larger than the hook takes from one read/,
+    );
+  });
+
   it('the same spec and data give the same outcome at every sync, whichever read was running when the budget ran out', async () => {
     const ps = paths('p', 12);
     const outcomes = new Set<string>();
