@@ -124,11 +124,12 @@ describe('planVaultWork', () => {
     assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r], { db_user: b64('u1') } as never)]), at(10), config)[PATH], { action: 'read' });
   });
 
-  it('damaged lease annotations count as no record: the path is read', () => {
+  it('damaged lease annotations count as no record: kept while the sync reports them, read once the annotation is rewritten', () => {
     const s = observedSecret([]);
     s.metadata.annotations![LEASES_ANNOTATION] = '{not json';
     assert.deepStrictEqual(observedLeases(s, dbApp(), config.hmacKey), { trusted: [], rejected: ['not a lease record'] });
-    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0), config), { [PATH]: { action: 'read' } });
+    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0), config), { [PATH]: { action: 'keep' } });
+    assert.deepStrictEqual(planVaultWork(request(dbApp(), [observedSecret([])]), at(0), config), { [PATH]: { action: 'read' } });
   });
 });
 
