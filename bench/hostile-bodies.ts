@@ -28,6 +28,17 @@ const withContainers = (containers: unknown[]): string => {
   return JSON.stringify(body);
 };
 
+// A tenant's own managedFields keys, each over the same large list, which a 150-deep tail
+// keeps any of them from closing (issue 18, item 8): the body scanner's worst shape.
+function nestedManagedFields(keys: number): string {
+  const body = request(loadExample());
+  let nested: unknown = [Array(460_000).fill(1), JSON.parse(`${'['.repeat(150)}${']'.repeat(150)}`)];
+  for (let i = 0; i < keys; i++) nested = [{ managedFields: nested }];
+  const template = body.parent.spec.deploymentSpec!.template as { metadata?: Record<string, unknown> };
+  template.metadata = { ...template.metadata, managedFields: nested };
+  return JSON.stringify(body);
+}
+
 function hostileBodies(): HostileBody[] {
   const yaml = 'application/yaml';
   const json = 'application/json';
@@ -60,6 +71,7 @@ function hostileBodies(): HostileBody[] {
       type: json,
       payload: JSON.stringify({ ...seed, controller: 'DEEP' }).replace('"DEEP"', `${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}`),
     },
+    { name: 'JSON 100 nested pod-template managedFields keys over a 0.9 MiB list', type: json, payload: nestedManagedFields(100) },
     { name: 'GET of a 15 KB "eyJeyJ…" path (logged at debug)', method: 'GET', url: `/${'eyJ'.repeat(5000)}` },
     { name: 'GET of a 1 MiB "eyJ.eyJ…" path (logged at debug)', method: 'GET', url: `/${'eyJ.'.repeat(256 * 1024)}` },
   ];

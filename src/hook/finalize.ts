@@ -5,9 +5,11 @@
 import type { Condition } from '../api/vaultapp-schema.js';
 import { isoSeconds } from './conditions.js';
 import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases, type LeaseRecord, type UnsignedLeaseRecord } from './leases.js';
-import { secretName } from './names.js';
+import { childLabels, secretName } from './names.js';
 import { observedChild } from './observed.js';
-import type { SyncConfig, SyncRequest, SyncResponse } from './types.js';
+import { observedState, STATE_ANNOTATION } from './refresh-state.js';
+import { secretAnnotations, secretLabels, typeToWrite } from './secret-shape.js';
+import type { KubeObject, SyncConfig, SyncRequest, SyncResponse } from './types.js';
 
 /** The outcome of revoking one lease (by the Vault edge). */
 export type Revocation<R extends UnsignedLeaseRecord = LeaseRecord> = { record: R; ok: true } | { record: R; ok: false; message: string };
@@ -42,20 +44,33 @@ export function finalize(req: SyncRequest, revocations: Revocation[], now: Date,
     status: { ...status, conditions: [...(status.conditions ?? []).filter((c) => c.type !== 'Ready'), ready] },
     // The Secret stays, with the records of what is left to revoke.
     children: [
-      {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: {
-          name,
-          namespace: req.parent.metadata.namespace,
-          ...(secret.metadata.labels ? { labels: secret.metadata.labels } : {}),
-          annotations: { [LEASES_ANNOTATION]: serializeLeases(failed.map((f) => f.record)) },
-        },
-        type: 'Opaque',
-        ...(secret.data ? { data: secret.data } : {}),
-      },
+      keptSecret(
+        req,
+        secret,
+        failed.map((f) => f.record),
+        config.hmacKey,
+      ),
     ],
     finalized: false,
     resyncAfterSeconds: Math.max(1, Math.min(config.errorBackoffMinSeconds * 2, expiresIn)),
+  };
+}
+
+// Shaped as /sync shapes it (./managed-secret.ts): the observed type, since the API
+// server refuses to change a Secret's type and would refuse every retry of an answer
+// that did; the labels and annotations the spec asks for; the refresh state as it is,
+// so that the only change is the lease records.
+function keptSecret(req: SyncRequest, secret: KubeObject, records: LeaseRecord[], hmacKey: string): KubeObject {
+  const app = req.parent;
+  const name = secretName(app.metadata.name);
+  const state = observedState(secret, app, hmacKey);
+  const own = { [LEASES_ANNOTATION]: serializeLeases(records), ...(state.kind === 'trusted' ? { [STATE_ANNOTATION]: state.text } : {}) };
+  const data = secret.data as Record<string, string> | undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: app.metadata.namespace, labels: secretLabels(app, childLabels(app.metadata.name)), annotations: secretAnnotations(app, own) },
+    type: typeToWrite(app, secret, name).type,
+    ...(data && Object.keys(data).length > 0 ? { data } : {}),
   };
 }

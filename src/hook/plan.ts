@@ -2,7 +2,7 @@
 // read a path, or, for a lease recorded on the observed Secret, keep it as it
 // is or renew it. Pure.
 import type { VaultApp } from '../api/vaultapp-schema.js';
-import { pathsOf } from './data-from.js';
+import { dataFromOf, pathsOf } from './data-from.js';
 import { durationSeconds } from './duration.js';
 import { leaseAction, renewalsDue, type LeaseRecord } from './leases.js';
 import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
@@ -58,7 +58,27 @@ export function planVaultWork(
     const action = complete(path) && !edited ? leaseAction(record, now) : 'issue';
     ownSet(plan, path, action === 'issue' ? { action: 'read' } : action === 'reuse' ? { action, record } : { action, record, ...renewalsDue(record, now) });
   }
-  return withTemplateInputs(app, plan, templatesStale(app, state, current));
+  const planned = observed.records.rejected.length > 0 ? readsDeferred(app, plan, data) : plan;
+  return withTemplateInputs(app, planned, templatesStale(app, state, current));
+}
+
+/**
+ * A sync that finds a lease record the hook did not write keeps the observed data
+ * whatever Vault answers (./managed-secret.ts), so what it would read is thrown away:
+ * for a dynamic path, a credential issued only to be revoked unrecorded
+ * (./unrecorded-leases.ts), and another one issued by the next sync. Such a sync keeps
+ * instead every path whose keys the Secret holds; the next one, which finds the
+ * annotation the hook rewrote, reads it: one credential per forgery. dataFrom's paths
+ * (static, and read all or none) and template-only values are read as planned.
+ */
+function readsDeferred(app: VaultApp, plan: VaultPlan, data: Record<string, string>): VaultPlan {
+  const fromDataFrom = new Set(dataFromOf(app).map((d) => d.path));
+  const held = (path: string): boolean =>
+    !fromDataFrom.has(path) &&
+    app.spec.vault.secrets.filter((s) => s.path === path).every((s) => s.targetKey !== undefined && Object.hasOwn(data, s.targetKey));
+  const out: VaultPlan = {};
+  for (const [path, p] of Object.entries(plan)) ownSet(out, path, p.action === 'read' && held(path) ? { action: 'keep' } : p);
+  return out;
 }
 
 /**

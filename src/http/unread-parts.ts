@@ -33,34 +33,50 @@ const closers = new Uint8Array(MAX_DEPTH);
 // Metacontroller's request struct begins with the controller: at the start of the text, it is the body's own member.
 const CONTROLLER = '{"controller":{';
 
-/** The text with the controller and each managedFields list replaced by a mark, and how many were. Only for texts without `\u` (./json-body.ts parses those whole). */
-export function cutUnreadParts(text: string): { text: string; cuts: number } {
+/**
+ * The text with the controller and each managedFields list replaced by a mark, and how
+ * many were. Only for texts without `\u` (./json-body.ts parses those whole). One pass:
+ * each search for a key begins where the last scan stopped, whether it closed its part
+ * or failed (deeper than MAX_DEPTH, say), so no character is scanned twice however a
+ * tenant nests its own managedFields keys; a key inside a failed part is not tried
+ * again, and its part is parsed. `scanned`: the characters the searches and the scans
+ * went over, at most the text's length.
+ */
+export function cutUnreadParts(text: string): { text: string; cuts: number; scanned: number } {
   let out = '';
   let from = 0;
   let cuts = 0;
+  let next = 0;
+  let scanned = 0;
   if (text.startsWith(CONTROLLER)) {
     const open = CONTROLLER.length - 1;
     const close = valueEnd(text, open);
+    scanned += stopped + 1 - open;
+    next = stopped + 1;
     if (close !== -1) {
       out = `${text.slice(0, open)}${MARK_TEXT}`;
       from = close + 1;
       cuts++;
     }
   }
-  let at = text.indexOf(KEY, from);
-  while (at !== -1) {
+  for (;;) {
+    const at = text.indexOf(KEY, next);
+    scanned += (at === -1 ? text.length : at) - next;
+    if (at === -1) break;
     const open = at + KEY.length - 1;
-    const close = realQuote(text, at) ? valueEnd(text, open) : -1;
-    if (close === -1) {
-      at = text.indexOf(KEY, at + 1);
+    if (!realQuote(text, at)) {
+      next = at + 1;
       continue;
     }
+    const close = valueEnd(text, open);
+    scanned += stopped + 1 - open;
+    next = stopped + 1;
+    if (close === -1) continue;
     out += `${text.slice(from, open)}${MARK_TEXT}`;
     from = close + 1;
     cuts++;
-    at = text.indexOf(KEY, from);
   }
-  return cuts === 0 ? { text, cuts } : { text: out + text.slice(from), cuts };
+  return cuts === 0 ? { text, cuts, scanned } : { text: out + text.slice(from), cuts, scanned };
 }
 
 /** Whether the quote at `at` is one: inside a string, a quote is escaped by an odd run of backslashes. */
@@ -69,6 +85,13 @@ function realQuote(text: string, at: number): boolean {
   while (k > 0 && text.charCodeAt(k - 1) === BACKSLASH) k--;
   return (at - k) % 2 === 0;
 }
+
+// Where the last valueEnd stopped: at its closing bracket, or at what failed it.
+let stopped = 0;
+const failedAt = (at: number): number => {
+  stopped = at;
+  return -1;
+};
 
 /** Index of the bracket closing the list or object opened at `open`; -1 when it is not closed, or closed by the wrong bracket. */
 function valueEnd(text: string, open: number): number {
@@ -79,17 +102,20 @@ function valueEnd(text: string, open: number): number {
       // To the string's closing quote: strings are most of a list's bytes, and indexOf is faster than a loop.
       do {
         i = text.indexOf('"', i + 1);
-        if (i === -1) return -1;
+        if (i === -1) return failedAt(text.length - 1);
       } while (!realQuote(text, i));
     } else if (c === OPEN_ARRAY || c === OPEN_OBJECT) {
-      if (depth === MAX_DEPTH) return -1;
+      if (depth === MAX_DEPTH) return failedAt(i);
       closers[depth++] = c === OPEN_ARRAY ? CLOSE_ARRAY : CLOSE_OBJECT;
     } else if (c === CLOSE_ARRAY || c === CLOSE_OBJECT) {
-      if (depth === 0 || closers[--depth] !== c) return -1;
-      if (depth === 0) return i;
+      if (depth === 0 || closers[--depth] !== c) return failedAt(i);
+      if (depth === 0) {
+        stopped = i;
+        return i;
+      }
     }
   }
-  return -1;
+  return failedAt(text.length - 1);
 }
 
 type Json = Record<string, unknown>;

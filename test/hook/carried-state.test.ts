@@ -11,7 +11,10 @@ import type { VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncConfig, KubeObject } from '../../src/hook/types.js';
+import type { VaultReader } from '../../src/vault/reader.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
+import { build } from '../support/build-app.js';
+import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 
 const config: SyncConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 300, errorBackoffMinSeconds: 5 };
 const NOW = new Date('2026-11-27T12:00:10Z');
@@ -184,8 +187,22 @@ describe('a rejected record is never acted on; the sync says so and keeps the da
     },
   };
 
-  it('the plan reads the path as if there were no record (no renewal, no skipped read)', () => {
-    assert.deepStrictEqual(planVaultWork(request(app, [secretWith(forged)]), NOW, config), { [PATH]: { action: 'read' } });
+  it('the plan neither renews nor reads: this sync keeps the data whatever Vault says; the next one, with the annotation rewritten, reads', () => {
+    assert.deepStrictEqual(planVaultWork(request(app, [secretWith(forged)]), NOW, config), { [PATH]: { action: 'keep' } });
+    assert.deepStrictEqual(planVaultWork(request(app, [secretWith('[]')]), NOW, config), { [PATH]: { action: 'read' } });
+  });
+
+  it('a path whose keys the Secret lacks, a dataFrom path and a template-only value are still read as planned', () => {
+    const wide = dbApp();
+    wide.spec.vault.secrets.push({ path: 'kv/data/missing', key: 'k', targetKey: 'missing' }, { path: 'kv/data/named', key: 'k', name: 'n' });
+    wide.spec.vault.dataFrom = [{ path: 'kv/data/shared' }];
+    wide.spec.vault.templates = { 'out.txt': '{{ n.k }}' };
+    assert.deepStrictEqual(planVaultWork(request(wide, [secretWith(forged)]), NOW, config), {
+      [PATH]: { action: 'keep' },
+      'kv/data/missing': { action: 'read' },
+      'kv/data/named': { action: 'read' },
+      'kv/data/shared': { action: 'read' },
+    });
   });
 
   it('sync: SecretsSynced False with reason UntrustedState, the observed data kept, the annotation rewritten without the record', () => {
@@ -235,6 +252,64 @@ describe('a rejected record is never acted on; the sync says so and keeps the da
     assert.deepStrictEqual(
       leasesToRevoke(request(parent, [secretWith(mixed)]), NOW, config.hmacKey).map((r) => r.leaseId),
       [`${PATH}/l1`],
+    );
+  });
+});
+
+// Vault as the hook's reader sees it for one dynamic path: each read issues a new credential.
+function leasingReader() {
+  const counts = { issued: 0, revoked: 0 };
+  const reader: VaultReader = {
+    stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
+    async material(_app, plan = {}) {
+      const reads: VaultMaterial['reads'] = {};
+      for (const [path, p] of Object.entries(plan)) {
+        if (p.action === 'keep') reads[path] = { ok: true, unchanged: true };
+        else if (p.action !== 'read') reads[path] = { ok: true, engine: 'leased', kept: p.record };
+        else {
+          const n = ++counts.issued;
+          reads[path] = {
+            ok: true,
+            engine: 'leased',
+            data: { username: `u${n}`, password: `p${n}` },
+            lease: { id: `${path}/l${n}`, durationSeconds: 3600, renewable: true },
+          };
+        }
+      }
+      return { auth: { ok: true }, reads };
+    },
+    async revoke(_app, records) {
+      counts.revoked += records.length;
+      return records.map((record) => ({ record, ok: true as const }));
+    },
+  };
+  return { reader, counts };
+}
+
+describe('a forged lease record costs one credential, issued in the next sync', () => {
+  it('the sync that finds it issues none; the next issues one and records it; the one after keeps it', async (t) => {
+    const { reader, counts } = leasingReader();
+    const mc = new MetacontrollerDriver(await build(t, reader), dbApp());
+    await mc.sync();
+    assert.deepStrictEqual(counts, { issued: 1, revoked: 0 });
+    const secret = mc.child('Secret', 'billing-service-vault-secrets')!;
+    const forged = { ...(JSON.parse(secret.metadata.annotations![LEASES_ANNOTATION]!)[0] as LeaseRecord), mac: 'A'.repeat(43) };
+    secret.metadata.annotations = { ...secret.metadata.annotations, [LEASES_ANNOTATION]: JSON.stringify([forged]) };
+
+    const untrusted = await mc.sync();
+    assert.equal(untrusted.status.conditions!.find((c) => c.type === 'SecretsSynced')!.reason, 'UntrustedState');
+    assert.deepStrictEqual(counts, { issued: 1, revoked: 0 }, 'nothing issued, so nothing revoked');
+    assert.deepStrictEqual(mc.secretValues(), { db_user: 'u1', db_password: 'p1' }, 'the data kept');
+
+    const next = await mc.sync();
+    assert.equal(next.status.conditions!.find((c) => c.type === 'SecretsSynced')!.status, 'True');
+    await mc.sync();
+    assert.deepStrictEqual(counts, { issued: 2, revoked: 0 }, 'one credential for the forgery');
+    assert.deepStrictEqual(mc.secretValues(), { db_user: 'u2', db_password: 'p2' });
+    const records = JSON.parse(mc.child('Secret', 'billing-service-vault-secrets')!.metadata.annotations![LEASES_ANNOTATION]!) as LeaseRecord[];
+    assert.deepStrictEqual(
+      records.map((r) => r.leaseId),
+      [`${PATH}/l2`],
     );
   });
 });

@@ -124,11 +124,12 @@ describe('planVaultWork', () => {
     assert.deepStrictEqual(planVaultWork(request(app, [observedSecret([r], { db_user: b64('u1') } as never)]), at(10), config)[PATH], { action: 'read' });
   });
 
-  it('damaged lease annotations count as no record: the path is read', () => {
+  it('damaged lease annotations count as no record: kept while the sync reports them, read once the annotation is rewritten', () => {
     const s = observedSecret([]);
     s.metadata.annotations![LEASES_ANNOTATION] = '{not json';
     assert.deepStrictEqual(observedLeases(s, dbApp(), config.hmacKey), { trusted: [], rejected: ['not a lease record'] });
-    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0), config), { [PATH]: { action: 'read' } });
+    assert.deepStrictEqual(planVaultWork(request(dbApp(), [s]), at(0), config), { [PATH]: { action: 'keep' } });
+    assert.deepStrictEqual(planVaultWork(request(dbApp(), [observedSecret([])]), at(0), config), { [PATH]: { action: 'read' } });
   });
 });
 
@@ -241,5 +242,35 @@ describe('finalize with leases', () => {
     assert.equal(res.resyncAfterSeconds, 10);
     assert.equal(res.status.conditions!.at(-1)!.reason, 'LeaseRevocationFailed');
     assert.equal(finalize(req, failed, at(46), config).finalized, true, 'the creating token expired at 45 s, taking the lease with it');
+  });
+
+  // The API server refuses to change a Secret's type, so an answer that did would fail
+  // at every retry: the Secret kept is the one /sync answered, records aside.
+  it('keeps the Secret it cannot release as /sync shaped it: its type, the labels and annotations of the spec, the refresh state', () => {
+    const app = dbApp({
+      secrets: [
+        { path: PATH, key: 'username', targetKey: 'username' },
+        { path: PATH, key: 'password', targetKey: 'password' },
+      ],
+    });
+    app.spec.secret = { type: 'kubernetes.io/basic-auth', labels: { team: 'billing' }, annotations: { 'example.com/owner': 'billing' } };
+    const issued: VaultMaterial = {
+      auth: { ok: true },
+      reads: {
+        [PATH]: { ok: true, engine: 'leased', data: { username: 'u1', password: 'p1' }, lease: { id: `${PATH}/l1`, durationSeconds: 60, renewable: true } },
+      },
+    };
+    const answered = sync(request(app), issued, at(0), config).children[0]!;
+    assert.equal(answered.type, 'kubernetes.io/basic-auth');
+    // As the API server hands it back: Metacontroller's label and last-applied annotation added.
+    const observed = structuredClone(answered);
+    observed.metadata.labels = { ...observed.metadata.labels, 'controller-uid': 'u-1', 'tenant/extra': 'x' };
+    observed.metadata.annotations = { ...observed.metadata.annotations, 'metacontroller.k8s.io/last-applied-configuration': '{}' };
+    const req = request({ ...app, status: { secretName: answered.metadata.name } }, [observed]);
+    const alive = leasesToRevoke(req, at(10), config.hmacKey);
+    assert.equal(alive.length, 1);
+    const res = finalize(req, [{ record: alive[0]!, ok: false, message: 'Vault is unreachable' }], at(10), config);
+    assert.equal(res.finalized, false);
+    assert.deepStrictEqual(res.children, [answered]);
   });
 });

@@ -394,14 +394,28 @@ describe("attack 2: VaultApp X's sealed token, pasted into VaultApp Y's Secret, 
     assert.equal(synced.reason, 'UntrustedState');
     assert.deepEqual(y.secretValues(), yData, "Y's Secret keeps its data");
     assert.ok(!answeredAnnotation(res)!.includes(xRecord.leaseId), "X's record is not carried on");
-    // What Y's own role may not do it still may not: X's path read with Y's token is refused.
-    assert.ok(requests(entries).some((r) => r.path === X_PATH && r.auth?.client_token !== xTokenHash));
+    // The answer keeps Y's data whatever Vault says: X's path is not read for it.
+    assert.deepEqual(
+      requests(entries).filter((r) => r.path === X_PATH),
+      [],
+      "X's path not read in the sync that rejects the record",
+    );
     assert.deepEqual(
       leaseWrites(entries).filter((p) => p.includes(X_PATH)),
       [],
       "X's lease not renewed nor revoked",
     );
     assertNoLeakedText(res, [xRecord.leaseId]);
+
+    // What Y's own role may not do it still may not: the next sync reads X's path with Y's token, refused.
+    const next = await audited(() => y.sync());
+    assert.deepEqual(withXToken(next.entries), [], "no request with X's token");
+    assert.ok(
+      requests(next.entries).some((r) => r.path === X_PATH && r.auth?.client_token !== xTokenHash),
+      "X's path read with Y's token",
+    );
+    assert.equal(condition(next.result, 'SecretsSynced').reason, 'PermissionDenied');
+    assert.deepEqual(y.secretValues(), yData, "Y's Secret keeps its data");
   });
 
   it("even in a record whose MAC verified, X's sealed token does not open for Y (associated data)", async () => {
@@ -469,7 +483,7 @@ describe('attack 3: finalize with an annotation of 1,500 forged records', () => 
 // ---- attack 4: a forged record on a KV path ------------------------------------------------------
 
 describe('attack 4: a forged record on a KV path', () => {
-  it('does not stop the hook reading that path', async () => {
+  it('does not stop the hook reading that path: the sync after the rejection reads it and writes what it read', async () => {
     const app = vaultApp('kv-tenant', [{ path: KV_PATH, key: 'password', targetKey: 'password' }]);
     const mc = new MetacontrollerDriver(tokenHook, app);
     await mc.sync();
@@ -479,18 +493,51 @@ describe('attack 4: a forged record on a KV path', () => {
     const fresh = { renewedAt: iso(clockMs), ttl: 3600, duration: 3600, renewable: false };
     tamper(mc, JSON.stringify([forgedRecord(KV_PATH, `${KV_PATH}/forged`, fresh)]));
 
+    // The answer keeps the data whatever Vault says: nothing is read for it.
     const { result: res, entries } = await audited(() => mc.sync());
-    assert.ok(
-      requests(entries).some((r) => r.path === KV_PATH && r.operation === 'read'),
-      'the path is read',
-    );
     assert.deepEqual(unexpectedRequests(entries, [KV_PATH], []), []);
     assertUntrustedOnly(res);
     assert.deepEqual(mc.secretValues(), { password: 'kv-v1' }, 'kept while the state is untrusted');
 
-    // The hook rewrote the annotation: the next sync writes what it read.
-    const next = await mc.sync();
+    // The hook rewrote the annotation: the next sync reads the path and writes what it read.
+    const { result: next, entries: read } = await audited(() => mc.sync());
+    assert.ok(
+      requests(read).some((r) => r.path === KV_PATH && r.operation === 'read'),
+      'the path is read',
+    );
     assert.equal(condition(next, 'SecretsSynced').status, 'True');
     assert.deepEqual(mc.secretValues(), { password: 'kv-v2' });
+  });
+});
+
+// ---- attack 5: what a forged record costs Vault and the database ---------------------------------
+
+describe('attack 5: a forged record costs one credential', () => {
+  it('the sync that rejects it issues none; the next issues one and keeps it; nothing is revoked', async () => {
+    const mc = new MetacontrollerDriver(tokenHook, vaultApp('forged-once', dbSecrets(DB)));
+    await mc.sync();
+    const genuine = recordsOf(mc)[0]!;
+    tamper(mc, JSON.stringify([{ ...genuine, mac: randomBytes(32).toString('base64url').slice(0, 43) }]));
+
+    const rejected = await audited(() => mc.sync());
+    assertUntrustedOnly(rejected.result);
+    const synced = await audited(() => mc.sync());
+    assert.equal(condition(synced.result, 'SecretsSynced').status, 'True');
+    const after = await audited(() => mc.sync());
+    const entries = [...rejected.entries, ...synced.entries, ...after.entries];
+
+    const issued = issuedLeases(entries, [DB]);
+    assert.equal(issued.length, 1, `credentials issued after the forgery: ${issued.join(', ')}`);
+    assert.deepEqual(
+      leaseWrites(entries).filter((p) => p.startsWith('sys/leases/revoke/')),
+      [],
+    );
+    assert.deepEqual(issuedLeases(rejected.entries, [DB]), [], 'none in the sync that rejected the record');
+    assert.deepEqual(
+      recordsOf(mc).map((r) => r.leaseId),
+      issued,
+      'the one issued is recorded, and kept by the next sync',
+    );
+    assert.equal(await pgs.roleExists(mc.secretValues()!.username!), true);
   });
 });

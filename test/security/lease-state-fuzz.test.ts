@@ -243,6 +243,7 @@ describe('fuzz: the lease annotation steers no Vault request', () => {
         const secret = structuredClone(genuine.y.secret);
         secret.metadata.annotations = { [LEASES_ANNOTATION]: annotationText(a) };
         const res = await post('/sync', requestFor(Y, secret));
+        const syncCalls = vault.calls.length;
         const fin = await post('/finalize', requestFor(Y, secret, true));
 
         for (const call of vault.calls) assert.equal(forbidden(call, vault, 'y'), undefined, 'a Vault request the annotation steered');
@@ -256,16 +257,22 @@ describe('fuzz: the lease annotation steers no Vault request', () => {
           const kept = res.children.find((c) => c.kind === 'Secret')!;
           assert.deepEqual(kept.data, genuine.y.secret.data, 'the Secret keeps its data');
           assert.ok(!kept.metadata.annotations?.[LEASES_ANNOTATION]?.includes('forged'), 'the annotation is rewritten');
+          // Its answer keeps the data whatever Vault says: a credential read now would only be revoked.
+          assert.deepEqual(
+            vault.calls.slice(0, syncCalls).filter((c) => c.path === DB),
+            [],
+            'a sync that rejects the annotation issues no credential',
+          );
         }
         assert.ok(fin.finalized === true || fin.children.length === 1, 'finalize ends, or keeps the Secret while a revocation fails');
         assert.ok(
-          vault.calls.filter((c) => c.path.startsWith('sys/leases/revoke/')).length <= 2,
-          'at most the one database lease (and one just issued) revoked',
+          vault.calls.filter((c) => c.path.startsWith('sys/leases/revoke/')).length <= 1,
+          'at most the one database lease revoked (none was issued only to be revoked)',
         );
       }),
       { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
     console.log(`# lease-state fuzz: ${RUNS} annotations, seed ${SEED}; ${rejected} rejected, ${leaseWrites} renewals and revocations of Y's own leases`);
-    assert.ok(rejected > RUNS / 4 && leaseWrites > RUNS / 4, 'the generator reaches both rejections and genuine lease operations');
+    assert.ok(rejected > RUNS / 4 && leaseWrites > RUNS / 10, 'the generator reaches both rejections and genuine lease operations');
   });
 });
