@@ -59,6 +59,23 @@ export const TARGET_KEY_RULE = matching(
     "'-', '_' and '.', neither '.' itself nor beginning with '..'",
 );
 
+// --- Keys of the managed Secret (targetKey, template keys, dataFrom keys) the hook never writes.
+// Each is a valid Secret key, but names an object's prototype: JSON parsers refuse "__proto__"
+// (Fastify's did, and so every later request carrying the Secret), code that indexes a plain
+// object with them reads the prototype's members, and "constructor" and "prototype" together
+// are the other shape secure-json-parse watches for. The hook's parsers now leave such members
+// out of a body (src/http/prototype-members.ts), so a Secret key among them would be a key
+// the hook cannot see in the Secret it wrote.
+export const REFUSED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+export const isRefusedKey = (key: string): boolean => REFUSED_KEYS.includes(key);
+export const REFUSED_KEYS_CEL = `[${REFUSED_KEYS.map(celString).join(', ')}]`;
+export const REFUSED_KEYS_WORDS = '__proto__, constructor or prototype';
+export const TARGET_KEY_NOT_REFUSED_RULE: StringRule = {
+  rule: `!(self in ${REFUSED_KEYS_CEL})`,
+  message: `targetKey must not be ${REFUSED_KEYS_WORDS}: the hook's JSON parsers drop keys that name an object's prototype`,
+  test: (v) => !isRefusedKey(v),
+};
+
 // --- spec.vault.secrets[].name: what vault.templates reads as {{ <name>.<key> }}.
 export const ENTRY_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]*$';
 export const ENTRY_NAME_RULE = matching(
@@ -111,6 +128,7 @@ export const STRING_RULES: StringRule[] = [
   PATH_CHARACTERS_RULE,
   PATH_SEGMENTS_RULE,
   TARGET_KEY_RULE,
+  TARGET_KEY_NOT_REFUSED_RULE,
   ENTRY_NAME_RULE,
   DATA_FROM_PREFIX_RULE,
   SERVICE_NAME_RULE,
