@@ -20,9 +20,9 @@ export function dropPrototypeMembers(value: unknown): void {
     const node = stack.pop();
     if (node === null || typeof node !== 'object') continue;
     const obj = node as Record<string, unknown>;
-    if (own(obj, '__proto__')) delete obj.__proto__;
-    const ctor: unknown = own(obj, 'constructor') ? obj['constructor'] : undefined;
-    if (ctor !== null && typeof ctor === 'object' && own(ctor, 'prototype')) delete obj['constructor'];
+    if (own(obj, '__proto__')) Reflect.deleteProperty(obj, '__proto__');
+    const ctor: unknown = Object.getOwnPropertyDescriptor(obj, 'constructor')?.value;
+    if (ctor !== null && typeof ctor === 'object' && own(ctor, 'prototype')) Reflect.deleteProperty(obj, 'constructor');
     for (const child of Object.values(obj)) if (child !== null && typeof child === 'object') stack.push(child);
   }
 }
