@@ -363,3 +363,42 @@ describe('the round trip: every answer, fed back as the observed children of the
     assert.ok(roundTrips > 30 && refused > 10, `both outcomes were reached: ${roundTrips} round trips, ${refused} refused`);
   });
 });
+
+describe('finalize checks the fields it reads, and only those', () => {
+  const withLease = (mutate: (app: VaultApp) => void): SyncRequest => {
+    const { req } = writtenByOlderRelease();
+    mutate(req.parent);
+    return req;
+  };
+
+  for (const [what, mutate] of [
+    ['a template key an older CRD admitted ("constructor")', (a: VaultApp) => (a.spec.vault.templates = { constructor: 'x' })],
+    ['a container list the schema refuses', (a: VaultApp) => ((a.spec.deploymentSpec!.template.spec as { containers: unknown }).containers = 'none')],
+    ['monitoring enabled without a port', (a: VaultApp) => delete a.spec.monitoring!.port],
+  ] as const) {
+    it(`invalid elsewhere, ${what}: /finalize revokes the lease and finishes; /sync refuses it (422)`, async (t) => {
+      const { app, reader } = await hook(t, CRED_VALUES);
+      const req = withLease(mutate);
+      const sync = await post(app, '/sync', req, 'json');
+      assert.equal(sync.statusCode, 422, sync.body);
+      const res = await post(app, '/finalize', req, 'json');
+      assert.equal(res.statusCode, 200, res.body);
+      assert.equal((res.json() as SyncResponse).finalized, true);
+      assert.deepStrictEqual(reader.revoked, [`${CREDS}/old-lease`]);
+    });
+  }
+
+  for (const [what, mutate, field] of [
+    ['a path through sys/', (a: VaultApp) => (a.spec.vault.secrets[1]!.path = 'sys/leases/lookup'), 'spec.vault.secrets[1].path'],
+    ['a role that is no role name', (a: VaultApp) => (a.spec.vault.role = 'billing app'), 'spec.vault.role'],
+    ['no vault at all', (a: VaultApp) => delete (a.spec as { vault?: unknown }).vault, 'spec.vault'],
+  ] as const) {
+    it(`invalid in a field it reads, ${what}: /finalize refuses it (422, naming ${field}) and revokes nothing`, async (t) => {
+      const { app, reader } = await hook(t, CRED_VALUES);
+      const res = await post(app, '/finalize', withLease(mutate), 'json');
+      assert.equal(res.statusCode, 422, res.body);
+      assert.ok(res.json().message.includes(field), res.body);
+      assert.deepStrictEqual(reader.revoked, []);
+    });
+  }
+});
