@@ -60,19 +60,19 @@ export const TARGET_KEY_RULE = matching(
 );
 
 // --- Keys of the managed Secret (targetKey, template keys, dataFrom keys) the hook never writes.
-// Each is a valid Secret key, but names an object's prototype: JSON parsers refuse "__proto__"
-// (Fastify's did, and so every later request carrying the Secret), code that indexes a plain
-// object with them reads the prototype's members, and "constructor" and "prototype" together
-// are the other shape secure-json-parse watches for. The hook's parsers now leave such members
-// out of a body (src/http/prototype-members.ts), so a Secret key among them would be a key
-// the hook cannot see in the Secret it wrote.
+// Each is a valid Secret key, but a name of the prototype chain: JSON parsers refuse or drop
+// a key "__proto__" (Fastify's refused it, and so every later request carrying the Secret;
+// the hook's now drop it, src/http/prototype-members.ts, so it would be a key the hook cannot
+// see in the Secret it wrote), a plain object indexed with "__proto__" or "constructor"
+// answers with the prototype's members, and "constructor" holding "prototype" is the other
+// shape secure-json-parse refuses.
 export const REFUSED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
 export const isRefusedKey = (key: string): boolean => REFUSED_KEYS.includes(key);
 export const REFUSED_KEYS_CEL = `[${REFUSED_KEYS.map(celString).join(', ')}]`;
 export const REFUSED_KEYS_WORDS = '__proto__, constructor or prototype';
 export const TARGET_KEY_NOT_REFUSED_RULE: StringRule = {
   rule: `!(self in ${REFUSED_KEYS_CEL})`,
-  message: `targetKey must not be ${REFUSED_KEYS_WORDS}: the hook's JSON parsers drop keys that name an object's prototype`,
+  message: `targetKey must not be ${REFUSED_KEYS_WORDS}: names of an object's prototype chain, which JSON parsers refuse or drop`,
   test: (v) => !isRefusedKey(v),
 };
 

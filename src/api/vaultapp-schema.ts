@@ -187,7 +187,7 @@ export const VaultSpecSchema = Type.Object(
           },
           {
             rule: RULE_TEMPLATE_KEYS_NOT_REFUSED,
-            message: `no template key may be ${REFUSED_KEYS_WORDS}: the hook's JSON parsers drop keys that name an object's prototype`,
+            message: `no template key may be ${REFUSED_KEYS_WORDS}: names of an object's prototype chain, which JSON parsers refuse or drop`,
           },
         ],
       }),

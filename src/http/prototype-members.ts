@@ -1,10 +1,10 @@
 // The members a body may spell that name an object's prototype: a key "__proto__", and a
 // key "constructor" whose value is an object with its own "prototype". They are what
 // prototype poisoning is made of, and nothing the hook reads or writes needs them: no field
-// of a VaultApp, Deployment, StatefulSet, Service or ServiceMonitor has those names, and the
-// API server refuses both as label, annotation and resource keys; the one place they were
-// valid is a key of the managed Secret's data, which the hook no longer writes (a key it
-// refuses, src/api/string-rules.ts). So the hook's parsers leave them out of what they
+// of a VaultApp, Deployment, StatefulSet, Service or ServiceMonitor has those names, the API
+// server refuses "__proto__" as a label, annotation or resource key, and none of those maps
+// holds an object value (the second shape). The one place "__proto__" was valid is a key of
+// the managed Secret's data, which the hook no longer writes (src/api/string-rules.ts). So the hook's parsers leave them out of what they
 // give the routes, instead of refusing the body: a body refused for them was a VaultApp no
 // sync and no finalize could ever reach again (issue 18, item 3). JSON bodies get this from
 // Fastify's own parser in its 'remove' mode (secure-json-parse, ./json-body.ts); YAML bodies,
