@@ -14,6 +14,7 @@ import {
   RULE_SOME_SOURCE,
   RULE_TARGET_OR_NAME,
   RULE_TEMPLATE_KEYS,
+  RULE_TEMPLATE_KEYS_NOT_REFUSED,
   RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES,
   RULE_TEMPLATES_NOT_TARGETS,
   RULE_UNIQUE_TARGET_KEYS,
@@ -23,7 +24,7 @@ import {
 } from './vaultapp-schema.js';
 import { isLabelKey, isReservedLabelKey, matchesLabelValuePattern, RULE_LABEL_KEYS, RULE_LABEL_KEYS_NOT_RESERVED, RULE_LABEL_VALUES } from './kube-labels.js';
 import { secretSpecTwins } from './secret-spec-twins.js';
-import { stringRuleTwins } from './string-rules.js';
+import { isRefusedKey, stringRuleTwins } from './string-rules.js';
 
 // CEL's matches() is an unanchored RE2 search, as RegExp.test is; the pattern uses nothing the two read differently.
 const SYSTEM_PATH = new RegExp(SYSTEM_PATH_PATTERN);
@@ -58,6 +59,7 @@ export const celTwins: Record<string, CelTwin> = {
     });
   },
   [RULE_TEMPLATE_KEYS]: (self) => everyEntry(self, (k) => k.length <= 253 && SECRET_KEY.test(k)),
+  [RULE_TEMPLATE_KEYS_NOT_REFUSED]: (self) => everyEntry(self, (k) => !isRefusedKey(k)),
   [RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES]: (self) => {
     const v = self as { secrets?: unknown; templates?: unknown } | undefined;
     return !Array.isArray(v?.secrets) || v.templates !== undefined || v.secrets.every((s) => (s as { targetKey?: unknown })?.targetKey !== undefined);

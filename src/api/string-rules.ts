@@ -59,6 +59,23 @@ export const TARGET_KEY_RULE = matching(
     "'-', '_' and '.', neither '.' itself nor beginning with '..'",
 );
 
+// --- Keys of the managed Secret (targetKey, template keys, dataFrom keys) the hook never writes.
+// Each is a valid Secret key, but a name of the prototype chain: JSON parsers refuse or drop
+// a key "__proto__" (Fastify's refused it, and so every later request carrying the Secret;
+// the hook's now drop it, src/http/prototype-members.ts, so it would be a key the hook cannot
+// see in the Secret it wrote), a plain object indexed with "__proto__" or "constructor"
+// answers with the prototype's members, and "constructor" holding "prototype" is the other
+// shape secure-json-parse refuses.
+export const REFUSED_KEYS: readonly string[] = ['__proto__', 'constructor', 'prototype'];
+export const isRefusedKey = (key: string): boolean => REFUSED_KEYS.includes(key);
+export const REFUSED_KEYS_CEL = `[${REFUSED_KEYS.map(celString).join(', ')}]`;
+export const REFUSED_KEYS_WORDS = '__proto__, constructor or prototype';
+export const TARGET_KEY_NOT_REFUSED_RULE: StringRule = {
+  rule: `!(self in ${REFUSED_KEYS_CEL})`,
+  message: `targetKey must not be ${REFUSED_KEYS_WORDS}: names of an object's prototype chain, which JSON parsers refuse or drop`,
+  test: (v) => !isRefusedKey(v),
+};
+
 // --- spec.vault.secrets[].name: what vault.templates reads as {{ <name>.<key> }}.
 export const ENTRY_NAME_PATTERN = '^[a-zA-Z_][a-zA-Z0-9_]*$';
 export const ENTRY_NAME_RULE = matching(
@@ -111,6 +128,7 @@ export const STRING_RULES: StringRule[] = [
   PATH_CHARACTERS_RULE,
   PATH_SEGMENTS_RULE,
   TARGET_KEY_RULE,
+  TARGET_KEY_NOT_REFUSED_RULE,
   ENTRY_NAME_RULE,
   DATA_FROM_PREFIX_RULE,
   SERVICE_NAME_RULE,

@@ -64,9 +64,54 @@ export function validateVaultApp(obj: unknown): { ok: true; value: VaultApp } | 
     const note = `(the first error found; a VaultApp of more than ${FULL_REPORT_MAX_VALUES} values is checked up to its first error)`;
     return { ok: false, errors: first.map((e) => ({ ...e, message: `${e.message} ${note}` })) };
   }
+  return { ok: false, errors: everyError(obj).map(toFieldError) };
+}
+
+function everyError(obj: unknown): ErrorObject[] {
   everyErrorValidator ??= createAjv({ allErrors: true }).compile<VaultApp>(VaultAppSchema);
   everyErrorValidator(obj);
-  return { ok: false, errors: (everyErrorValidator.errors ?? []).map(toFieldError) };
+  return everyErrorValidator.errors ?? [];
+}
+
+// What finalize reads of the parent (JSON pointers, '*' for a list index): who it is (the
+// lease records are bound to it), how it logs in to Vault (role, the pods' service account),
+// which paths its leases may be for, and the status it answers with.
+const FINALIZE_READS = [
+  '/metadata/name',
+  '/metadata/namespace',
+  '/metadata/uid',
+  '/spec/vault/role',
+  '/spec/vault/secrets/*/path',
+  '/spec/vault/dataFrom/*/path',
+  '/spec/deploymentSpec/template/spec/serviceAccountName',
+  '/spec/deploymentSpec/template/spec/serviceAccount',
+  '/spec/statefulSetSpec/template/spec/serviceAccountName',
+  '/spec/statefulSetSpec/template/spec/serviceAccount',
+  '/status',
+].map((p) => p.split('/').slice(1));
+
+// An error at `path` touches a read when one is a prefix of the other: the error is on the
+// field read, inside it, or on an object around it (a missing property, a rule on the whole).
+function touchesFinalize(path: string): boolean {
+  const at = path.split('/').slice(1);
+  return FINALIZE_READS.some((read) => {
+    const n = Math.min(at.length, read.length);
+    for (let i = 0; i < n; i++) if (read[i] !== '*' ? read[i] !== at[i] : !/^\d+$/.test(at[i]!)) return false;
+    return true;
+  });
+}
+
+/**
+ * A VaultApp to finalize: valid, or invalid only in fields finalize does not read. A
+ * VaultApp admitted under an older CRD (a targetKey the current one refuses, say) must
+ * still be deletable: refusing its finalize would keep its finalizer, and its leases, for good.
+ */
+export function validateForFinalize(obj: unknown): { ok: true; value: VaultApp } | { ok: false; errors: FieldError[] } {
+  const full = validateVaultApp(obj);
+  if (full.ok || holdsMoreValuesThan(obj, FULL_REPORT_MAX_VALUES)) return full;
+  const errors = everyError(obj);
+  if (errors.length === 0 || errors.some((e) => touchesFinalize(e.instancePath))) return full;
+  return { ok: true, value: obj as VaultApp };
 }
 
 /** Whether `value` holds more than `max` values in all, counted iteratively and no further than max. */

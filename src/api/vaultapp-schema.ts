@@ -22,6 +22,9 @@ import {
   ROLE_RULE,
   SECRET_KEY_PATTERN,
   SERVICE_NAME_RULE,
+  REFUSED_KEYS_CEL,
+  REFUSED_KEYS_WORDS,
+  TARGET_KEY_NOT_REFUSED_RULE,
   TARGET_KEY_RULE,
   validations,
 } from './string-rules.js';
@@ -35,6 +38,7 @@ export const RULE_NAME_ONE_PATH = 'self.all(x, !has(x.name) || self.all(y, !has(
 export const MAX_TEMPLATES = 32;
 export const MAX_TEMPLATE_LENGTH = 8192;
 export const RULE_TEMPLATE_KEYS = `self.all(k, k.size() <= 253 && k.matches(${celString(SECRET_KEY_PATTERN)}))`;
+export const RULE_TEMPLATE_KEYS_NOT_REFUSED = `self.all(k, !(k in ${REFUSED_KEYS_CEL}))`;
 export const RULE_TEMPLATE_ONLY_NEEDS_TEMPLATES = 'self.secrets.all(s, has(s.targetKey)) || has(self.templates)';
 export const RULE_TEMPLATES_NOT_TARGETS = '!has(self.templates) || self.secrets.all(s, !has(s.targetKey) || !(s.targetKey in self.templates))';
 export const RULE_PORT_WHEN_ENABLED = "!self.enabled || (has(self.port) && self.port != '')";
@@ -74,7 +78,7 @@ export const VaultSecretSchema = Type.Object(
         maxLength: 253,
         description:
           'Key in the managed Secret, and file name under /etc/secrets/vault. Left out, the value feeds vault.templates only (the entry then needs a name).',
-        'x-kubernetes-validations': validations(TARGET_KEY_RULE),
+        'x-kubernetes-validations': validations(TARGET_KEY_RULE, TARGET_KEY_NOT_REFUSED_RULE),
       }),
     ),
     name: Type.Optional(
@@ -138,7 +142,7 @@ export const VaultSpecSchema = Type.Object(
         description:
           `Vault KV secrets whose every key is copied into the managed Secret (at most ${MAX_DATA_FROM_KEYS} keys in all). ` +
           'A key that is also a targetKey of vault.secrets, or that an earlier dataFrom entry already gave, is skipped and reported (the explicit one wins); ' +
-          'so is a key that is not a valid Secret key.',
+          'so is a key that is not a valid Secret key, or is __proto__, constructor or prototype.',
       }),
     ),
     rotation: Type.Optional(
@@ -180,6 +184,10 @@ export const VaultSpecSchema = Type.Object(
           {
             rule: RULE_TEMPLATE_KEYS,
             message: 'every template key must be a Secret key: [-._a-zA-Z0-9], at most 253 characters, not "." or starting with ".."',
+          },
+          {
+            rule: RULE_TEMPLATE_KEYS_NOT_REFUSED,
+            message: `no template key may be ${REFUSED_KEYS_WORDS}: names of an object's prototype chain, which JSON parsers refuse or drop`,
           },
         ],
       }),

@@ -2,7 +2,10 @@
 // as the peers (External Secrets' dataFrom, Vault Secrets Operator) do by default.
 // A key is never silently overwritten: the explicit targetKeys of vault.secrets win,
 // then the earlier dataFrom entry; what is skipped is said in the SecretsSynced
-// condition by key and path, never by value. Pure.
+// condition by key and path, never by value. Whoever writes the Vault path chooses the key
+// names: "__proto__", "constructor" and "prototype" are skipped too, as the CRD refuses
+// them for targetKey and template keys (src/api/string-rules.ts REFUSED_KEYS). Pure.
+import { isRefusedKey } from '../api/string-rules.js';
 import { MAX_DATA_FROM_KEYS, SECRET_KEY_PATTERN, type DataFrom, type VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
 import { ownGet, ownSet } from './own.js';
@@ -78,6 +81,7 @@ export function copyAllKeys(
       const target = prefix + name;
       const value = encode(ownGet(source, name));
       if (!isSecretKey(target)) notes.push(`${where(name)}: ${quote(target)} is not a Secret key ([-._a-zA-Z0-9], at most 253 characters)`);
+      else if (isRefusedKey(target)) notes.push(`${where(name)}: ${quote(target)} names an object's prototype, a key the hook never writes`);
       else if (value === undefined) notes.push(`${where(name)} is null`);
       else if (taken.has(target)) notes.push(`${where(name)}: ${quote(target)} is ${taken.get(target)}, which wins`);
       else if (givenBy.has(target)) notes.push(`${where(name)}: ${quote(target)} comes from dataFrom[${givenBy.get(target)}] already`);

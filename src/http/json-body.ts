@@ -1,10 +1,11 @@
-// JSON bodies of /sync and /finalize. Fastify's parser (secure-json-parse, refusing keys
-// that could poison a prototype) scans every text with two regular expressions for
-// `__proto__` and `constructor` in any spelling: on a 20 KB Metacontroller request that
-// costs about as much as the parse itself. A text holding neither word nor any `\u`
-// escape (the only other way to spell them) cannot hold such a key, so JSON.parse alone
-// gives what secure-json-parse would; every other text, and every text JSON.parse
-// refuses, goes to Fastify's parser, which refuses or reports it as it always has.
+// JSON bodies of /sync and /finalize. Fastify's parser (secure-json-parse, which refuses
+// or, for the hook's routes, removes keys that could poison a prototype: ./prototype-members.ts)
+// scans every text with two regular expressions for `__proto__` and `constructor` in any
+// spelling: on a 20 KB Metacontroller request that costs about as much as the parse itself.
+// A text holding neither word nor any `\u` escape (the only other way to spell them) cannot
+// hold such a key, so JSON.parse alone gives what secure-json-parse would; every other text,
+// and every text JSON.parse refuses, goes to Fastify's parser, which refuses, removes or
+// reports as its mode says.
 // With `withoutUnreadParts` (the hook's routes), the controller and the request objects'
 // managedFields lists are left out of the body, whichever parser read it (./unread-parts.ts).
 import type { FastifyBodyParser, FastifyRequest } from 'fastify';

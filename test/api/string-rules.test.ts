@@ -21,6 +21,7 @@ import {
   ROLE_RULE,
   SECRET_TYPE_RULE,
   STRING_RULES,
+  TARGET_KEY_NOT_REFUSED_RULE,
   TARGET_KEY_RULE,
   VAULT_PATH_PATTERN,
 } from '../../src/api/string-rules.js';
@@ -53,6 +54,7 @@ describe('string fields refuse with sentences', () => {
     [PATH_CHARACTERS_RULE, 'path'],
     [PATH_SEGMENTS_RULE, 'path'],
     [TARGET_KEY_RULE, 'targetKey'],
+    [TARGET_KEY_NOT_REFUSED_RULE, 'targetKey'],
     [PORT_RULE, 'port'],
     [METRICS_PATH_RULE, 'monitoring.path'],
     [INTERVAL_RULE, 'interval'],
@@ -92,6 +94,7 @@ describe('string fields refuse with sentences', () => {
       [(a) => (a.spec.vault.secrets[1].path = 'kv/billing/../../sys'), `spec.vault.secrets[1].path: ${PATH_SEGMENTS_RULE.message}`],
       [(a) => (a.spec.vault.secrets[0].path = 'kv/data/a b'), `spec.vault.secrets[0].path: ${PATH_CHARACTERS_RULE.message}`],
       [(a) => (a.spec.vault.secrets[0].targetKey = 'db/url'), `spec.vault.secrets[0].targetKey: ${TARGET_KEY_RULE.message}`],
+      [(a) => (a.spec.vault.secrets[1].targetKey = '__proto__'), `spec.vault.secrets[1].targetKey: ${TARGET_KEY_NOT_REFUSED_RULE.message}`],
       [(a) => (a.spec.monitoring.port = 'Http'), `spec.monitoring.port: ${PORT_RULE.message}`],
       [(a) => (a.spec.monitoring.path = 'metrics'), `spec.monitoring.path: ${METRICS_PATH_RULE.message}`],
       [(a) => (a.spec.monitoring.interval = '1 m'), `spec.monitoring.interval: ${INTERVAL_RULE.message}`],
@@ -125,6 +128,8 @@ describe('string fields refuse with sentences', () => {
     ok(TARGET_KEY_RULE, '.env');
     no(TARGET_KEY_RULE, '..env');
     no(TARGET_KEY_RULE, '.');
+    for (const key of ['__proto__', 'constructor', 'prototype']) no(TARGET_KEY_NOT_REFUSED_RULE, key);
+    for (const key of ['__proto', 'Constructor', 'prototypes', 'toString', '_proto_']) ok(TARGET_KEY_NOT_REFUSED_RULE, key);
     ok(PORT_RULE, 'http-metrics');
     no(PORT_RULE, 'http-');
     no(PORT_RULE, 'HTTP');

@@ -115,13 +115,29 @@ describe('dataFrom copies every key of a path', () => {
     assert.match(m, /; and 22 more$/);
   });
 
-  it('keys named __proto__ and constructor are copied as ordinary keys (no prototype is touched)', () => {
-    const data = JSON.parse('{"__proto__":"p","constructor":"c","toString":"t"}') as Record<string, unknown>;
+  it('keys named __proto__, constructor and prototype are skipped and reported by name, never by value; the others are copied', () => {
+    const data = JSON.parse('{"__proto__":"p-VALUE","constructor":"c-VALUE","prototype":"pr-VALUE","toString":"t"}') as Record<string, unknown>;
     const res = sync(request(withDataFrom([{ path: ALL }], [])), material(data), at(0), config);
     const out = dataOf(res);
-    assert.deepStrictEqual(Object.keys(out).sort(), ['__proto__', 'constructor', 'toString']);
+    assert.deepStrictEqual(Object.keys(out), ['toString']);
     assert.equal(Object.getPrototypeOf(out), Object.prototype);
-    assert.equal(out.constructor as unknown as string, b64('c'));
+    const c = cond(res, 'SecretsSynced');
+    assert.equal(c.status, 'True');
+    for (const name of ['__proto__', 'constructor', 'prototype'])
+      assert.match(
+        c.message,
+        new RegExp(`key "${name}" at path "kv/data/billing/all" \\(dataFrom\\[0\\]\\): "${name}" names an object's prototype, a key the hook never writes`),
+      );
+    assert.doesNotMatch(JSON.stringify(res.status), /VALUE/);
+  });
+
+  it('a prefix that spells a refused key with the name is skipped too ("__" + "proto__")', () => {
+    const res = sync(request(withDataFrom([{ path: ALL, prefix: '__' }], [])), material({ proto__: 'x', ok: 'y' }), at(0), config);
+    assert.deepStrictEqual(Object.keys(dataOf(res)), ['__ok']);
+    assert.match(
+      cond(res, 'SecretsSynced').message,
+      /key "proto__" at path "kv\/data\/billing\/all" \(dataFrom\[0\]\): "__proto__" names an object's prototype/,
+    );
   });
 
   it(`more than ${MAX_DATA_FROM_KEYS} keys in all is refused, not cut: the Secret keeps its data and the condition says why`, () => {

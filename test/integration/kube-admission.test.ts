@@ -147,6 +147,25 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
     field: 'spec.vault.templates',
     says: /every template key must be a Secret key/,
   },
+  // Keys that name an object's prototype (issue 18 item 3): the hook's parsers drop them.
+  {
+    name: 'a template key "prototype"',
+    mutate: (a) => (a.spec.vault.templates = { ok: 'x', prototype: 'y' }),
+    field: 'spec.vault.templates',
+    says: /no template key may be __proto__, constructor or prototype/,
+  },
+  {
+    name: 'targetKey "__proto__"',
+    mutate: (a) => (a.spec.vault.secrets[0].targetKey = '__proto__'),
+    field: 'spec.vault.secrets[0].targetKey',
+    says: /targetKey must not be __proto__, constructor or prototype/,
+  },
+  {
+    name: 'targetKey "constructor"',
+    mutate: (a) => (a.spec.vault.secrets[1].targetKey = 'constructor'),
+    field: 'spec.vault.secrets[1].targetKey',
+    says: /targetKey must not be __proto__, constructor or prototype/,
+  },
   {
     name: 'an entry with neither targetKey nor name',
     mutate: (a) => delete a.spec.vault.secrets[1].targetKey,
@@ -744,6 +763,12 @@ const EDGES: { name: string; ok: boolean; mutate: (a: any) => void }[] = [
     name: 'secret.annotations: keys __proto__ and constructor (not qualified names) are refused by both',
     ok: false,
     mutate: (a) => (a.spec.secret = { annotations: JSON.parse('{"__proto__":"a","constructor":"b"}') }),
+  },
+  // Over HTTP the hook's parser leaves such a key out of the body (src/http/prototype-members.ts): refused by both here.
+  {
+    name: 'a template key "__proto__" (an own key, as JSON carries it)',
+    ok: false,
+    mutate: (a) => (a.spec.vault.templates = JSON.parse('{"__proto__": "x"}')),
   },
 ];
 

@@ -418,15 +418,18 @@ describe('hostile input through POST /sync', () => {
       }
     });
 
-    it('"__proto__" in a JSON body is refused (400) and pollutes nothing', async (t) => {
-      const raw = JSON.stringify(request(loadExample())).replace(
-        '"children":{',
-        '"children":{"__proto__":{"polluted":{"apiVersion":"v1","kind":"X","metadata":{"name":"p"}}},',
-      );
-      const { res, reader } = await post(t, undefined, { raw });
-      assert.equal(res.statusCode, 400, res.body);
-      assert.equal(reader.calls, 0);
+    it('"__proto__" and "constructor.prototype" in a JSON body are left out (the answer is the one without them) and pollute nothing', async (t) => {
+      const plain = JSON.stringify(request(loadExample()));
+      const raw = plain
+        .replace('"children":{', '"children":{"__proto__":{"polluted":{"apiVersion":"v1","kind":"X","metadata":{"name":"p"}}},')
+        .replace('"spec":{', '"spec":{"constructor":{"prototype":{"polluted":1}},');
+      assert.notEqual(raw, plain);
+      const { res } = await post(t, undefined, { raw });
+      assert.equal(res.statusCode, 200, res.body);
+      const { res: without } = await post(t, undefined, { raw: plain });
+      assert.deepStrictEqual(res.json(), without.json());
       assert.equal(({} as Record<string, unknown>).polluted, undefined);
+      assert.equal((Object.prototype as Record<string, unknown>).polluted, undefined);
     });
 
     for (const where of ['the root', 'parent', 'children', "an observed Secret's data"]) {

@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { HookRequestSchema, HookResponseSchema } from '../../api/hook-schemas.js';
-import { describeFieldErrors, validateVaultApp } from '../../api/validate.js';
+import { describeFieldErrors, validateForFinalize, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
 import { finalize, leasesToRevoke } from '../../hook/finalize.js';
 import { answerStableUntil } from '../../hook/answer-stability.js';
@@ -57,11 +57,14 @@ declare module 'fastify' {
   }
 }
 
-/** The request with its parent checked in full against the VaultApp schema (`related` is not used). */
-function parseRequest(body: HookRequest): SyncRequest {
+/**
+ * The request with its parent checked against the VaultApp schema (`related` is not used):
+ * in full for a sync; for a finalize, the fields finalize reads (../../api/validate.ts).
+ */
+function parseRequest(body: HookRequest, finalizing = body.finalizing === true): SyncRequest {
   const { related: _unused, ...request } = body;
   const { name, namespace } = body.parent.metadata;
-  const parsed = validateVaultApp(body.parent);
+  const parsed = finalizing ? validateForFinalize(body.parent) : validateVaultApp(body.parent);
   if (!parsed.ok) throw new HookError('INVALID_PARENT', `VaultApp ${namespace}/${name} is invalid: ${describeFieldErrors(parsed.errors)}`);
   return { ...request, parent: parsed.value };
 }
@@ -172,7 +175,7 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     return send(req, reply, res);
   });
 
-  app.post('/finalize', { schema }, async (req, reply) => answerFinalize(req, reply, parseRequest(req.body)));
+  app.post('/finalize', { schema }, async (req, reply) => answerFinalize(req, reply, parseRequest(req.body, true)));
 };
 
 /**
@@ -181,7 +184,9 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
  * (./unchanged-answers.ts) is not parsed at all.
  */
 function parseJsonBodies(app: FastifyInstance, answers: UnchangedAnswers | undefined, now: () => Date): void {
-  const parseJson = jsonBodyParser(app.getDefaultJsonParser('error', 'error'), { withoutUnreadParts: true });
+  // 'remove', not 'error': a member naming a prototype is left out, not a reason to refuse the
+  // body, or a Secret holding such a key would freeze its VaultApp for good (../prototype-members.ts).
+  const parseJson = jsonBodyParser(app.getDefaultJsonParser('remove', 'remove'), { withoutUnreadParts: true });
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
     if (answers && req.routeOptions.url === '/sync') {
