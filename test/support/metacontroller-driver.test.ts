@@ -114,7 +114,7 @@ it('statusLag sends the parent with the status of one or two answers before, the
     const statuses: unknown[] = [mc.parent.status];
     const versions: unknown[] = [];
     for (let i = 0; i < 6; i++) {
-      versions.push(mc.parent.metadata.resourceVersion);
+      versions.push((mc.parent.metadata as { resourceVersion?: string }).resourceVersion);
       await mc.sync();
       mc.deploymentStep();
       statuses.push(mc.parent.status);
