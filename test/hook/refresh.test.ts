@@ -165,6 +165,7 @@ describe("what the status remembers is in the Secret's state, not in the parent'
     const res = sync(req, kept(KEEP_BOTH), at(30), config);
     assert.deepStrictEqual(auth(res), ['True', 'NotNeeded']);
     assert.equal(res.status.lastSecretUpdateTime, '2026-11-27T12:00:00Z');
+    assert.equal(stateOf(res.children).updatedAt, '2026-11-27T12:00:00Z', 'written into the state by the first sync after the upgrade');
     const next = settle(app, res);
     const refreshed = sync(request(next.app, next.observed), read(), at(300), config);
     assert.deepStrictEqual([stateOf(refreshed.children).updatedAt, stateOf(refreshed.children).login], ['2026-11-27T12:00:00Z', 'ok']);
