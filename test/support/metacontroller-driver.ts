@@ -55,9 +55,12 @@ export interface DriverOptions {
    */
   ownWritesOnly?: boolean;
   /**
-   * Metacontroller's informer lags its own status write (DESIGN.md): with this probability a
-   * sync sends the parent with the status it had one or two answers before (either, equally
-   * likely), the rest of the parent as it is now. Seeded, so that a failing run repeats.
+   * Metacontroller's informer lags its own status write (DESIGN.md): the watch event of a child
+   * it has just written brings a sync before the parent's informer shows the status it wrote
+   * with it. With this probability, a sync that follows an answer which wrote a child sends the
+   * parent with the status of one or two answers before (either, equally likely), the rest of
+   * the parent as it is now; a resync, or a sync brought by the status write alone, sees the
+   * status as it is. Seeded, so that a failing run repeats.
    */
   statusLag?: { probability: number; seed: number };
 }
@@ -150,7 +153,7 @@ export class MetacontrollerDriver {
   /** The parent as this sync's informer has it: now, or (statusLag) with the status of one or two answers before. */
   private seenParent(): VaultApp {
     const lag = this.opts.statusLag;
-    if (!lag || !this.random || this.random() >= lag.probability) return this.parent;
+    if (!lag || !this.random || !this.changed || this.random() >= lag.probability) return this.parent;
     const back = this.random() < 0.5 ? 1 : 2;
     const i = this.statuses.length - 1 - back;
     if (i < 0) return this.parent;
