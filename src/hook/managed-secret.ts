@@ -8,9 +8,11 @@ import type { VaultMaterial } from './material.js';
 import { childLabels, secretName } from './names.js';
 import type { ObservedSecret } from './observed-secret.js';
 import { refreshSecondsOf } from './plan.js';
-import { nextState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
+import { keptState, nextState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
 import { secretDataFromVault } from './secret-data.js';
 import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from './secret-shape.js';
+import { sameData } from './secret-version.js';
+import { loginFact } from './vault-authenticated.js';
 import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
 
 export interface ManagedSecret {
@@ -53,6 +55,7 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   const data = synced ?? observedData;
   const leases = synced ? fromVault.leases : keptLeases(records.trusted, fromVault.fallbackLeases);
   const readNow = Object.values(material.reads).some((r) => r.ok && 'data' in r && !r.lease);
+  const login = loginFact(app, material);
   const nextRefresh = synced
     ? nextState(
         app,
@@ -64,9 +67,10 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
         config.hmacKey,
         refreshSecondsOf(app, config),
         fromVault.dataFrom,
+        { dataChanged: observedData === undefined || !sameData(synced, observedData), login },
       )
     : state.kind === 'trusted'
-      ? state.state
+      ? keptState(app, state.state, login, config.hmacKey)
       : undefined;
   if (data === undefined) return { observedData, leases, problems };
 
@@ -75,7 +79,7 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   // annotation the hook never set, so only setting it replaces what a tenant wrote.
   if (leases.length > 0 || records.rejected.length > 0) annotations[LEASES_ANNOTATION] = serializeLeases(leases);
   // Kept byte for byte when unchanged, so that a sync inside the refresh interval changes nothing.
-  if (nextRefresh) annotations[STATE_ANNOTATION] = !synced && state.kind === 'trusted' ? state.text : serializeState(nextRefresh);
+  if (nextRefresh) annotations[STATE_ANNOTATION] = state.kind === 'trusted' && nextRefresh === state.state ? state.text : serializeState(nextRefresh);
   const all = secretAnnotations(app, annotations);
   const withAnnotations = Object.keys(all).length > 0 ? { annotations: all } : {};
   return {

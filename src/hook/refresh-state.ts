@@ -12,6 +12,7 @@ import { dataFromOf, isSecretKey, MAX_SKIP_NOTES, type DataFromKeys } from './da
 import { isoSeconds } from './conditions.js';
 import { identityOf } from './identity.js';
 import type { KubeObject } from './types.js';
+import type { LoginFact } from './vault-authenticated.js';
 
 export const STATE_ANNOTATION = 'vaultapp.techweaver.io/state';
 /** Any new value on the VaultApp makes the next sync read Vault. */
@@ -30,7 +31,22 @@ export interface RefreshState {
   leased: string[];
   /** With spec.vault.dataFrom: the keys each path wrote (kept as the Secret holds them while fresh), and what was skipped. */
   dataFrom?: DataFromKeys;
+  /**
+   * What the status says and the parent's status cannot be trusted to remember (it may be one
+   * or two answers old): when the hook last changed the Secret's data (lastSecretUpdateTime),
+   * and whether the last sync that asked Vault got in (VaultAuthenticated of a sync that asks
+   * nothing). Absent in states written before they were carried. Each changes only with its
+   * fact, never per sync or per refresh.
+   */
+  updatedAt?: string;
+  login?: LoginFact;
   mac: string;
+}
+
+/** What this sync learnt for the state: whether it changed the data, and how logging in went (undefined: Vault not asked). */
+export interface StateFacts {
+  dataChanged: boolean;
+  login: LoginFact | undefined;
 }
 
 const MAC_PURPOSE = 'refresh-state';
@@ -112,7 +128,7 @@ export function dataMacs(
   return out;
 }
 
-// dataFrom is appended only when present: states written before it existed keep verifying.
+// dataFrom and the facts are appended only when present: states written before they existed keep verifying.
 const macFields = (s: Omit<RefreshState, 'mac'>): unknown[] => [
   s.readAt,
   s.spec,
@@ -120,6 +136,7 @@ const macFields = (s: Omit<RefreshState, 'mac'>): unknown[] => [
   Object.entries(s.data),
   s.leased,
   ...(s.dataFrom ? [Object.entries(s.dataFrom.keys), s.dataFrom.skipped] : []),
+  ...(s.updatedAt !== undefined || s.login !== undefined ? [{ updatedAt: s.updatedAt ?? null, login: s.login ?? null }] : []),
 ];
 
 export function signState(app: VaultApp, state: Omit<RefreshState, 'mac'>, hmacKey: string): RefreshState {
@@ -144,7 +161,9 @@ const isState = (x: unknown): x is RefreshState => {
     Object.values(s.data).every((v) => typeof v === 'string') &&
     Array.isArray(s.leased) &&
     s.leased.every((p) => typeof p === 'string') &&
-    (s.dataFrom === undefined || isDataFromKeys(s.dataFrom))
+    (s.dataFrom === undefined || isDataFromKeys(s.dataFrom)) &&
+    (s.updatedAt === undefined || (typeof s.updatedAt === 'string' && Number.isFinite(Date.parse(s.updatedAt)))) &&
+    (s.login === undefined || s.login === 'ok' || s.login === 'failed')
   );
 };
 
@@ -214,6 +233,24 @@ export function secondsUntilRefresh(readAt: string, now: Date, refreshSeconds: n
 }
 
 /**
+ * When the hook last changed the Secret's data, for status.lastSecretUpdateTime. A state
+ * written before this was carried has only readAt, the last read of Vault: at or after the
+ * last change under a refresh interval (each read moves it), the first read with none.
+ */
+export const lastUpdate = (state: RefreshState): string => state.updatedAt ?? state.readAt;
+
+/**
+ * The state of a sync that kept the observed data (a problem): as observed, unless how
+ * logging in went flipped. Returns the same object when nothing changed, so that its text
+ * is kept byte for byte.
+ */
+export function keptState(app: VaultApp, state: RefreshState, login: LoginFact | undefined, hmacKey: string): RefreshState {
+  if (login === undefined || state.login === login) return state;
+  const { mac: _old, ...fields } = state;
+  return signState(app, { ...fields, login }, hmacKey);
+}
+
+/**
  * The state to write with data just synced. `readAt` moves only when the static paths
  * were read under a refresh interval: each move is a write of the Secret, and so one
  * more sync. With an interval of 0 every sync reads anyway, and a `readAt` moved at
@@ -228,10 +265,14 @@ export function nextState(
   now: Date,
   hmacKey: string,
   refreshSeconds: number,
-  dataFrom?: DataFromKeys,
+  dataFrom: DataFromKeys | undefined,
+  facts: StateFacts,
 ): RefreshState {
   const before = previous.kind === 'trusted' ? previous.state : undefined;
   const moved = readNow && refreshSeconds > 0;
+  // Without a state, when the data last changed is not known: the hook has just written it.
+  const updatedAt = facts.dataChanged || !before ? isoSeconds(now) : lastUpdate(before);
+  const login = facts.login ?? before?.login;
   const fields = {
     readAt: (moved ? undefined : before?.readAt) ?? isoSeconds(now),
     spec: specDigest(app),
@@ -239,6 +280,8 @@ export function nextState(
     data: dataMacs(app, data, hmacKey, dataFrom?.keys),
     leased: [...new Set(leased)].sort(),
     ...(dataFromOf(app).length > 0 ? { dataFrom: dataFrom ?? { keys: {}, skipped: [] } } : {}),
+    updatedAt,
+    ...(login ? { login } : {}),
   };
   // Most syncs change nothing in the state: the MAC verified on it this sync, for this
   // VaultApp, is the MAC of these same fields, and one HMAC fewer per sync.

@@ -6,11 +6,12 @@
 // it is and the workload (Deployment or StatefulSet) is kept; only the user's own
 // spec change removes data.
 import { errorCatalog, type Problem } from '../errors/catalog.js';
-import type { VaultApp, VaultAppStatus } from '../api/vaultapp-schema.js';
+import type { VaultAppStatus } from '../api/vaultapp-schema.js';
 import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
 import { pathsOf, skippedMessage } from './data-from.js';
 import { deploymentReadiness } from './deployment-readiness.js';
 import { statefulSetReadiness } from './statefulset-readiness.js';
+import { vaultAuthenticated } from './vault-authenticated.js';
 import { desiredWorkload, workloadOf } from './workload.js';
 import type { VaultMaterial } from './material.js';
 import { desiredMonitoring } from './monitoring.js';
@@ -21,8 +22,8 @@ import { secretName, VERSION_ANNOTATION } from './names.js';
 import { problem } from '../errors/catalog.js';
 import { childTypeManaged, observedChild } from './observed.js';
 import { refreshSecondsOf } from './plan.js';
-import { secondsUntilRefresh } from './refresh-state.js';
-import { sameData, secretVersion } from './secret-version.js';
+import { lastUpdate, secondsUntilRefresh } from './refresh-state.js';
+import { secretVersion } from './secret-version.js';
 import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from './types.js';
 
 const describe = (problems: Problem[]): string => problems.map((p) => p.message).join('; ');
@@ -37,7 +38,6 @@ export function sync(
 ): SyncResponse {
   const app = req.parent;
   const name = app.metadata.name;
-  const previous = app.status;
   const children: KubeObject[] = [];
   const conditions: ConditionInput[] = [];
 
@@ -47,7 +47,7 @@ export function sync(
   const { synced, observedData, leases, problems } = secret;
   const data = synced ?? observedData;
   if (secret.child) children.push(secret.child);
-  conditions.push(authenticated(app, material));
+  conditions.push(vaultAuthenticated(app, material, secret.state?.login));
   const secretsOk = synced !== undefined;
   conditions.push(
     secretsOk
@@ -115,9 +115,10 @@ export function sync(
       : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') },
   );
 
-  const finalConditions = withTransitionTimes(conditions, previous?.conditions, now, app.metadata.generation);
-  const dataChanged = synced !== undefined && (observedData === undefined || !sameData(synced, observedData));
-  const lastSecretUpdateTime = dataChanged ? isoSeconds(now) : previous?.lastSecretUpdateTime;
+  // The parent's status may be one or two answers old (DESIGN.md): only the transition time of a
+  // condition whose status stands is taken from it; what must be remembered is in the Secret's state.
+  const finalConditions = withTransitionTimes(conditions, app.status?.conditions, now, app.metadata.generation);
+  const lastSecretUpdateTime = secret.state && lastUpdate(secret.state);
   const status: VaultAppStatus = {
     conditions: finalConditions,
     ...(data !== undefined ? { secretName: sName } : {}),
@@ -175,37 +176,6 @@ export function sync(
     };
   }
 }
-
-// A sync that needed no Vault request knows nothing new about the login: the
-// previous condition stands (and so the status does not change).
-function authenticated(app: VaultApp, material: VaultMaterial): ConditionInput {
-  if (!material.auth.ok) {
-    // A login Vault never answered says nothing about the role: Unknown, not False.
-    const problem = material.auth.problem;
-    return { type: 'VaultAuthenticated', status: unanswered(problem) ? 'Unknown' : 'False', reason: reasonOf([problem]), message: problem.message };
-  }
-  // A cached token is no proof that Vault still accepts it: when Vault answered none of this
-  // sync's requests, say what is known. Paths still fresh and leases kept without renewal
-  // asked Vault nothing, so they prove nothing either way.
-  const asked = Object.values(material.reads).filter((r) => !r.ok || !('unchanged' in r || ('kept' in r && !r.renewal && !r.tokenRenewal)));
-  const silent = asked.length > 0 && asked.every((r) => !r.ok && unanswered(r.problem));
-  if (silent) {
-    return {
-      type: 'VaultAuthenticated',
-      status: 'Unknown',
-      reason: 'VaultUnreachable',
-      message: `a Vault token for role ${app.spec.vault.role} is cached, but Vault did not answer: whether it still accepts it is not known`,
-    };
-  }
-  const before = app.status?.conditions?.find((c) => c.type === 'VaultAuthenticated');
-  if (material.vaultSkipped && before) return { type: 'VaultAuthenticated', status: before.status, reason: before.reason, message: before.message };
-  return material.vaultSkipped
-    ? { type: 'VaultAuthenticated', status: 'True', reason: 'NotNeeded', message: 'no Vault request was needed: the data read last is still fresh' }
-    : { type: 'VaultAuthenticated', status: 'True', reason: 'Authenticated', message: `logged in to Vault with role ${app.spec.vault.role}` };
-}
-
-/** Vault did not answer (no connection, a timeout) or answered that it cannot serve (sealed, 503). */
-const unanswered = (p: Problem): boolean => p.code === 'VAULT_UNREACHABLE' || p.code === 'VAULT_SEALED';
 
 // Stateless backoff: the longer SecretsSynced has been False, the longer the wait,
 // from errorBackoffMinSeconds up to the healthy resync interval.

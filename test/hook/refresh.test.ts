@@ -8,7 +8,7 @@ import { durationSeconds } from '../../src/hook/duration.js';
 import { LEASES_ANNOTATION } from '../../src/hook/leases.js';
 import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork, type VaultPlan } from '../../src/hook/plan.js';
-import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
+import { REFRESH_ANNOTATION, signState, STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
@@ -72,7 +72,7 @@ describe('inside the refresh interval', () => {
     assert.deepStrictEqual(planVaultWork(replay, at(30), config), KEEP_BOTH);
   });
 
-  it('with no refresh state kept from the last read, the VaultAuthenticated condition is carried over', () => {
+  it('a sync that asks Vault nothing answers the VaultAuthenticated condition of the read before', () => {
     const { app, observed } = firstRead();
     const res = sync(request(app, observed), kept(KEEP_BOTH), at(30), config);
     assert.deepStrictEqual(
@@ -80,6 +80,117 @@ describe('inside the refresh interval', () => {
       app.status!.conditions!.find((c) => c.type === 'VaultAuthenticated'),
     );
   });
+});
+
+describe("what the status remembers is in the Secret's state, not in the parent's status", () => {
+  const stateOf = (children: KubeObject[]) => JSON.parse(secretOf(children).metadata.annotations![STATE_ANNOTATION]!) as Record<string, unknown>;
+  const auth = (res: SyncResponse) => {
+    const c = res.status.conditions!.find((x) => x.type === 'VaultAuthenticated')!;
+    return [c.status, c.reason];
+  };
+  // Metacontroller's informer lags its own status write: the parent may come with the
+  // status of one or two answers before, here none at all (the one before the first answer)
+  // or one a tenant with status rights wrote.
+  const parents = (app: VaultApp): [string, VaultApp][] => {
+    const { status: _s, ...none } = app;
+    const other = { ...app.status!, lastSecretUpdateTime: '2020-01-01T00:00:00Z', conditions: app.status!.conditions!.map((c) => ({ ...c, reason: 'Other' })) };
+    return [
+      ['as answered', app],
+      ['without status', none as VaultApp],
+      ['with another status', { ...app, status: other }],
+    ];
+  };
+
+  for (const [name, pick] of [
+    ['kept inside the interval', 30],
+    ['read again at the refresh', 300],
+  ] as const) {
+    it(`${name}: Authenticated and the time the data last changed, whatever status the parent shows`, () => {
+      const { app, observed } = firstRead();
+      for (const [shown, parent] of parents(app)) {
+        const req = request(parent, observed);
+        const plan = planVaultWork(req, at(pick), config);
+        const res = sync(req, pick === 30 ? kept(plan) : read(), at(pick), config);
+        assert.deepStrictEqual(auth(res), ['True', 'Authenticated'], shown);
+        assert.equal(res.status.lastSecretUpdateTime, '2026-11-27T12:00:00Z', shown);
+      }
+    });
+  }
+
+  it('the state changes only with its facts: at rest a refresh moves readAt alone; new data moves updatedAt', () => {
+    const { app, observed } = firstRead();
+    const first = stateOf(observed);
+    assert.deepStrictEqual([first.updatedAt, first.login], ['2026-11-27T12:00:00Z', 'ok']);
+    const kept30 = sync(request(app, observed), kept(KEEP_BOTH), at(30), config);
+    assert.deepStrictEqual(stateOf(kept30.children), first, 'a sync inside the interval changes nothing');
+    const refreshed = settle(app, sync(request(app, observed), read(), at(300), config));
+    assert.deepStrictEqual(stateOf(refreshed.observed), { ...first, readAt: '2026-11-27T12:05:00Z', mac: stateOf(refreshed.observed).mac });
+    const changed = sync(request(refreshed.app, refreshed.observed), read('postgres://db/other'), at(600), config);
+    assert.equal(stateOf(changed.children).updatedAt, '2026-11-27T12:10:00Z');
+    assert.equal(changed.status.lastSecretUpdateTime, '2026-11-27T12:10:00Z');
+  });
+
+  it('a failed login is remembered once (one write), a sync that asks nothing then says so, and a good read flips it back', () => {
+    const { app, observed } = firstRead();
+    const refused: VaultMaterial = {
+      auth: { ok: false, problem: { code: 'VAULT_AUTH_FAILED', message: 'cannot log in to Vault with role billing-app: Vault answered 403' } },
+      reads: {},
+    };
+    const failed = settle(app, sync(request(app, observed), refused, at(300), config));
+    assert.equal(stateOf(failed.observed).login, 'failed');
+    assert.equal(stateOf(failed.observed).readAt, '2026-11-27T12:00:00Z', 'the data was not read');
+    assert.equal(failed.app.status!.lastSecretUpdateTime, '2026-11-27T12:00:00Z');
+    const again = sync(request(failed.app, failed.observed), refused, at(310), config);
+    assert.equal(
+      secretOf(again.children).metadata.annotations![STATE_ANNOTATION],
+      secretOf(failed.observed).metadata.annotations![STATE_ANNOTATION],
+      'failing again changes nothing',
+    );
+    // A sync that asks Vault nothing after it (here: every path kept) cannot say the login works.
+    const skipped = sync(request(failed.app, failed.observed), kept(KEEP_BOTH), at(320), config);
+    assert.deepStrictEqual(auth(skipped), ['Unknown', 'NotNeeded']);
+    const good = sync(request(failed.app, failed.observed), read(), at(330), config);
+    assert.deepStrictEqual([auth(good), stateOf(good.children).login], [['True', 'Authenticated'], 'ok']);
+  });
+
+  it('a state written by an earlier release (no updatedAt, no login) is still trusted; its readAt stands for the last change until new data comes', () => {
+    const { app, observed } = firstRead();
+    const { updatedAt: _u, login: _l, mac: _m, ...old } = stateOf(observed);
+    const signed = signState(app, old as unknown as Parameters<typeof signState>[1], config.hmacKey);
+    const upgraded = observed.map((c) =>
+      c.kind === 'Secret' ? { ...c, metadata: { ...c.metadata, annotations: { [STATE_ANNOTATION]: JSON.stringify(signed) } } } : c,
+    );
+    const req = request(app, upgraded);
+    assert.deepStrictEqual(planVaultWork(req, at(30), config), KEEP_BOTH);
+    const res = sync(req, kept(KEEP_BOTH), at(30), config);
+    assert.deepStrictEqual(auth(res), ['True', 'NotNeeded']);
+    assert.equal(res.status.lastSecretUpdateTime, '2026-11-27T12:00:00Z');
+    assert.equal(stateOf(res.children).updatedAt, '2026-11-27T12:00:00Z', 'written into the state by the first sync after the upgrade');
+    const next = settle(app, res);
+    const refreshed = sync(request(next.app, next.observed), read(), at(300), config);
+    assert.deepStrictEqual([stateOf(refreshed.children).updatedAt, stateOf(refreshed.children).login], ['2026-11-27T12:00:00Z', 'ok']);
+    assert.equal(refreshed.status.lastSecretUpdateTime, '2026-11-27T12:00:00Z');
+  });
+
+  for (const [name, change] of [
+    ['login flipped', (st: Record<string, unknown>) => ({ ...st, login: 'failed' })],
+    ['updatedAt moved', (st: Record<string, unknown>) => ({ ...st, updatedAt: '2030-01-01T00:00:00Z' })],
+    ['updatedAt removed', (st: Record<string, unknown>) => ({ ...st, updatedAt: undefined })],
+    ['login of another type', (st: Record<string, unknown>) => ({ ...st, login: { ok: true } })],
+    ['updatedAt not a time', (st: Record<string, unknown>) => ({ ...st, updatedAt: 'soon' })],
+    ['updatedAt a number', (st: Record<string, unknown>) => ({ ...st, updatedAt: 1e300 })],
+  ] as const) {
+    it(`a tenant's edit of the state (${name}) is not trusted: UntrustedState, the data kept, nothing from it in the status`, () => {
+      const { app, observed } = firstRead();
+      const edited = observed.map((c) => (c.kind === 'Secret' ? withState(c, change) : c));
+      const req = request(app, edited);
+      assert.deepStrictEqual(planVaultWork(req, at(30), config), READ_BOTH);
+      const res = sync(req, read(), at(30), config);
+      assert.equal(reasonOf(res, 'SecretsSynced'), 'UntrustedState');
+      assert.equal(res.status.lastSecretUpdateTime, undefined);
+      assert.deepStrictEqual(secretOf(res.children).data, secretOf(observed).data);
+    });
+  }
 });
 
 describe('what makes a sync read Vault again', () => {

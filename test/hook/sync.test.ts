@@ -128,7 +128,17 @@ const steadyStatus = {
   secretName: 'billing-service-vault-secrets',
   lastSecretUpdateTime: EARLIER,
 };
-const steadyObserved = [secret(data1), observedDeployment(hmac(data1)), service, serviceMonitor];
+/**
+ * The Secret as the hook wrote it at EARLIER, its state annotation included: what the
+ * status says about the data (lastSecretUpdateTime) comes from that state, not from the
+ * parent's status, which may be one or two answers old.
+ */
+function writtenAt(time: string, data: Record<string, string>): KubeObject {
+  const first = sync(request(example), healthy, new Date(time), config).children.find((c) => c.kind === 'Secret')!;
+  const plain = secret(data);
+  return { ...plain, metadata: { ...plain.metadata, annotations: { [STATE_ANNOTATION]: first.metadata.annotations![STATE_ANNOTATION]! } } };
+}
+const steadyObserved = [writtenAt(EARLIER, data1), observedDeployment(hmac(data1)), service, serviceMonitor];
 
 const withMonitoringLabels = (app: VaultApp, monitoringLabels: Record<string, string>): VaultApp => ({
   ...app,
@@ -305,7 +315,8 @@ describe('sync: whole request in, whole response out', () => {
       const { res, readAt } = withoutRefreshState(sync(req, c.material, NOW, { ...config, ...c.config }));
       assert.deepStrictEqual(res, c.want);
       const synced = c.want.status.conditions!.find((x) => x.type === 'SecretsSynced')!.status === 'True';
-      assert.equal(readAt, synced ? '2026-11-27T12:00:00Z' : undefined, 'a Secret synced from Vault says when it was read');
+      const kept = c.observed?.some((o) => o.metadata.annotations?.[STATE_ANNOTATION]) ? EARLIER : undefined;
+      assert.equal(readAt, synced ? '2026-11-27T12:00:00Z' : kept, 'a Secret synced from Vault says when it was read; one kept, when it was read before');
     });
   }
 });
@@ -321,7 +332,8 @@ describe('sync: focused cases', () => {
     assert.equal(c.reason, 'KeyNotFound');
     assert.equal(c.message, `key "url" at path "${DB}" (targetKey db_url) not found; Secret billing-service-vault-secrets keeps its current data`);
     assert.ok(!JSON.stringify(res.status).includes('s3cr3t'));
-    assert.deepStrictEqual(res.children[0], secret(data1));
+    assert.deepStrictEqual(withoutRefreshState(res).res.children[0], secret(data1));
+    assert.equal(res.children[0]!.metadata.annotations![STATE_ANNOTATION], steadyObserved[0]!.metadata.annotations![STATE_ANNOTATION], 'the state as observed');
   });
 
   it('permission denied and an object value are reported per path with their own reasons', () => {
@@ -350,7 +362,10 @@ describe('sync: focused cases', () => {
       steadyObserved,
     );
     assert.deepStrictEqual([cond(res, 'VaultAuthenticated').status, cond(res, 'VaultAuthenticated').reason], ['False', 'AuthenticationFailed']);
-    assert.deepStrictEqual(res.children[0], secret(data1));
+    assert.deepStrictEqual(withoutRefreshState(res).res.children[0], secret(data1));
+    // The state remembers it for the syncs that ask Vault nothing; its readAt and updatedAt stay.
+    const state = JSON.parse(res.children[0]!.metadata.annotations![STATE_ANNOTATION]!);
+    assert.deepStrictEqual([state.login, state.readAt, state.updatedAt], ['failed', EARLIER, EARLIER]);
     assert.equal(kinds(res).join(), 'Secret,Deployment,Service,ServiceMonitor');
   });
 

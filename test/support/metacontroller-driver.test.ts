@@ -3,6 +3,7 @@
 // 304s for unchanged answers, and writes counted as Metacontroller makes them.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import { capturedRequestFor } from '../fixtures/metacontroller.js';
 import { build, recordedReader } from './build-app.js';
 import { MetacontrollerDriver, type HookTransport } from './metacontroller-driver.js';
@@ -91,4 +92,60 @@ it('ownWritesOnly (the bench) sends the same requests and makes the same writes,
   assert.equal(reusing.children.replace(/"resourceVersion":"\d+"/g, ''), plain.children.replace(/"resourceVersion":"\d+"/g, ''));
   const strip = (b: string) => b.replace(/"resourceVersion":"\d+"/g, '');
   assert.deepStrictEqual(reusing.bodies.map(strip), plain.bodies.map(strip), 'the same requests');
+});
+
+it('statusLag sends the parent with the status of one or two answers before, the rest as it is now, and repeats with its seed', async (t) => {
+  const app = await build(t, recordedReader(material));
+  const run = async (seed: number) => {
+    const sent: { status: unknown; resourceVersion: unknown }[] = [];
+    const transport: HookTransport = async (path, body, h) => {
+      const parent = JSON.parse(body).parent;
+      sent.push({ status: parent.status, resourceVersion: parent.metadata.resourceVersion });
+      const res = await app.inject({ method: 'POST', url: path, payload: body, headers: h });
+      return { statusCode: res.statusCode, body: res.body, ...(typeof res.headers.etag === 'string' ? { etag: res.headers.etag } : {}) };
+    };
+    const captured = capturedRequestFor('orders', '0b5c7a52-1111-4222-8333-444455556666');
+    const { status: _none, ...parent } = captured.parent;
+    const mc = new MetacontrollerDriver(transport, parent as typeof captured.parent, undefined, {
+      deploymentStatus: 'stepped',
+      statusLag: { probability: 1, seed },
+    });
+    mc.observe(captured.children);
+    const statuses: unknown[] = [mc.parent.status];
+    const versions: unknown[] = [];
+    const childWritten: boolean[] = [false];
+    // The Deployment's status in steps; each time it is rolled out, its spec edited: child writes again.
+    for (let i = 0, replicas = 3; i < 12; i++) {
+      versions.push((mc.parent.metadata as { resourceVersion?: string }).resourceVersion);
+      await mc.sync();
+      childWritten.push(mc.changed);
+      if (!mc.deploymentStep() && !mc.changed)
+        mc.parent = { ...mc.parent, spec: { ...mc.parent.spec, deploymentSpec: { ...mc.parent.spec.deploymentSpec!, replicas: (replicas = 5 - replicas) } } };
+      statuses.push(mc.parent.status);
+    }
+    return { sent, statuses, versions, childWritten, lagged: mc.laggedSyncs };
+  };
+  const a = await run(7);
+  assert.ok(a.lagged >= 2, `${a.lagged} lagged syncs (${a.childWritten.filter(Boolean).length} after a child write)`);
+  a.sent.forEach((s, i) => {
+    const now = a.statuses[i];
+    const before = [a.statuses[i - 1], a.statuses[i - 2]].filter((_, k) => i - 1 - k >= 0);
+    if (a.childWritten[i])
+      assert.ok(
+        isDeepStrictEqual(s.status, now) || before.some((b) => isDeepStrictEqual(s.status, b)),
+        `sync ${i + 1}, after a child write, saw the status now or of one or two answers before`,
+      );
+    else assert.deepStrictEqual(s.status, now, `sync ${i + 1}, after no child write, saw the status as it is`);
+    assert.equal(s.resourceVersion, a.versions[i], 'the rest of the parent is as it is now');
+  });
+  assert.ok(
+    a.sent.some((s, i) => !isDeepStrictEqual(s.status, a.statuses[i])),
+    'some sync saw an older status',
+  );
+  const b = await run(7);
+  assert.deepStrictEqual(
+    b.sent.map((s) => s.status),
+    a.sent.map((s) => s.status),
+    'the same seed, the same lag',
+  );
 });

@@ -54,6 +54,15 @@ export interface DriverOptions {
    * so that on shared cores the driver takes less of the time it measures.
    */
   ownWritesOnly?: boolean;
+  /**
+   * Metacontroller's informer lags its own status write (DESIGN.md): the watch event of a child
+   * it has just written brings a sync before the parent's informer shows the status it wrote
+   * with it. With this probability, a sync that follows an answer which wrote a child sends the
+   * parent with the status of one or two answers before (either, equally likely), the rest of
+   * the parent as it is now; a resync, or a sync brought by the status write alone, sees the
+   * status as it is. Seeded, so that a failing run repeats.
+   */
+  statusLag?: { probability: number; seed: number };
 }
 
 /** Counters of what the driver did, as Metacontroller would count it. */
@@ -77,6 +86,8 @@ export class MetacontrollerDriver {
   /** Whether the last sync wrote anything (a child or the status): its watch event brings another sync. */
   wrote = false;
   readonly counts: DriverCounts = { syncs: 0, notModified: 0, childWrites: 0, statusWrites: 0 };
+  /** Syncs that were sent an older status of the parent (statusLag). */
+  laggedSyncs = 0;
   private readonly transport: HookTransport;
   private readonly opts: DriverOptions;
   private readonly controller: unknown;
@@ -94,6 +105,9 @@ export class MetacontrollerDriver {
    * answer applied again over a status change writes nothing (ownWritesOnly).
    */
   private lastApplied?: { parent: VaultApp; objects: number; etag: string };
+  /** The parent's status after each answer, the one before the first answer first (statusLag). */
+  private readonly statuses: VaultApp['status'][];
+  private readonly random?: () => number;
 
   /** `hook` is an app to inject into, the base URL of a running hook process, or a transport. */
   constructor(
@@ -106,6 +120,8 @@ export class MetacontrollerDriver {
     this.opts = opts;
     this.controller = opts.controller ?? capturedRequest().controller;
     this.parent = asServerParent(structuredClone(parent), this.now());
+    this.statuses = [this.parent.status];
+    if (opts.statusLag) this.random = seededRandom(opts.statusLag.seed);
   }
 
   /** All API writes: each created, changed or deleted child and each status write is one. */
@@ -125,20 +141,34 @@ export class MetacontrollerDriver {
   }
 
   /** The request body Metacontroller would send now (the bench times the hook on these). */
-  body(finalizing = false): string {
+  body(finalizing = false, parent = this.parent): string {
     const last = this.lastBody;
-    if (last && last.parent === this.parent && last.version === this.version && last.finalizing === finalizing) return last.text;
+    if (last && last.parent === parent && last.version === this.version && last.finalizing === finalizing) return last.text;
     const children = Object.fromEntries(this.types.map((t) => [t, Object.fromEntries(this.observed.get(t)!)]));
-    const text = JSON.stringify({ controller: this.controller, parent: this.parent, children, related: {}, finalizing });
-    if (this.opts.ownWritesOnly) this.lastBody = { parent: this.parent, version: this.version, finalizing, text };
+    const text = JSON.stringify({ controller: this.controller, parent, children, related: {}, finalizing });
+    if (this.opts.ownWritesOnly && parent === this.parent) this.lastBody = { parent, version: this.version, finalizing, text };
     return text;
+  }
+
+  /** The parent as this sync's informer has it: now, or (statusLag) with the status of one or two answers before. */
+  private seenParent(): VaultApp {
+    const lag = this.opts.statusLag;
+    if (!lag || !this.random || !this.changed || this.random() >= lag.probability) return this.parent;
+    const back = this.random() < 0.5 ? 1 : 2;
+    const i = this.statuses.length - 1 - back;
+    if (i < 0) return this.parent;
+    const status = this.statuses[i];
+    if (isDeepStrictEqual(status, this.parent.status)) return this.parent;
+    this.laggedSyncs++;
+    const { status: _now, ...rest } = this.parent;
+    return (status === undefined ? rest : { ...rest, status }) as VaultApp;
   }
 
   private async post(path: '/sync' | '/finalize', finalizing: boolean): Promise<SyncResponse> {
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.opts.bearerToken) headers.authorization = `Bearer ${this.opts.bearerToken}`;
     if (this.opts.etag !== false && this.cached) headers['if-none-match'] = this.cached.etag;
-    const res = await this.transport(path, this.body(finalizing), headers);
+    const res = await this.transport(path, this.body(finalizing, this.seenParent()), headers);
     this.counts.syncs++;
     let body = res.body;
     if (res.statusCode === 304 && this.cached) {
@@ -171,11 +201,18 @@ export class MetacontrollerDriver {
 
   /** Metacontroller's finalize call: applies the answer. */
   finalize(): Promise<SyncResponse> {
-    return this.post('/finalize', true);
+    return this.answered(this.post('/finalize', true));
   }
 
   sync(): Promise<SyncResponse> {
-    return this.post('/sync', false);
+    return this.answered(this.post('/sync', false));
+  }
+
+  private async answered(answer: Promise<SyncResponse>): Promise<SyncResponse> {
+    const res = await answer;
+    this.statuses.push(this.parent.status);
+    if (this.statuses.length > 3) this.statuses.shift();
+    return res;
   }
 
   /**
@@ -364,6 +401,18 @@ function asServerParent(parent: VaultApp, now: Date): VaultApp {
     resourceVersion: String(++resourceVersions),
   } as VaultApp['metadata'];
   return parent;
+}
+
+/** mulberry32: a small seeded generator, enough to pick which syncs lag. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
 }
 
 function transportFor(hook: FastifyInstance | string | HookTransport): HookTransport {
