@@ -21,6 +21,7 @@ import { startKubeApiServer, type KubeServer } from '../test/support/kube-apiser
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../test/support/vault-server.js';
 import { buildFleet, conditionOf, DriverFleet, HookClient, kvData, kvPath, namespaceOf, roleOf, type FleetShape, type RoundResult } from './fleet.js';
 import { hostileBodiesReport } from './hostile-bodies.js';
+import { templateStallReport } from './templates.js';
 import type { OverheadResult } from './overhead.js';
 import { procCpuMs, vaultPid } from './proc.js';
 import { f, percentile, table } from './report.js';
@@ -683,6 +684,8 @@ async function main(): Promise<void> {
   );
   p('');
   for (const line of await hostileBodiesReport()) p(line);
+  p('');
+  for (const line of await templateStallReport()) p(line);
   p('');
   p(`total ${elapsed()}`);
   process.stdout.write(`${out.join('\n')}\n`);
