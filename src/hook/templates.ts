@@ -8,13 +8,13 @@
 //
 // Those limits are LiquidJS's and checked between nodes only: inside one filter call a
 // template held the event loop for seconds (where_exp over a range: 11.9 s from 92
-// characters), and every other tenant waited. Two things bound it now. The hard bound:
-// all templates of one VaultApp render inside one ./deadline.ts call, which stops them
-// when the budget is spent, whatever runs. And filters are an allowlist (FILTERS below):
-// deterministic, so the same inputs render the same Secret (a random or clock-reading
-// filter rewrote the Secret and rolled the pods at every sync, each write bringing the
-// next), and each costs at most about linear time in its input. Pure but for the clock
-// the budget reads.
+// characters), and every other tenant waited. What bounds it now: all templates of one
+// VaultApp render inside one ./deadline.ts call, which stops whatever JavaScript runs when
+// their time is spent; caps on lists and on the values read keep short the one native call
+// it cannot stop midway; and filters are an allowlist (FILTERS below): deterministic, so
+// the same inputs render the same Secret (a random or clock-reading filter rewrote the
+// Secret and rolled the pods at every sync, each write bringing the next), and each about
+// linear in its input. Pure but for the clock the deadline reads.
 import { Liquid } from 'liquidjs';
 import { MAX_TEMPLATE_LENGTH } from '../api/vaultapp-schema.js';
 import { problem, type Problem } from '../errors/catalog.js';
@@ -22,18 +22,30 @@ import { runWithin } from './deadline.js';
 import { ownSet } from './own.js';
 import { describeTemplateError } from './template-errors.js';
 
-/** Milliseconds one template may render by LiquidJS's own limit (checked between nodes). */
-export const RENDER_LIMIT_MS = 100;
-/** Milliseconds all templates of one VaultApp may hold the event loop in one sync: the hard bound. */
+/** Milliseconds all templates of one VaultApp may hold the event loop in one sync: the bound SECURITY.md states. */
 export const RENDER_BUDGET_MS = 200;
 /**
- * Where the deadline stops the templates. The rest of the budget is for what a sync does
- * around them and for the watchdog thread and the termination to be scheduled on a busy
- * machine: the bench measured stalls of the deadline + 20 to 55 ms at a load of 10 on 2 cores.
+ * Milliseconds all templates of one VaultApp may render in one sync: LiquidJS's render limit
+ * between nodes, the deadline inside them. The other half of the budget is for the one
+ * native call the deadline cannot stop midway (V8 checks for termination in JavaScript, not
+ * inside a native join or split; the caps below keep such a call to tens of milliseconds),
+ * for the sync around the render, and for the watchdog thread and the termination to be
+ * scheduled on a busy machine.
  */
-const DEADLINE_MS = RENDER_BUDGET_MS - 50;
-/** LiquidJS's allocation budget per render (array and string building counts against it). */
-export const MEMORY_LIMIT = 1_000_000;
+export const RENDER_TIME_MS = 100;
+/**
+ * LiquidJS's allocation budget per render: charged filters count their input against it, a
+ * range its length, so it is also the longest list a template can make. A native call over a
+ * list of this many numbers (join, a Set) took about 45 ms of CPU on the bench's machine.
+ */
+export const MEMORY_LIMIT = 100_000;
+/**
+ * Characters of values the templates of one VaultApp may read. The filters LiquidJS does not
+ * charge (url_encode, slugify, the split inside replace) make one native pass over a value:
+ * about 15 ms for this many characters on the bench's machine. A template's output is at
+ * most 64 KiB; a larger input is cut down by it, which the Secret's own keys do better.
+ */
+export const MAX_INPUT_CHARS = 256 * 1024;
 /** Bytes one rendered value may have. */
 export const MAX_OUTPUT_BYTES = 64 * 1024;
 
@@ -89,7 +101,7 @@ export const FILTERS: Readonly<Record<string, string>> = {
   ),
   ...same(
     ['url_encode', 'url_decode', 'cgi_escape', 'uri_escape', 'slugify'],
-    'one pass over the string (linear regular expressions), on a value or a charged string',
+    'one pass over the string (linear regular expressions), uncharged but on a capped value (MAX_INPUT_CHARS) or a charged string',
   ),
   ...same(
     ['join', 'reverse', 'compact', 'concat', 'push', 'unshift', 'pop', 'shift', 'slice', 'uniq', 'array_to_sentence_string'],
@@ -109,7 +121,7 @@ const engine = new Liquid({
   strictFilters: true,
   ownPropertyOnly: true,
   parseLimit: MAX_TEMPLATE_LENGTH,
-  renderLimit: RENDER_LIMIT_MS,
+  renderLimit: RENDER_TIME_MS,
   memoryLimit: MEMORY_LIMIT,
 });
 for (const tag of ['include', 'render', 'layout', 'block']) delete engine.tags[tag];
@@ -125,14 +137,19 @@ type Outcome = { key: string; out: unknown } | { key: string; error: unknown };
 /** Renders every template; base64 values by key, or the problems naming the keys that failed. */
 export function renderTemplates(templates: Record<string, string>, values: TemplateValues): { data: Record<string, string>; problems: Problem[] } {
   const keys = Object.keys(templates).sort();
+  if (inputChars(values) > MAX_INPUT_CHARS) {
+    const message = (key: string) => `template "${key}": not rendered, its values hold more than the ${MAX_INPUT_CHARS} characters templates may read`;
+    return { data: {}, problems: keys.map((key) => problem('TEMPLATE_ERROR', message(key))) };
+  }
   const outcomes = renderWithinBudget(keys, templates, values);
   const data: Record<string, string> = {};
   const problems: Problem[] = [];
+  const budget = `the ${RENDER_TIME_MS} ms all templates of a VaultApp may render in one sync`;
   for (const [i, key] of keys.entries()) {
     const outcome = outcomes.done[i];
     if (!outcome) {
-      const what = i === outcomes.done.length && outcomes.cut ? 'cut off when' : 'not rendered, the templates before it used';
-      problems.push(problem('TEMPLATE_ERROR', `template "${key}": ${what} the ${RENDER_BUDGET_MS} ms all templates of a VaultApp may render in one sync`));
+      const what = i === outcomes.done.length && outcomes.cut ? 'cut off at the end of' : 'not rendered, the templates before it used';
+      problems.push(problem('TEMPLATE_ERROR', `template "${key}": ${what} ${budget}`));
     } else if ('error' in outcome) {
       problems.push(problem('TEMPLATE_ERROR', `template "${key}": ${describeTemplateError(outcome.error)}`));
     } else {
@@ -155,19 +172,25 @@ export function renderTemplates(templates: Record<string, string>, values: Templ
 function renderWithinBudget(keys: string[], templates: Record<string, string>, values: TemplateValues): { done: Outcome[]; cut: boolean } {
   const done: Outcome[] = [];
   const started = performance.now();
-  const finished = runWithin(DEADLINE_MS, () => {
+  const finished = runWithin(RENDER_TIME_MS, () => {
     for (const key of keys) {
-      const left = Math.floor(DEADLINE_MS - (performance.now() - started));
+      const left = Math.floor(RENDER_TIME_MS - (performance.now() - started));
       if (left <= 0) return;
       try {
         // A fresh scope per template: nothing one template assigns is seen by the next.
-        done.push({ key, out: engine.parseAndRenderSync(templates[key]!, scopeOf(values), { renderLimit: Math.min(RENDER_LIMIT_MS, left) }) });
+        done.push({ key, out: engine.parseAndRenderSync(templates[key]!, scopeOf(values), { renderLimit: left }) });
       } catch (error) {
         done.push({ key, error });
       }
     }
   });
   return { done, cut: !finished };
+}
+
+function inputChars(values: TemplateValues): number {
+  let chars = 0;
+  for (const byKey of Object.values(values)) for (const v of Object.values(byKey)) chars += v.length;
+  return chars;
 }
 
 // Copies with own properties only: the scope holds strings under plain objects, nothing else.

@@ -13,7 +13,7 @@ import { planVaultWork } from '../../src/hook/plan.js';
 import { STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
 import { Liquid } from 'liquidjs';
-import { FILTERS, MAX_OUTPUT_BYTES, renderTemplates } from '../../src/hook/templates.js';
+import { FILTERS, MAX_INPUT_CHARS, MAX_OUTPUT_BYTES, renderTemplates } from '../../src/hook/templates.js';
 import type { KubeObject, SyncConfig, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
 
@@ -233,11 +233,11 @@ describe('hostile templates are bounded and see their values only', () => {
     const loop = '{% for i in (1..10000) %}{% for j in (1..10000) %}x{% endfor %}{% endfor %}';
     const r = renderTemplates(Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`t${String(i).padStart(2, '0')}`, loop])), v);
     assert.equal(r.problems.length, 32);
-    assert.match(r.problems.at(-1)!.message, /^template "t31": not rendered, the templates before it used the 200 ms all templates of a VaultApp may render/);
+    assert.match(r.problems.at(-1)!.message, /^template "t31": not rendered, the templates before it used the 100 ms all templates of a VaultApp may render/);
   });
 
   it(`an output over ${MAX_OUTPUT_BYTES} bytes is refused`, () => {
-    const r = renderTemplates({ K: '{% assign s = "xxxxxxxxxx" %}{% for i in (1..13) %}{% assign s = s | append: s %}{% endfor %}{{ s }}' }, v);
+    const r = renderTemplates({ K: '{% assign s = "xxxxxxxxxx" %}{% for i in (1..12) %}{% assign s = s | append: s %}{% endfor %}{{ s }}{{ s }}' }, v);
     assert.deepStrictEqual(
       r.problems.map((p) => p.message),
       ['template "K": renders 81920 bytes, more than the 65536 a template may'],
@@ -301,9 +301,9 @@ describe('hostile templates are bounded and see their values only', () => {
 
 describe('the deadline: a template cannot hold the event loop past the budget', () => {
   const v = { db: { username: 'v-user-1', password: 'pw-SECRET-1' } };
-  // One node, no filter: `contains` walks a list of 999,999 ten times inside one tag, where
+  // One node, no filter: `contains` walks a list of 99,999 fifty times inside one tag, where
   // LiquidJS checks no limit (seconds of CPU here; an allowed filter such as sort does the same).
-  const holds = `{% assign a = (1..999999) %}{% if ${Array(10).fill('a contains 0').join(' or ')} %}never{% endif %}`;
+  const holds = `{% assign a = (1..99999) %}{% if ${Array(50).fill('a contains 0').join(' or ')} %}never{% endif %}`;
   const fine = { A: 'postgresql://{{ db.username }}:{{ db.password | url_encode }}@db', B: '{{ db.password | split: "-" | reverse | join: "+" | sha256 }}' };
 
   it('the template holding it is cut off, a later one is not rendered, none has data; an earlier one rendered', () => {
@@ -311,8 +311,8 @@ describe('the deadline: a template cannot hold the event loop past the budget', 
     assert.deepStrictEqual(
       r.problems.map((p) => p.message),
       [
-        'template "M": cut off when the 200 ms all templates of a VaultApp may render in one sync',
-        'template "Z": not rendered, the templates before it used the 200 ms all templates of a VaultApp may render in one sync',
+        'template "M": cut off at the end of the 100 ms all templates of a VaultApp may render in one sync',
+        'template "Z": not rendered, the templates before it used the 100 ms all templates of a VaultApp may render in one sync',
       ],
     );
     assert.deepStrictEqual(Object.keys(r.data), ['A']);
@@ -337,8 +337,20 @@ describe('the deadline: a template cannot hold the event loop past the budget', 
     const res = sync(request(bad, first.observed), material(2), at(30), config);
     const c = cond(res, 'SecretsSynced');
     assert.deepStrictEqual([c.status, c.reason], ['False', 'TemplateError']);
-    assert.match(c.message, /^template "DATABASE_URL": cut off when the 200 ms/);
+    assert.match(c.message, /^template "DATABASE_URL": cut off at the end of the 100 ms/);
     assert.deepStrictEqual(secretOf(res.children)!.data, secretOf(first.observed)!.data, 'nothing lost');
+  });
+});
+
+describe('the values templates read are capped', () => {
+  it(`values of more than ${MAX_INPUT_CHARS} characters in all: every template not rendered, the message quoting none`, () => {
+    const big = { db: { username: 'u', cert: 'C'.repeat(MAX_INPUT_CHARS) } };
+    assert.deepStrictEqual(
+      renderTemplates({ A: '{{ db.username }}', B: '{{ db.cert | size }}' }, big).problems.map((p) => p.message),
+      ['A', 'B'].map((k) => `template "${k}": not rendered, its values hold more than the ${MAX_INPUT_CHARS} characters templates may read`),
+    );
+    const fits = { db: { username: 'u', cert: 'C'.repeat(MAX_INPUT_CHARS - 1) } };
+    assert.deepStrictEqual(renderTemplates({ B: '{{ db.cert | size }}' }, fits), { data: { B: b64(String(MAX_INPUT_CHARS - 1)) }, problems: [] });
   });
 });
 
