@@ -56,7 +56,7 @@ export const MAX_OUTPUT_BYTES = 64 * 1024;
  * tenant expression evaluated per item, uncharged: quadratic from a few characters),
  * where, reject, group_by, has, find, find_index, map and sum (a lookup per item, for lists
  * of objects, which the scope of strings never holds; sum and the finds are uncharged),
- * sample and shuffle (random), the date filters (the clock), inspect (quadratic in the
+ * sample (random), the date filters (the clock), inspect (quadratic in the
  * nesting), strip_html and newline_to_br (HTML, no use in a Secret). A filter LiquidJS
  * adds in a new release is left out until it is named here.
  */
