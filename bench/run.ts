@@ -22,6 +22,7 @@ import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePo
 import { buildFleet, conditionOf, DriverFleet, HookClient, kvData, kvPath, namespaceOf, roleOf, type FleetShape, type RoundResult } from './fleet.js';
 import { hostileBodiesReport } from './hostile-bodies.js';
 import { hostileReadsReport } from './hostile-reads.js';
+import { templateStallReport } from './templates.js';
 import type { OverheadResult } from './overhead.js';
 import { procCpuMs, vaultPid } from './proc.js';
 import { f, percentile, table } from './report.js';
@@ -687,6 +688,8 @@ async function main(): Promise<void> {
   p('');
   log('hostile reads: 20 VaultApps reading 1 MiB values together (peak RSS of a hook process)');
   for (const line of await hostileReadsReport(log)) p(line);
+  p('');
+  for (const line of await templateStallReport()) p(line);
   p('');
   p(`total ${elapsed()}`);
   process.stdout.write(`${out.join('\n')}\n`);

@@ -3,6 +3,7 @@
 // string changes with the lease and not otherwise; a template error names its key, never
 // a value, and the Secret keeps its data; hostile templates are bounded in time, memory
 // and output and cannot read beyond their values (no prototype, no file system, no clock).
+// Outcomes only: how long a render took is the bench's (bench/templates.ts), not a test's.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateVaultApp } from '../../src/api/validate.js';
@@ -11,7 +12,8 @@ import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
-import { MAX_OUTPUT_BYTES, RENDER_BUDGET_MS, renderTemplates } from '../../src/hook/templates.js';
+import { Liquid } from 'liquidjs';
+import { FILTERS, MAX_INPUT_CHARS, MAX_OUTPUT_BYTES, renderTemplates } from '../../src/hook/templates.js';
 import type { KubeObject, SyncConfig, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
 
@@ -156,11 +158,16 @@ describe('a template error', () => {
     [
       'an unknown variable (strict: a typo never renders an empty user)',
       'postgresql://{{ db.usernme }}@db',
-      /template "DATABASE_URL": undefined variable: db.usernme/,
+      /^template "DATABASE_URL": undefined variable at line 1, column 17;/,
     ],
-    ['an unknown entry name', '{{ other.password }}', /template "DATABASE_URL": undefined variable: other/],
-    ['a parse error', '{% if db.username %}no end', /template "DATABASE_URL": tag {% if db.username %} not closed/],
-    ['an unknown filter', '{{ db.password | nope }}', /template "DATABASE_URL": undefined filter: nope/],
+    ['an unknown entry name', '{{ other.password }}', /^template "DATABASE_URL": undefined variable at line 1, column 4;/],
+    ['a parse error', '{% if db.username %}no end', /^template "DATABASE_URL": tag not closed at line 1, column 1;/],
+    ['a syntax error on line 2', 'a\n  {{ db.password | ', /^template "DATABASE_URL": syntax error at line 2, column 3;/],
+    [
+      'an unknown filter',
+      '{{ db.password | nope }}',
+      /^template "DATABASE_URL": unknown filter at line 1, column 1 \(README, "Templates", lists the filters a template may use\);/,
+    ],
   ];
   for (const [name, template, says] of errorCases) {
     it(`${name}: TemplateError naming the key, never a value; the Secret keeps its data`, () => {
@@ -195,18 +202,27 @@ describe('a template error', () => {
 describe('hostile templates are bounded and see their values only', () => {
   const v = { db: { username: 'v-user-1', password: 'pw-SECRET-1' } };
   const bounded: [string, string, RegExp][] = [
-    ['a loop of 10^8', '{% for i in (1..100000000) %}x{% endfor %}', /limit exceeded/],
-    ['nested loops of 10^4 × 10^4', '{% for i in (1..10000) %}{% for j in (1..10000) %}x{% endfor %}{% endfor %}', /limit exceeded/],
-    ['a string doubled 30 times', '{% assign s = "xxxxxxxxxx" %}{% for i in (1..30) %}{% assign s = s | append: s %}{% endfor %}{{ s }}', /limit exceeded/],
-    ['the password 200,000 times', '{% for i in (1..200000) %}{{ db.password }}{% endfor %}', /limit exceeded|more than/],
-    ['a template longer than the parse limit', `${'{{ db.username }}'.repeat(600)}`, /parse length limit exceeded/],
+    // A limit of LiquidJS's, or the deadline when the machine is slow enough that it comes first.
+    ['a loop of 10^8', '{% for i in (1..100000000) %}x{% endfor %}', /memory limit exceeded|cut off/],
+    ['nested loops of 10^4 × 10^4', '{% for i in (1..10000) %}{% for j in (1..10000) %}x{% endfor %}{% endfor %}', /limit exceeded|cut off/],
+    [
+      'a string doubled 30 times',
+      '{% assign s = "xxxxxxxxxx" %}{% for i in (1..30) %}{% assign s = s | append: s %}{% endfor %}{{ s }}',
+      /memory limit exceeded|cut off/,
+    ],
+    ['the password 200,000 times', '{% for i in (1..200000) %}{{ db.password }}{% endfor %}', /limit exceeded|more than|cut off/],
+    ['a template longer than the parse limit', `${'{{ db.username }}'.repeat(600)}`, /^template "K": parse limit exceeded$/],
+    // Issue 18: 92 characters that held the event loop 11.9 s (a tenant expression per item, uncharged).
+    [
+      "the issue's where_exp over a range",
+      '{% assign a = (1..10000) %}{% assign b = a | where_exp: "x", "a contains 0" %}{{ b | size }}',
+      /^template "K": unknown filter at line 1, column 28/,
+    ],
+    ['group_by_exp', '{% assign a = (1..450000) %}{{ a | group_by_exp: "x", "x" | size }}', /^template "K": unknown filter at line 1, column 29/],
   ];
   for (const [name, template, says] of bounded) {
-    it(`${name}: refused within a second`, () => {
-      const started = process.hrtime.bigint();
+    it(`${name}: refused, nothing rendered`, () => {
       const r = renderTemplates({ K: template }, v);
-      const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      assert.ok(ms < 1000, `${ms} ms`);
       assert.equal(r.problems.length, 1);
       assert.match(r.problems[0]!.message, says);
       assert.deepStrictEqual(r.data, {});
@@ -215,17 +231,17 @@ describe('hostile templates are bounded and see their values only', () => {
 
   it('32 hostile templates together use the per-sync budget, not 32 times the per-template limit', () => {
     const loop = '{% for i in (1..10000) %}{% for j in (1..10000) %}x{% endfor %}{% endfor %}';
-    const started = process.hrtime.bigint();
     const r = renderTemplates(Object.fromEntries(Array.from({ length: 32 }, (_, i) => [`t${String(i).padStart(2, '0')}`, loop])), v);
-    const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    assert.ok(ms < RENDER_BUDGET_MS + 300, `${ms} ms`);
     assert.equal(r.problems.length, 32);
-    assert.match(r.problems.at(-1)!.message, /template "t31": not rendered, the templates before it used the 200 ms/);
+    assert.match(r.problems.at(-1)!.message, /^template "t31": not rendered, the templates before it used the 100 ms all templates of a VaultApp may render/);
   });
 
-  it(`an output over ${MAX_OUTPUT_BYTES} bytes inside the time limit is refused`, () => {
-    const r = renderTemplates({ K: '{% for i in (1..7000) %}{{ db.password }}{% endfor %}' }, v);
-    assert.match(r.problems[0]?.message ?? '', /renders 77000 bytes, more than the 65536 a template may/);
+  it(`an output over ${MAX_OUTPUT_BYTES} bytes is refused`, () => {
+    const r = renderTemplates({ K: '{% assign s = "xxxxxxxxxx" %}{% for i in (1..12) %}{% assign s = s | append: s %}{% endfor %}{{ s }}{{ s }}' }, v);
+    assert.deepStrictEqual(
+      r.problems.map((p) => p.message),
+      ['template "K": renders 81920 bytes, more than the 65536 a template may'],
+    );
   });
 
   it('deep nesting inside the parse limit renders (no stack overflow)', () => {
@@ -260,10 +276,10 @@ describe('hostile templates are bounded and see their values only', () => {
   }
 
   const noFiles: [string, RegExp][] = [
-    ['{% include "/etc/passwd" %}', /tag "include" not found/],
-    ['{% render "/etc/passwd" %}', /tag "render" not found/],
-    ['{% layout "/etc/passwd" %}', /tag "layout" not found/],
-    ['{{ "now" | date: "%s" }}', /undefined filter: date/],
+    ['{% include "/etc/passwd" %}', /^template "K": unknown tag at line 1, column 1$/],
+    ['{% render "/etc/passwd" %}', /^template "K": unknown tag at line 1, column 1$/],
+    ['{% layout "/etc/passwd" %}', /^template "K": unknown tag at line 1, column 1$/],
+    ['{{ "now" | date: "%s" }}', /^template "K": unknown filter at line 1, column 1/],
   ];
   for (const [template, says] of noFiles) {
     it(`${template}: no file system, no clock`, () => assert.match(renderTemplates({ K: template }, v).problems[0]?.message ?? '', says));
@@ -271,12 +287,90 @@ describe('hostile templates are bounded and see their values only', () => {
 
   it('what one template assigns, the next does not see', () => {
     const r = renderTemplates({ A: '{% assign leaked = db.password %}a', B: '{{ leaked }}' }, v);
-    assert.match(r.problems[0]?.message ?? '', /template "B": undefined variable: leaked/);
+    assert.match(r.problems[0]?.message ?? '', /^template "B": undefined variable at line 1, column 4$/);
   });
 
-  it('an error message that would quote a value (here: the template line holds it) has it blanked', () => {
+  it('an error quotes no template text either (here the template holds the value)', () => {
     const r = renderTemplates({ K: '{% if db.password == "pw-SECRET-1" %}unclosed' }, v);
-    assert.match(r.problems[0]?.message ?? '', /template "K": tag \{% if db.password == "\[value\]" %\} not closed/);
+    assert.deepStrictEqual(
+      r.problems.map((p) => p.message),
+      ['template "K": tag not closed at line 1, column 1'],
+    );
+  });
+});
+
+describe('the deadline: a template cannot hold the event loop past the budget', () => {
+  const v = { db: { username: 'v-user-1', password: 'pw-SECRET-1' } };
+  // One node, no filter: `contains` walks a list of 99,999 fifty times inside one tag, where
+  // LiquidJS checks no limit (seconds of CPU here; an allowed filter such as sort does the same).
+  const holds = `{% assign a = (1..99999) %}{% if ${Array(50).fill('a contains 0').join(' or ')} %}never{% endif %}`;
+  const fine = { A: 'postgresql://{{ db.username }}:{{ db.password | url_encode }}@db', B: '{{ db.password | split: "-" | reverse | join: "+" | sha256 }}' };
+
+  it('the template holding it is cut off, a later one is not rendered, none has data; an earlier one rendered', () => {
+    const r = renderTemplates({ A: fine.A, M: holds, Z: '{{ db.username }}' }, v);
+    assert.deepStrictEqual(
+      r.problems.map((p) => p.message),
+      [
+        'template "M": cut off at the end of the 100 ms all templates of a VaultApp may render in one sync',
+        'template "Z": not rendered, the templates before it used the 100 ms all templates of a VaultApp may render in one sync',
+      ],
+    );
+    assert.deepStrictEqual(Object.keys(r.data), ['A']);
+  });
+
+  it('after a cut the engine renders as before (no state left half-written)', () => {
+    const before = renderTemplates(fine, v);
+    assert.deepStrictEqual(before.problems, []);
+    for (let i = 0; i < 3; i++) {
+      assert.match(renderTemplates({ K: holds }, v).problems[0]?.message ?? '', /cut off/);
+      assert.deepStrictEqual(renderTemplates(fine, v), before);
+      // Assigns and loops of a cut render do not leak into the next.
+      assert.match(renderTemplates({ K: '{{ a | size }}' }, v).problems[0]?.message ?? '', /undefined variable/);
+    }
+  });
+
+  it('through sync(): SecretsSynced=False (TemplateError) naming the key, and the Secret keeps its data', () => {
+    const good = appWithTemplate();
+    const first = settle(good, sync(request(good), material(1), at(0), config));
+    const bad = appWithTemplate({ DATABASE_URL: holds });
+    bad.status = first.app.status;
+    const res = sync(request(bad, first.observed), material(2), at(30), config);
+    const c = cond(res, 'SecretsSynced');
+    assert.deepStrictEqual([c.status, c.reason], ['False', 'TemplateError']);
+    assert.match(c.message, /^template "DATABASE_URL": cut off at the end of the 100 ms/);
+    assert.deepStrictEqual(secretOf(res.children)!.data, secretOf(first.observed)!.data, 'nothing lost');
+  });
+});
+
+describe('the values templates read are capped', () => {
+  it(`values of more than ${MAX_INPUT_CHARS} characters in all: every template not rendered, the message quoting none`, () => {
+    const big = { db: { username: 'u', cert: 'C'.repeat(MAX_INPUT_CHARS) } };
+    assert.deepStrictEqual(
+      renderTemplates({ A: '{{ db.username }}', B: '{{ db.cert | size }}' }, big).problems.map((p) => p.message),
+      ['A', 'B'].map((k) => `template "${k}": not rendered, its values hold more than the ${MAX_INPUT_CHARS} characters templates may read`),
+    );
+    const fits = { db: { username: 'u', cert: 'C'.repeat(MAX_INPUT_CHARS - 1) } };
+    assert.deepStrictEqual(renderTemplates({ B: '{{ db.cert | size }}' }, fits), { data: { B: b64(String(MAX_INPUT_CHARS - 1)) }, problems: [] });
+  });
+});
+
+describe('filters are an allowlist', () => {
+  const v = { db: { username: 'v-user-1', password: 'pw-SECRET-1' } };
+  const all = Object.keys(new Liquid().filters);
+
+  it('every filter LiquidJS has and the allowlist does not name is an unknown filter', () => {
+    const refused = all.filter((f) => !Object.hasOwn(FILTERS, f));
+    for (const f of ['where_exp', 'reject_exp', 'group_by_exp', 'find_exp', 'has_exp', 'sample', 'date', 'date_to_xmlschema'])
+      assert.ok(refused.includes(f), `${f} is refused`);
+    for (const f of refused) assert.match(renderTemplates({ K: `{{ db.password | ${f} }}` }, v).problems[0]?.message ?? '', /unknown filter/, f);
+  });
+
+  it('every allowed filter exists and is none of the random, clock or per-item-expression ones', () => {
+    for (const f of Object.keys(FILTERS)) {
+      assert.ok(all.includes(f), f);
+      assert.doesNotMatch(f, /_exp$|^sample$|^shuffle$|^date/);
+      assert.doesNotMatch(renderTemplates({ K: `{{ db.password | ${f} }}` }, v).problems[0]?.message ?? '', /unknown filter/, f);
+    }
   });
 });
 

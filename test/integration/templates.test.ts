@@ -85,7 +85,7 @@ describe('templates from a dynamic PostgreSQL credential', () => {
     await mc.sync();
     const c = mc.last!.status.conditions!.find((x) => x.type === 'SecretsSynced')!;
     assert.deepStrictEqual([c.status, c.reason], ['False', 'TemplateError']);
-    assert.match(c.message, /template "DATABASE_URL": undefined variable: db.usernme/);
+    assert.match(c.message, /template "DATABASE_URL": undefined variable at line 1, column 17/);
     assert.ok(!c.message.includes(decodeURIComponent(second.password)));
     assert.equal(new URL(mc.secretValues('orders-vault-secrets')!.DATABASE_URL!).username, second.username, 'the Secret keeps the string that works');
   });
