@@ -1,5 +1,5 @@
-// Peak memory of the hook while hostile VaultApps read large Vault secrets together
-// (issue 18, item 5): 20 VaultApps, each naming 64 `secrets` paths and 16 `dataFrom` paths
+// Peak memory of the hook while hostile VaultApps read large Vault secrets together:
+// 20 VaultApps, each naming 64 `secrets` paths and 16 `dataFrom` paths
 // of 1 MiB each, sync at once against a real Vault dev server, a few rounds, 429s retried
 // after Retry-After as Metacontroller does. Each VaultApp logs in with a role of its own,
 // so no read is shared between them (sharing would flatter the figure). The hook runs in

@@ -6,7 +6,7 @@
 // holds an object value (the second shape). The one place "__proto__" was valid is a key of
 // the managed Secret's data, which the hook no longer writes (src/api/string-rules.ts). So the hook's parsers leave them out of what they
 // give the routes, instead of refusing the body: a body refused for them was a VaultApp no
-// sync and no finalize could ever reach again (issue 18, item 3). JSON bodies get this from
+// sync and no finalize could ever reach again. JSON bodies get this from
 // Fastify's own parser in its 'remove' mode (secure-json-parse, ./json-body.ts); YAML bodies,
 // whose parser keeps them as own properties, from dropPrototypeMembers below, which removes
 // exactly what that mode removes.

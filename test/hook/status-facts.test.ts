@@ -1,4 +1,4 @@
-// The status is a function of facts (issue 18, item 7): the spec, the observed children
+// The status is a function of facts: the spec, the observed children
 // (the Secret's MAC'd state included) and what Vault answered, never a reason or a time the
 // parent's status shows, which on a real control loop is often one or two answers old
 // (Metacontroller's informer lags its own status write: a sync brought by a child write often

@@ -1,5 +1,5 @@
 // Properties of tenant templates over generated ones (filters, ranges, nesting, assigns),
-// against the real renderer (issue 18, items 1, 2 and 4): every render finishes or is cut
+// against the real renderer: every render finishes or is cut
 // off with a condition naming its key, while another VaultApp's sync is answered; the same
 // inputs render the same bytes, across every filter LiquidJS has (the allowed ones render,
 // the others are refused the same way each time); and no status message holds any 3

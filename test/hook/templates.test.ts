@@ -212,7 +212,7 @@ describe('hostile templates are bounded and see their values only', () => {
     ],
     ['the password 200,000 times', '{% for i in (1..200000) %}{{ db.password }}{% endfor %}', /limit exceeded|more than|cut off/],
     ['a template longer than the parse limit', `${'{{ db.username }}'.repeat(600)}`, /^template "K": parse limit exceeded$/],
-    // Issue 18: 92 characters that held the event loop 11.9 s (a tenant expression per item, uncharged).
+    // 92 characters that held the event loop 11.9 s (a tenant expression per item, uncharged).
     [
       "the issue's where_exp over a range",
       '{% assign a = (1..10000) %}{% assign b = a | where_exp: "x", "a contains 0" %}{{ b | size }}',

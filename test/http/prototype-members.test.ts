@@ -1,6 +1,6 @@
 // Members naming a prototype ("__proto__", "constructor" holding an own "prototype") are
 // left out of /sync and /finalize bodies, JSON and YAML alike, instead of refusing the body:
-// a refused body was a VaultApp no sync or finalize could reach again (issue 18, item 3).
+// a refused body was a VaultApp no sync or finalize could reach again.
 // What is left out is exactly what secure-json-parse's 'remove' mode leaves out, and
 // everything else is what the strict parser gives.
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 // /readyz answers from what the hook already knows: a Vault that accepts connections
-// and never answers (issue 18, item 6) must not hold the kubelet's probe.
+// and never answers must not hold the kubelet's probe.
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import http from 'node:http';

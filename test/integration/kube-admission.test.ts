@@ -147,7 +147,7 @@ const INVALID: { name: string; mutate: (a: any) => void; field: string; says: Re
     field: 'spec.vault.templates',
     says: /every template key must be a Secret key/,
   },
-  // Keys that name an object's prototype (issue 18 item 3): the hook's parsers drop them.
+  // Keys that name an object's prototype: the hook's parsers drop them.
   {
     name: 'a template key "prototype"',
     mutate: (a) => (a.spec.vault.templates = { ok: 'x', prototype: 'y' }),

@@ -1,4 +1,4 @@
-// One VaultApp's reads stop at what its Secret may hold (issue 18, item 5), against a real
+// One VaultApp's reads stop at what its Secret may hold, against a real
 // Vault dev server holding values of 1 MiB: the hook reads a little more than the budget,
 // not everything the spec names, says so by path and VaultApp without a value, says the
 // same at the next sync, and a VaultApp whose data fits still gets its Secret.

@@ -1,4 +1,4 @@
-// Keys naming a prototype against a real Vault (issue 18, item 3). A KV path whose writer
+// Keys naming a prototype against a real Vault. A KV path whose writer
 // put "__proto__" among its keys: dataFrom skips it and says so, and a Secret holding it
 // anyway is answered. A VaultApp whose Secret an older release wrote with the key, against a
 // real PostgreSQL too: that release's core put a dynamic credential's username under

@@ -1,4 +1,4 @@
-// The hook accepts every object it wrote (issue 18, item 3). A Secret key "__proto__"
+// The hook accepts every object it wrote. A Secret key "__proto__"
 // (from dataFrom, whose key names whoever writes the Vault path chooses, or from a
 // targetKey an older CRD admitted) made every later /sync and /finalize carrying that
 // Secret a 400: no refresh, no renewal, no revocation, and a deletion that hung on the

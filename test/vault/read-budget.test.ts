@@ -1,4 +1,4 @@
-// One VaultApp's reads stop at what its Secret may hold (issue 18, item 5): the budget's
+// One VaultApp's reads stop at what its Secret may hold: the budget's
 // accounting, and the reader against a Vault whose answers arrive in chunks, as the
 // transport hands them over. test/integration/read-budget.test.ts runs it against a real Vault.
 import assert from 'node:assert/strict';
