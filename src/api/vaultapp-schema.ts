@@ -179,7 +179,8 @@ export const VaultSpecSchema = Type.Object(
         description:
           'Keys of the managed Secret rendered from the values of named vault.secrets entries with Liquid, ' +
           'e.g. DATABASE_URL: "postgresql://{{ db.username }}:{{ db.password }}@db:5432/app". An unknown variable, a parse ' +
-          'error or a render limit is reported naming the key, and the Secret keeps its data.',
+          'error or a render limit is reported naming the key, and the Secret keeps its data. Filters are an allowlist of ' +
+          'deterministic ones whose cost is bounded by their input (no sample, date or *_exp filters).',
         'x-kubernetes-validations': [
           {
             rule: RULE_TEMPLATE_KEYS,
