@@ -16,7 +16,7 @@ const semver = createRequire(import.meta.url)('semver') as {
 
 const root = new URL('../../', import.meta.url);
 const read = (path: string): string => readFileSync(new URL(path, root), 'utf8');
-const pkg = JSON.parse(read('package.json')) as { engines: { node: string } };
+const pkg = JSON.parse(read('package.json')) as { engines: { node: string }; devDependencies: Record<string, string> };
 const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { engines?: { node?: string } | string[]; optional?: boolean }> };
 const ensure = read('scripts/ensure-node-lts.sh');
 const ci = read('.ci/run');
@@ -60,6 +60,12 @@ describe('Node lines', () => {
       ranges.some((r) => !semver.satisfies(below, r)),
       `every dependency also runs on ${below}: lower engines`,
     );
+  });
+
+  it("@types/node is the oldest line's: the type check refuses an API that line lacks", () => {
+    assert.ok(oldest);
+    const types = semver.minVersion(pkg.devDependencies['@types/node'] ?? '');
+    assert.equal(types?.major, oldest.major);
   });
 
   it("the ensure script's oldest line is the declared line, and satisfies engines", () => {
