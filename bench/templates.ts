@@ -120,7 +120,7 @@ function outcomeOf(status: number, message: string | undefined): string {
   if (status !== 200) return `HTTP ${status}`;
   const first = (message ?? 'rendered').split('; ')[0]!.replace(/^template "[^"]*": /, '');
   return first
-    .replace(/ \(README.*\)$/, '')
+    .replace(/ \(docs\/templates\.md .*\)$/, '')
     .replace(/ the \d+ ms all templates .*$/, '')
     .replace(/ the \d+ characters templates may read$/, '')
     .replace(/, the templates before it used$/, '');

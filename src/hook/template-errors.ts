@@ -17,7 +17,7 @@ const KIND_BY_CLASS: Record<string, string> = {
 
 /** LiquidJS's own fixed messages (no value or name in them), matched whole or by their fixed part; a hint follows the position. */
 const KIND_BY_MESSAGE: [RegExp, string, string?][] = [
-  [/^undefined filter: /, 'unknown filter', ' (README, "Templates", lists the filters a template may use)'],
+  [/^undefined filter: /, 'unknown filter', ' (docs/templates.md lists the filters a template may use)'],
   [/^tag "[^"]*" not found$/, 'unknown tag'],
   [/^tag .* not closed$/s, 'tag not closed'],
   [/^\w+ expect \d+ arguments$/, 'wrong number of filter arguments'],

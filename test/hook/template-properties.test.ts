@@ -41,7 +41,7 @@ const KINDS = [
 ].join('|');
 const BUDGET = `the ${RENDER_TIME_MS} ms all templates of a VaultApp may render in one sync`;
 const TEMPLATE_MESSAGE = new RegExp(
-  `^template "[A-Z]+": (?:(?:${KINDS})(?: at line \\d+, column \\d+)?(?: \\(README, "Templates", lists the filters a template may use\\))?|cut off at the end of ${BUDGET}|not rendered, the templates before it used ${BUDGET}|renders \\d+ bytes, more than the ${MAX_OUTPUT_BYTES} a template may)$`,
+  `^template "[A-Z]+": (?:(?:${KINDS})(?: at line \\d+, column \\d+)?(?: \\(docs/templates.md lists the filters a template may use\\))?|cut off at the end of ${BUDGET}|not rendered, the templates before it used ${BUDGET}|renders \\d+ bytes, more than the ${MAX_OUTPUT_BYTES} a template may)$`,
 );
 
 /** A condition's message joins the problems with "; ": each about a template must have a shape above. */

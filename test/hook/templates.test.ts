@@ -166,7 +166,7 @@ describe('a template error', () => {
     [
       'an unknown filter',
       '{{ db.password | nope }}',
-      /^template "DATABASE_URL": unknown filter at line 1, column 1 \(README, "Templates", lists the filters a template may use\);/,
+      /^template "DATABASE_URL": unknown filter at line 1, column 1 \(docs\/templates\.md lists the filters a template may use\);/,
     ],
   ];
   for (const [name, template, says] of errorCases) {
