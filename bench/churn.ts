@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../src/hook/refresh-state.js';
+import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../src/hook/carried-state/refresh-state.js';
 import { startKubeApiServer } from '../test/support/kube-apiserver.js';
 import type { MetacontrollerDriver } from '../test/support/metacontroller-driver.js';
 import { enableKv, startVaultServer, writeKv, writePolicy } from '../test/support/vault-server.js';

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { describeFieldErrors, validateVaultApp } from '../api/validate.js';
 import { loadConfig } from '../config/config.js';
-import { CHILD_TYPE } from '../hook/observed.js';
+import { CHILD_TYPE } from '../hook/children/names.js';
 import { sync } from '../hook/sync.js';
 import { createVault } from '../vault/index.js';
 import { recordedReader, type RecordedValues } from '../vault/recorded-reader.js';

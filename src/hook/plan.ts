@@ -2,12 +2,11 @@
 // read a path, or, for a lease recorded on the observed Secret, keep it as it
 // is or renew it. Pure.
 import type { VaultApp } from '../api/vaultapp-schema.js';
-import { dataFromOf, pathsOf } from './data-from.js';
-import { durationSeconds } from './duration.js';
-import { leaseAction, renewalsDue, type LeaseRecord } from './leases.js';
-import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
-import { ownGet, ownSet } from './own.js';
-import { pathUnchanged, staticDataFresh, templatesStale } from './refresh-state.js';
+import { dataFromOf, pathsOf } from './secret-data/data-from.js';
+import { leaseAction, renewalsDue, type LeaseRecord } from './carried-state/leases.js';
+import { observeManagedSecret, type ObservedSecret } from './carried-state/observed-secret.js';
+import { ownGet, ownSet } from '../api/json.js';
+import { pathUnchanged, staticDataFresh, templatesStale } from './carried-state/refresh-state.js';
 import type { SyncConfig, SyncRequest } from './types.js';
 
 export type PathPlan =
@@ -64,7 +63,7 @@ export function planVaultWork(
 
 /**
  * A sync that finds a lease record the hook did not write keeps the observed data
- * whatever Vault answers (./managed-secret.ts), so what it would read is thrown away:
+ * whatever Vault answers (./carried-state/managed-secret.ts), so what it would read is thrown away:
  * for a dynamic path, a credential issued only to be revoked unrecorded
  * (./unrecorded-leases.ts), and another one issued by the next sync. Such a sync keeps
  * instead every path whose keys the Secret holds; the next one, which finds the
@@ -93,4 +92,22 @@ function withTemplateInputs(app: VaultApp, plan: VaultPlan, stale: boolean): Vau
   if (!render) return plan;
   for (const s of named) if (s.targetKey === undefined) ownSet(plan, s.path, { action: 'read' });
   return plan;
+}
+
+// Durations as the Prometheus Operator writes them ("1h30m", "90s", "500ms", "0"),
+// the form the schema's DURATION_PATTERN admits. Pure.
+const UNIT_SECONDS: Record<string, number> = { y: 365 * 86400, w: 7 * 86400, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/** Seconds in a duration the schema admitted; NaN for anything else. */
+export function durationSeconds(text: string): number {
+  if (text === '0') return 0;
+  let total = 0;
+  let rest = text;
+  while (rest !== '') {
+    const m = /^(\d+)(ms|y|w|d|h|m|s)/.exec(rest);
+    if (!m) return NaN;
+    total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return text === '' ? NaN : total;
 }

@@ -8,22 +8,22 @@
 import { errorCatalog, type Problem } from '../errors/catalog.js';
 import type { VaultAppStatus } from '../api/vaultapp-schema.js';
 import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
-import { pathsOf, skippedMessage } from './data-from.js';
-import { deploymentReadiness } from './deployment-readiness.js';
-import { statefulSetReadiness } from './statefulset-readiness.js';
-import { vaultAuthenticated } from './vault-authenticated.js';
-import { desiredWorkload, workloadOf } from './workload.js';
-import type { VaultMaterial } from './material.js';
-import { desiredMonitoring } from './monitoring.js';
-import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
-import { credentialEnd, nextLeaseActionSeconds } from './leases.js';
-import { managedSecret } from './managed-secret.js';
-import { secretName, VERSION_ANNOTATION } from './names.js';
+import { pathsOf, skippedMessage } from './secret-data/data-from.js';
+import { deploymentReadiness } from './children/readiness.js';
+import { statefulSetReadiness } from './children/readiness.js';
+import { vaultAuthenticated } from './conditions.js';
+import { desiredWorkload, workloadOf } from './children/workload.js';
+import type { VaultMaterial } from './contract.js';
+import { desiredMonitoring } from './children/monitoring.js';
+import { observeManagedSecret, type ObservedSecret } from './carried-state/observed-secret.js';
+import { credentialEnd, nextLeaseActionSeconds } from './carried-state/leases.js';
+import { managedSecret } from './carried-state/managed-secret.js';
+import { secretName, VERSION_ANNOTATION } from './children/names.js';
 import { problem } from '../errors/catalog.js';
-import { childTypeManaged, observedChild } from './observed.js';
+import { childTypeManaged, observedChild } from './children/names.js';
 import { refreshSecondsOf } from './plan.js';
-import { lastUpdate, secondsUntilRefresh } from './refresh-state.js';
-import { secretVersion } from './secret-version.js';
+import { lastUpdate, secondsUntilRefresh } from './carried-state/refresh-state.js';
+import { secretVersion } from './secret-data/secret-version.js';
 import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from './types.js';
 
 const describe = (problems: Problem[]): string => problems.map((p) => p.message).join('; ');
@@ -67,7 +67,7 @@ export function sync(
 
   // The workload: versioned by the observed Secret once it exists, so pods roll only
   // after the new data is in the cluster; on the first sync, by the data created.
-  // Only an observed child of the spec's kind is read (./workload.ts).
+  // Only an observed child of the spec's kind is read (./children/workload.ts).
   const workload = workloadOf(app);
   const workloadReady = workload.kind === 'StatefulSet' ? 'StatefulSetReady' : 'DeploymentReady';
   const observedWorkload = observedChild(req, workload.child, name);

@@ -1,7 +1,7 @@
 // 304 without recomputing, for a request the hook has answered before. Metacontroller
 // resyncs every VaultApp each resync interval with the same objects, byte for byte, and
 // sends the etag of the answer it holds (If-None-Match). Parsing and syncing such a
-// request again gives the same answer, so the same 304 (src/hook/answer-stability.ts
+// request again gives the same answer, so the same 304 (src/hook/carried-state/answer-stability.ts
 // says until when); this remembers, per request digest, the answer's etag and that time.
 // It holds no decision of its own: forgetting everything (a restart, a second replica)
 // only costs CPU, never a different answer. The digest is SHA-256 over the route, the

@@ -4,10 +4,10 @@
 // two parents sharing one dynamic credential would share its revocation too.
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type ErrorCode, type Problem } from '../errors/catalog.js';
-import { bindingOf, sealedTokenContext, type StateBinding } from '../hook/carried-state.js';
+import { bindingOf, sealedTokenContext, type StateBinding } from '../hook/carried-state/mac.js';
 import type { Revocation } from '../hook/finalize.js';
-import type { UnsignedLeaseRecord } from '../hook/leases.js';
-import type { PathRead, VaultMaterial } from '../hook/material.js';
+import type { UnsignedLeaseRecord } from '../hook/carried-state/leases.js';
+import type { PathRead, VaultMaterial } from '../hook/contract.js';
 import type { PathPlan, VaultPlan } from '../hook/plan.js';
 import { createLeaseOps } from './lease-ops.js';
 import type { BoundedQueue } from './bounded-queue.js';
@@ -18,10 +18,10 @@ import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
 import { LARGE_READ_SLOTS, LargeReadSlots, MADE_ANSWER_BYTES, READ_BUDGET_BYTES, ReadBudget } from './read-budget.js';
 import { SharedReads } from './shared-reads.js';
-import { MAX_SECRET_BYTES } from '../hook/managed-secret.js';
+import { MAX_SECRET_BYTES } from '../hook/carried-state/managed-secret.js';
 import { isoSeconds } from '../hook/conditions.js';
-import { pathsOf } from '../hook/data-from.js';
-import { identityOf, type Identity } from '../hook/identity.js';
+import { pathsOf } from '../hook/secret-data/data-from.js';
+import { identityOf, type Identity } from '../hook/children/workload.js';
 import type { TokenSource } from './token-source.js';
 
 export interface ReaderStats {

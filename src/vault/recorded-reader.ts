@@ -4,8 +4,8 @@
 // core what the real reader would.
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem } from '../errors/catalog.js';
-import { pathsOf } from '../hook/data-from.js';
-import type { PathRead, VaultMaterial } from '../hook/material.js';
+import { pathsOf } from '../hook/secret-data/data-from.js';
+import type { PathRead, VaultMaterial } from '../hook/contract.js';
 import type { ReaderStats, VaultReader } from './reader.js';
 
 /** KV v2 data by the path as written in the spec: `{path: {key: value}}`. */

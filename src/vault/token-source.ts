@@ -8,7 +8,7 @@ import type { VaultHttp } from './http.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Who a VaultApp logs in as: its namespace, its pods' service account, its role. */
-import type { Identity } from '../hook/identity.js';
+import type { Identity } from '../hook/children/workload.js';
 
 export type { Identity };
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { finalize, leasesToRevoke } from '../../src/hook/finalize.js';
-import { bindingOf } from '../../src/hook/carried-state.js';
+import { bindingOf } from '../../src/hook/carried-state/mac.js';
 import {
   LEASES_ANNOTATION,
   leaseAction,
@@ -12,8 +12,8 @@ import {
   signLease,
   type LeaseRecord,
   type UnsignedLeaseRecord,
-} from '../../src/hook/leases.js';
-import type { VaultMaterial } from '../../src/hook/material.js';
+} from '../../src/hook/carried-state/leases.js';
+import type { VaultMaterial } from '../../src/hook/contract.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncConfig, KubeObject } from '../../src/hook/types.js';

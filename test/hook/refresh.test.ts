@@ -4,11 +4,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { durationSeconds } from '../../src/hook/duration.js';
-import { LEASES_ANNOTATION } from '../../src/hook/leases.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
+import { durationSeconds } from '../../src/hook/plan.js';
+import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
+import type { PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import { planVaultWork, type VaultPlan } from '../../src/hook/plan.js';
-import { REFRESH_ANNOTATION, signState, STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
+import { REFRESH_ANNOTATION, signState, STATE_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
+import type { PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import type { VaultPlan } from '../../src/hook/plan.js';
 import { buildApp } from '../../src/http/app.js';
 import { UnchangedAnswers } from '../../src/http/unchanged-answers.js';

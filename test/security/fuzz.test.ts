@@ -45,10 +45,10 @@ import { RULE_NO_SYSTEM_PATH, VAULT_PATH_PATTERN, type VaultApp } from '../../sr
 import { errorCatalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
-import { bindingOf } from '../../src/hook/carried-state.js';
-import { pathsOf } from '../../src/hook/data-from.js';
-import { LEASES_ANNOTATION, signLease, type LeaseRecord } from '../../src/hook/leases.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
+import { bindingOf } from '../../src/hook/carried-state/mac.js';
+import { pathsOf } from '../../src/hook/secret-data/data-from.js';
+import { LEASES_ANNOTATION, signLease, type LeaseRecord } from '../../src/hook/carried-state/leases.js';
+import type { PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { buildApp } from '../../src/http/app.js';
-import { LEASES_ANNOTATION, type LeaseRecord } from '../../src/hook/leases.js';
+import { LEASES_ANNOTATION, type LeaseRecord } from '../../src/hook/carried-state/leases.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
 import { createVaultReader } from '../../src/vault/reader.js';

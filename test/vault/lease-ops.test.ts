@@ -3,8 +3,8 @@
 // and what goes into a status condition is the hook's own words.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sealedTokenContext, type StateBinding } from '../../src/hook/carried-state.js';
-import type { LeaseRecord } from '../../src/hook/leases.js';
+import { sealedTokenContext, type StateBinding } from '../../src/hook/carried-state/mac.js';
+import type { LeaseRecord } from '../../src/hook/carried-state/leases.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
 import { allowedRolesGate } from '../../src/vault/index.js';
 import { createLeaseOps, leaseUrl } from '../../src/vault/lease-ops.js';

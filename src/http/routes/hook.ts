@@ -4,12 +4,12 @@ import { HookRequestSchema, HookResponseSchema } from '../../api/hook-schemas.js
 import { describeFieldErrors, validateForFinalize, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
 import { finalize, leasesToRevoke } from '../../hook/finalize.js';
-import { answerStableUntil } from '../../hook/answer-stability.js';
-import { observeManagedSecret } from '../../hook/observed-secret.js';
+import { answerStableUntil } from '../../hook/carried-state/answer-stability.js';
+import { observeManagedSecret } from '../../hook/carried-state/observed-secret.js';
 import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
-import type { UnsignedLeaseRecord } from '../../hook/leases.js';
+import type { UnsignedLeaseRecord } from '../../hook/carried-state/leases.js';
 import type { SyncConfig, HookRequest, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { VaultReader } from '../../vault/reader.js';
 import type { SyncObserver } from '../../metrics/metrics.js';

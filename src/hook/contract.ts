@@ -2,7 +2,7 @@
 // each distinct path read, keyed by the path as written in the spec. Types only,
 // so the core never depends on the Vault client.
 import type { Problem } from '../errors/catalog.js';
-import type { LeaseRecord } from './leases.js';
+import type { LeaseRecord } from './carried-state/leases.js';
 
 export type Engine = 'kv2' | 'kv1' | 'leased';
 
@@ -26,7 +26,7 @@ export type PathRead =
   | { ok: true; engine: Engine; data: Record<string, unknown>; version?: number; lease?: IssuedLease }
   /** A lease still in use: its data stays as the observed Secret has it. */
   | { ok: true; engine: 'leased'; kept: LeaseRecord; renewal?: Renewal; tokenRenewal?: Renewal }
-  /** A static path read less than the refresh interval ago (src/hook/refresh-state.ts): the Secret's data stands. */
+  /** A static path read less than the refresh interval ago (src/hook/carried-state/refresh-state.ts): the Secret's data stands. */
   | { ok: true; unchanged: true }
   | { ok: false; problem: Problem; kept?: LeaseRecord };
 

@@ -7,11 +7,11 @@
 // Pure; conservative: any answer that depends on the clock in a way not bounded here
 // gets no time at all.
 import { isDeepStrictEqual } from 'node:util';
-import type { VaultPlan } from './plan.js';
-import { refreshSecondsOf } from './plan.js';
+import type { VaultPlan } from '../plan.js';
+import { refreshSecondsOf } from '../plan.js';
 import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
 import { EARLY_SECONDS } from './refresh-state.js';
-import type { SyncConfig, SyncRequest, SyncResponse } from './types.js';
+import type { SyncConfig, SyncRequest, SyncResponse } from '../types.js';
 
 /**
  * Epoch milliseconds before which the same request, synced again, gets this same answer;

@@ -1,19 +1,19 @@
 // The managed Secret of one sync: its data (from Vault, or kept as observed on any
 // problem), the lease records and the refresh state it carries, and the problems that
 // kept it as it was. Pure.
-import { problem, type Problem } from '../errors/catalog.js';
-import { bindingOf } from './carried-state.js';
+import { problem, type Problem } from '../../errors/catalog.js';
+import { bindingOf } from './mac.js';
 import { LEASES_ANNOTATION, serializeLeases, signLease, type LeaseRecord, type RejectedLease } from './leases.js';
-import type { VaultMaterial } from './material.js';
-import { childLabels, secretName } from './names.js';
+import type { VaultMaterial } from '../contract.js';
+import { childLabels, secretName } from '../children/names.js';
 import type { ObservedSecret } from './observed-secret.js';
-import { refreshSecondsOf } from './plan.js';
+import { refreshSecondsOf } from '../plan.js';
 import { keptState, nextState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
-import { secretDataFromVault } from './secret-data.js';
-import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from './secret-shape.js';
-import { sameData } from './secret-version.js';
-import { loginFact } from './vault-authenticated.js';
-import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
+import { secretDataFromVault } from '../secret-data/secret-data.js';
+import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from '../children/secret-shape.js';
+import { sameData } from '../secret-data/secret-version.js';
+import { loginFact } from '../conditions.js';
+import type { SyncConfig, KubeObject, SyncRequest } from '../types.js';
 
 export interface ManagedSecret {
   /** The Secret to answer; absent when there is none yet and nothing to create. */

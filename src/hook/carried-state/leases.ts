@@ -7,12 +7,12 @@
 // lease is renewed at two thirds of its TTL, the creating token likewise, and a
 // new credential is issued only when neither can be extended far enough — never
 // because of a restart or a resync.
-import type { VaultApp } from '../api/vaultapp-schema.js';
-import { bindingOf, stateMac, stateMacMatches, type StateBinding } from './carried-state.js';
-import { isoSeconds } from './conditions.js';
-import { pathsOf } from './data-from.js';
-import type { IssuedLease } from './material.js';
-import type { KubeObject } from './types.js';
+import type { VaultApp } from '../../api/vaultapp-schema.js';
+import { bindingOf, stateMac, stateMacMatches, type StateBinding } from './mac.js';
+import { isoSeconds } from '../conditions.js';
+import { pathsOf } from '../secret-data/data-from.js';
+import type { IssuedLease } from '../contract.js';
+import type { KubeObject } from '../types.js';
 
 export const LEASES_ANNOTATION = 'vaultapp.techweaver.io/leases';
 
@@ -35,7 +35,7 @@ export interface LeaseRecord {
   tokenRenewedAt?: string;
   tokenTtl?: number;
   tokenMaxed?: boolean;
-  /** MAC of the other fields under the hook's key, bound to the VaultApp (./carried-state.ts). */
+  /** MAC of the other fields under the hook's key, bound to the VaultApp (./mac.ts). */
   mac: string;
 }
 
