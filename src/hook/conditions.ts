@@ -1,13 +1,11 @@
-import type { Condition } from '../api/vaultapp-schema.js';
+import { isoSeconds, type VaultMaterial } from './contract.js';
+import type { Condition, VaultApp } from '../api/vaultapp-schema.js';
 import { errorCatalog, type Problem } from '../errors/catalog.js';
-import type { VaultApp } from '../api/vaultapp-schema.js';
-import type { VaultMaterial } from './contract.js';
 
 export const CONDITION_TYPES = ['VaultAuthenticated', 'SecretsSynced', 'DeploymentReady', 'StatefulSetReady', 'MonitoringReady', 'Ready'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
 
 /** RFC 3339 at second precision, as metav1.Time serialises. */
-export const isoSeconds = (d: Date): string => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 
 export interface ConditionInput {
   type: ConditionType;

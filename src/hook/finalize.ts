@@ -2,17 +2,13 @@
 // secrets hold nothing in Vault; leases recorded on the Secret are revoked
 // first. The parent is released once every lease is revoked or has expired by
 // itself; until then the Secret (and its lease records) is kept and the call retried.
+import { isoSeconds, type LeaseRecord, type Revocation } from './contract.js';
 import type { Condition } from '../api/vaultapp-schema.js';
-import { isoSeconds } from './conditions.js';
-import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases, type LeaseRecord, type UnsignedLeaseRecord } from './carried-state/leases.js';
-import { childLabels, secretName } from './children/names.js';
-import { observedChild } from './children/names.js';
+import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases } from './carried-state/leases.js';
+import { childLabels, secretName, observedChild } from './children/names.js';
 import { observedState, STATE_ANNOTATION } from './carried-state/refresh-state.js';
 import { secretAnnotations, secretLabels, typeToWrite } from './children/secret-shape.js';
 import type { KubeObject, SyncConfig, SyncRequest, SyncResponse } from './types.js';
-
-/** The outcome of revoking one lease (by the Vault edge). */
-export type Revocation<R extends UnsignedLeaseRecord = LeaseRecord> = { record: R; ok: true } | { record: R; ok: false; message: string };
 
 /**
  * The recorded leases still alive, which finalize must revoke: only records the

@@ -1,21 +1,14 @@
 // What the Vault edge must do for one sync, decided from the request alone:
 // read a path, or, for a lease recorded on the observed Secret, keep it as it
 // is or renew it. Pure.
+import type { VaultPlan } from './contract.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { dataFromOf, pathsOf } from './secret-data/data-from.js';
-import { leaseAction, renewalsDue, type LeaseRecord } from './carried-state/leases.js';
+import { leaseAction, renewalsDue } from './carried-state/leases.js';
 import { observeManagedSecret, type ObservedSecret } from './carried-state/observed-secret.js';
 import { ownGet, ownSet } from '../api/json.js';
 import { pathUnchanged, staticDataFresh, templatesStale } from './carried-state/refresh-state.js';
 import type { SyncConfig, SyncRequest } from './types.js';
-
-export type PathPlan =
-  | { action: 'read' }
-  /** A static path read less than the refresh interval ago: the Secret's data stands. */
-  | { action: 'keep' }
-  | { action: 'reuse'; record: LeaseRecord }
-  | { action: 'renew'; record: LeaseRecord; lease: boolean; token: boolean };
-export type VaultPlan = Record<string, PathPlan>;
 
 /** The refresh interval of a VaultApp: its own, else the hook's, else the resync interval. */
 export function refreshSecondsOf(app: VaultApp, config: Pick<SyncConfig, 'resyncSeconds' | 'refreshSeconds'>): number {

@@ -5,22 +5,18 @@
 // Metacontroller, so when Vault fails the observed Secret's data is returned as
 // it is and the workload (Deployment or StatefulSet) is kept; only the user's own
 // spec change removes data.
-import { errorCatalog, type Problem } from '../errors/catalog.js';
+import { isoSeconds, type VaultMaterial } from './contract.js';
+import { errorCatalog, type Problem, problem } from '../errors/catalog.js';
 import type { VaultAppStatus } from '../api/vaultapp-schema.js';
-import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
+import { withTransitionTimes, type ConditionInput, vaultAuthenticated } from './conditions.js';
 import { pathsOf, skippedMessage } from './secret-data/data-from.js';
-import { deploymentReadiness } from './children/readiness.js';
-import { statefulSetReadiness } from './children/readiness.js';
-import { vaultAuthenticated } from './conditions.js';
+import { deploymentReadiness, statefulSetReadiness } from './children/readiness.js';
 import { desiredWorkload, workloadOf } from './children/workload.js';
-import type { VaultMaterial } from './contract.js';
 import { desiredMonitoring } from './children/monitoring.js';
 import { observeManagedSecret, type ObservedSecret } from './carried-state/observed-secret.js';
 import { credentialEnd, nextLeaseActionSeconds } from './carried-state/leases.js';
 import { managedSecret } from './carried-state/managed-secret.js';
-import { secretName, VERSION_ANNOTATION } from './children/names.js';
-import { problem } from '../errors/catalog.js';
-import { childTypeManaged, observedChild } from './children/names.js';
+import { secretName, VERSION_ANNOTATION, childTypeManaged, observedChild } from './children/names.js';
 import { refreshSecondsOf } from './plan.js';
 import { lastUpdate, secondsUntilRefresh } from './carried-state/refresh-state.js';
 import { secretVersion } from './secret-data/secret-version.js';

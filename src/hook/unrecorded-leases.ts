@@ -3,8 +3,8 @@
 // goes nowhere: nothing would ever renew or revoke it, and a failing VaultApp would
 // leave one more database user behind at every retry. The hook revokes these before
 // answering (src/http/routes/hook.ts); this only finds them.
-import { issuedRecord, recordedLeaseIds, type UnsignedLeaseRecord } from './carried-state/leases.js';
-import type { VaultMaterial } from './contract.js';
+import type { UnsignedLeaseRecord, VaultMaterial } from './contract.js';
+import { issuedRecord, recordedLeaseIds } from './carried-state/leases.js';
 import type { KubeObject } from './types.js';
 
 export function unrecordedLeases(material: VaultMaterial, answer: { children: KubeObject[] }, now: Date): UnsignedLeaseRecord[] {

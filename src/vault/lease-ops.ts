@@ -4,12 +4,16 @@
 //
 // The records were checked by the pure core (src/hook/carried-state/leases.ts observedLeases);
 // the lease id is checked again here, right where it becomes part of a URL.
-import type { StateBinding } from '../hook/carried-state/mac.js';
-import { sealedTokenContext } from '../hook/carried-state/mac.js';
+import {
+  type StateBinding,
+  sealedTokenContext,
+  leaseIdWithin,
+  type UnsignedLeaseRecord,
+  type PathPlan,
+  type PathRead,
+  type Renewal,
+} from '../hook/contract.js';
 import { problem } from '../errors/catalog.js';
-import { leaseIdWithin, type UnsignedLeaseRecord } from '../hook/carried-state/leases.js';
-import type { PathRead, Renewal } from '../hook/contract.js';
-import type { PathPlan } from '../hook/plan.js';
 import { describeVaultFailure, VaultRequestError, type VaultHttp } from './http.js';
 import type { TokenSealer } from './token-seal.js';
 

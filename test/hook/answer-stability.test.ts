@@ -3,13 +3,13 @@
 // (src/http/unchanged-answers.ts), so a bound one second too long would hand
 // Metacontroller a stale answer: the property below syncs the same request again at
 // random times inside the bound and compares.
+import type { VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { answerStableUntil } from '../../src/hook/carried-state/answer-stability.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/contract.js';
-import { planVaultWork, type VaultPlan } from '../../src/hook/plan.js';
+import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncConfig, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import { loadExample, request } from '../fixtures/requests.js';

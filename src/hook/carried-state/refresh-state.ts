@@ -4,12 +4,12 @@
 // follow that churn. Like the lease records it is input when it comes back, so it
 // carries a MAC bound to the VaultApp (./mac.ts): nothing a tenant writes
 // can make the hook skip a read or trust data it did not write. Pure.
+import { bindingOf, isoSeconds } from '../contract.js';
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import type { VaultApp } from '../../api/vaultapp-schema.js';
-import { bindingOf, stateMac, stateMacMatches } from './mac.js';
+import { stateMac, stateMacMatches } from './mac.js';
 import { dataFromOf, isSecretKey, MAX_SKIP_NOTES, type DataFromKeys } from '../secret-data/data-from.js';
-import { isoSeconds } from '../conditions.js';
 import { identityOf } from '../children/workload.js';
 import type { KubeObject } from '../types.js';
 import type { LoginFact } from '../conditions.js';

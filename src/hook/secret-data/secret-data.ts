@@ -1,12 +1,11 @@
 // Turns what was read from Vault into the managed Secret's data and lease
 // records, or into the problems that stop it. All keys of one path come from the
 // one read of it; a lease still in use keeps the data the observed Secret holds.
+import { isoSeconds, type LeaseRecord, type UnsignedLeaseRecord, type PathRead, type Renewal, type VaultMaterial } from '../contract.js';
 import type { VaultApp, VaultSecret } from '../../api/vaultapp-schema.js';
 import { problem, type Problem } from '../../errors/catalog.js';
-import { isoSeconds } from '../conditions.js';
 import { copyAllKeys, dataFromOf, type DataFromKeys } from './data-from.js';
-import { issuedRecord, type LeaseRecord, type UnsignedLeaseRecord } from '../carried-state/leases.js';
-import type { PathRead, Renewal, VaultMaterial } from '../contract.js';
+import { issuedRecord } from '../carried-state/leases.js';
 import { ownGet, ownSet } from '../../api/json.js';
 import { renderTemplates, type TemplateValues } from './templates.js';
 

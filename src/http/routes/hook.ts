@@ -1,3 +1,4 @@
+import type { UnsignedLeaseRecord } from '../../hook/contract.js';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { HookRequestSchema, HookResponseSchema } from '../../api/hook-schemas.js';
@@ -9,7 +10,6 @@ import { observeManagedSecret } from '../../hook/carried-state/observed-secret.j
 import { planVaultWork } from '../../hook/plan.js';
 import { sync } from '../../hook/sync.js';
 import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
-import type { UnsignedLeaseRecord } from '../../hook/carried-state/leases.js';
 import type { SyncConfig, HookRequest, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { VaultReader } from '../../vault/reader.js';
 import type { SyncObserver } from '../../metrics/metrics.js';
