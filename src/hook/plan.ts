@@ -58,7 +58,7 @@ export function planVaultWork(
  * A sync that finds a lease record the hook did not write keeps the observed data
  * whatever Vault answers (./carried-state/managed-secret.ts), so what it would read is thrown away:
  * for a dynamic path, a credential issued only to be revoked unrecorded
- * (./unrecorded-leases.ts), and another one issued by the next sync. Such a sync keeps
+ * (./reconcile.ts), and another one issued by the next sync. Such a sync keeps
  * instead every path whose keys the Secret holds; the next one, which finds the
  * annotation the hook rewrote, reads it: one credential per forgery. dataFrom's paths
  * (static, and read all or none) and template-only values are read as planned.

@@ -321,7 +321,7 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
         stats.readsStopped = (stats.readsStopped ?? 0) + 1;
         // Every path the budget covers, whichever read happened to be running when it ran out:
         // the same spec and data give the same status at every sync. A lease just issued
-        // stays as it is, for the hook to revoke (src/hook/unrecorded-leases.ts).
+        // stays as it is, for the hook to revoke (src/hook/reconcile.ts).
         for (const path of sync.budgeted) {
           const r = results.get(path);
           if (!(typeof r === 'object' && r.ok && 'lease' in r && r.lease)) results.set(path, { ok: false, problem: overBudget(app, path) });

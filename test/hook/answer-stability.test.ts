@@ -1,6 +1,6 @@
 // answerStableUntil: the time before which the same request, synced again, gets the
 // same answer byte for byte. The HTTP edge answers 304 without syncing up to then
-// (src/http/unchanged-answers.ts), so a bound one second too long would hand
+// (src/http/answer-reuse.ts), so a bound one second too long would hand
 // Metacontroller a stale answer: the property below syncs the same request again at
 // random times inside the bound and compares.
 import type { VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';

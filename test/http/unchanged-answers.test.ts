@@ -1,5 +1,5 @@
 // The same /sync request again, with the etag of the answer the client holds: 304
-// without parsing or syncing, while the answer stands (src/http/unchanged-answers.ts).
+// without parsing or syncing, while the answer stands (src/http/answer-reuse.ts).
 // Anything else (another byte, another etag, no etag, time past the bound, /finalize,
 // YAML) is synced in full. The reader counts syncs that reached the Vault edge.
 import type { VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';
@@ -10,7 +10,7 @@ import { describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { buildApp } from '../../src/http/app.js';
-import { UnchangedAnswers } from '../../src/http/unchanged-answers.js';
+import { UnchangedAnswers } from '../../src/http/answer-reuse.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';
