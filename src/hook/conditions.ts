@@ -37,8 +37,8 @@ export function withTransitionTimes(inputs: ConditionInput[], previous: Conditio
 // (./carried-state/refresh-state.ts `login`). A sync that asked Vault says what Vault answered. One
 // that asked nothing (every path fresh, every lease in use) says what the last sync that
 // asked found, as the Secret's MAC'd state remembers it: never what the parent's status
-// shows, since Metacontroller may send the status of one or two answers before
-// (DESIGN.md), and a condition copied from it would flip back and forth. Pure.
+// shows, since Metacontroller may send the status of one or two answers before (its
+// informer lags its own status write), and a condition copied from it would flip back and forth. Pure.
 
 /** Whether the last sync that asked Vault got in: a login, or a cached token Vault accepted. */
 export type LoginFact = 'ok' | 'failed';

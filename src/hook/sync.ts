@@ -111,7 +111,8 @@ export function sync(
       : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') },
   );
 
-  // The parent's status may be one or two answers old (DESIGN.md): only the transition time of a
+  // The parent's status may be one or two answers old (Metacontroller's informer lags
+  // its own status write): only the transition time of a
   // condition whose status stands is taken from it; what must be remembered is in the Secret's state.
   const finalConditions = withTransitionTimes(conditions, app.status?.conditions, now, app.metadata.generation);
   const lastSecretUpdateTime = secret.state && lastUpdate(secret.state);

@@ -1,7 +1,7 @@
 // State the hook writes on a child and acts on when it comes back (lease records,
 // sealed tokens) is authenticated: anyone who may edit Secrets in the VaultApp's
-// namespace can write the annotations, so what comes back is input, not truth
-// (DESIGN.md, principle 6). A MAC under a key derived from the hook's HMAC key,
+// namespace can write the annotations, so what comes back is input, not truth: the
+// hook acts only on what it can prove it wrote itself. A MAC under a key derived from the hook's HMAC key,
 // over the VaultApp's namespace, name and uid and the state itself, means a record
 // forged, edited, or copied from another VaultApp is never acted on.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';

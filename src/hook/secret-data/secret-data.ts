@@ -41,12 +41,9 @@ function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecor
   return sign(next);
 }
 
-/**
- * `keptFrom` is what dataFrom wrote at the last read, from the trusted refresh state:
- * a path kept unchanged keeps those keys as the Secret holds them.
- */
+/** What the trusted refresh state carries over from the last read. */
 export interface KeptState {
-  /** What dataFrom wrote at the last read (trusted refresh state). */
+  /** The keys dataFrom wrote at the last read: a path kept unchanged keeps them as the Secret holds them. */
   dataFrom?: DataFromKeys;
   /** The templates must render whatever was read (../carried-state/refresh-state.ts templatesStale). */
   templatesStale: boolean;
