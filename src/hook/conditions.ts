@@ -1,11 +1,11 @@
+// The VaultApp's status conditions: which there are, when each last changed, and
+// VaultAuthenticated, the one that depends on more than this sync (below).
 import { isoSeconds, type VaultMaterial } from './contract.js';
 import type { Condition, VaultApp } from '../api/vaultapp-schema.js';
 import { errorCatalog, type Problem } from '../errors/catalog.js';
 
 export const CONDITION_TYPES = ['VaultAuthenticated', 'SecretsSynced', 'DeploymentReady', 'StatefulSetReady', 'MonitoringReady', 'Ready'] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
-
-/** RFC 3339 at second precision, as metav1.Time serialises. */
 
 export interface ConditionInput {
   type: ConditionType;
