@@ -16,7 +16,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { hookRoutes } from './routes/hook.js';
-import { UnchangedAnswers } from './unchanged-answers.js';
+import { UnchangedAnswers } from './answer-reuse.js';
 import { isYamlBody, registerYaml, YAML_TYPES } from './yaml.js';
 
 export interface AppDeps {
@@ -30,7 +30,7 @@ export interface AppDeps {
   loggerInstance?: FastifyBaseLogger;
   /** Prometheus metrics, served at GET /metrics. */
   metrics?: Metrics;
-  /** Earlier answers given again as 304 to the same request (./unchanged-answers.ts); false: every sync runs. Default: a new store. */
+  /** Earlier answers given again as 304 to the same request (./answer-reuse.ts); false: every sync runs. Default: a new store. */
   unchangedAnswers?: UnchangedAnswers | false;
 }
 

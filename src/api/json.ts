@@ -1,6 +1,6 @@
-// Records keyed by user-chosen strings (Vault paths, Secret keys): "__proto__"
-// and "constructor" are valid names there, so reads check own properties and
-// writes define them, never touching the prototype.
+// Reading JSON the hook did not write. Records keyed by user-chosen strings (Vault
+// paths, Secret keys): "__proto__" and "constructor" are valid names there, so reads
+// check own properties and writes define them, never touching the prototype.
 export const ownGet = <T>(obj: Record<string, T>, key: string): T | undefined => (Object.hasOwn(obj, key) ? obj[key] : undefined);
 
 export function ownSet<T>(obj: Record<string, T>, key: string, value: T): void {

@@ -7,39 +7,13 @@
 // lease is renewed at two thirds of its TTL, the creating token likewise, and a
 // new credential is issued only when neither can be extended far enough — never
 // because of a restart or a resync.
-import type { VaultApp } from '../api/vaultapp-schema.js';
-import { bindingOf, stateMac, stateMacMatches, type StateBinding } from './carried-state.js';
-import { isoSeconds } from './conditions.js';
-import { pathsOf } from './data-from.js';
-import type { IssuedLease } from './material.js';
-import type { KubeObject } from './types.js';
+import { bindingOf, type StateBinding, isoSeconds, leaseIdWithin, type IssuedLease, type LeaseRecord, type UnsignedLeaseRecord } from '../contract.js';
+import type { VaultApp } from '../../api/vaultapp-schema.js';
+import { stateMac, stateMacMatches } from './mac.js';
+import { pathsOf } from '../secret-data/data-from.js';
+import type { KubeObject } from '../types.js';
 
 export const LEASES_ANNOTATION = 'vaultapp.techweaver.io/leases';
-
-export interface LeaseRecord {
-  path: string;
-  leaseId: string;
-  issuedAt: string;
-  renewedAt: string;
-  /** Seconds the lease was first granted for. */
-  duration: number;
-  /** Seconds the lease lives from renewedAt. */
-  ttl: number;
-  renewable: boolean;
-  /** Vault granted less than asked at the last renewal: the lease's max TTL is near. */
-  maxed: boolean;
-  /** The creating token, sealed with the hook's key (AES-GCM), so a restarted hook can keep it alive. */
-  token?: string;
-  /** When the creating token expires, as last known; absent for tokens that never expire. */
-  tokenExpiresAt?: string;
-  tokenRenewedAt?: string;
-  tokenTtl?: number;
-  tokenMaxed?: boolean;
-  /** MAC of the other fields under the hook's key, bound to the VaultApp (./carried-state.ts). */
-  mac: string;
-}
-
-export type UnsignedLeaseRecord = Omit<LeaseRecord, 'mac'>;
 
 export type LeaseAction = 'reuse' | 'renew' | 'issue';
 
@@ -68,16 +42,6 @@ const isLeaseRecordShape = (x: unknown): x is LeaseRecord => {
     typeof r.mac === 'string'
   );
 };
-
-// A lease id is used in a Vault URL (sys/leases/renew/<id>): Vault's ids are the
-// path the credential was read from plus one generated segment, so anything else
-// (a "..", a query string, another engine's path) is not an id the hook was given.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are among what this refuses
-const UNSAFE_IN_LEASE_ID = /[%?#\\\u0000-\u001f\u007f]/;
-export function leaseIdWithin(path: string, leaseId: string): boolean {
-  if (!leaseId.startsWith(`${path}/`) || leaseId.length > path.length + 256 || UNSAFE_IN_LEASE_ID.test(leaseId)) return false;
-  return leaseId.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
-}
 
 const MAC_PURPOSE = 'lease-record';
 // Every field but the MAC, in a fixed order: the MAC does not depend on key order.

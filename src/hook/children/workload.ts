@@ -2,8 +2,8 @@
 // the secret volume, a read-only mount in every container and the secret-version
 // annotation. Where the user already has something at our volume name or mount path,
 // theirs wins and the collision is reported instead of silently overwritten. The spec is
-// written as the API server stores it (resource quantities, ./quantity.ts; empty lists,
-// ./empty-lists.ts; claim templates, ./claim-templates.ts) so that no sync finds the
+// written as the API server stores it (resource quantities, ../stored-forms/quantity.ts; empty lists,
+// ../stored-forms/empty-lists.ts; claim templates, ../stored-forms/claim-templates.ts) so that no sync finds the
 // workload changed.
 //
 // The kind is the spec's (exactly one of deploymentSpec and statefulSetSpec; admission
@@ -12,15 +12,15 @@
 // Left out of the answer, Metacontroller deletes it.
 import type { Container, PersistentVolumeClaim, PodTemplateSpec, Volume, VolumeMount } from 'kubernetes-types/core/v1.js';
 import type { LabelSelector } from 'kubernetes-types/meta/v1.js';
-import type { VaultApp } from '../api/vaultapp-schema.js';
-import { problem, type Problem } from '../errors/catalog.js';
+import type { VaultApp } from '../../api/vaultapp-schema.js';
+import { problem, type Problem } from '../../errors/catalog.js';
 import { childLabels, SECRET_MOUNT_PATH, SECRET_VOLUME, secretName, VERSION_ANNOTATION } from './names.js';
-import { dropEmptyLists } from './empty-lists.js';
-import type { ChildKind } from './observed.js';
-import { isRecord } from './own.js';
-import { canonicalPodQuantities } from './quantity.js';
-import { storedClaimTemplates } from './claim-templates.js';
-import type { KubeObject } from './types.js';
+import { dropEmptyLists } from '../stored-forms/empty-lists.js';
+import type { ChildKind } from './names.js';
+import { isRecord } from '../../api/json.js';
+import { canonicalPodQuantities } from '../stored-forms/quantity.js';
+import { storedClaimTemplates } from '../stored-forms/claim-templates.js';
+import type { KubeObject } from '../types.js';
 import { isDeepStrictEqual } from 'node:util';
 
 export type WorkloadKind = 'Deployment' | 'StatefulSet';
@@ -129,5 +129,23 @@ export function desiredWorkload(app: VaultApp, version: string): WorkloadOutcome
       spec: spec as unknown as Record<string, unknown>,
     },
     problems,
+  };
+}
+
+// Who a VaultApp is to Vault: its pods' service account in its own namespace, with
+// its role. Pure, so the core can tell when the identity (and so the data) changed.
+
+export interface Identity {
+  namespace: string;
+  serviceAccount: string;
+  role: string;
+}
+
+export function identityOf(app: VaultApp): Identity {
+  const pod = workloadOf(app).spec.template.spec;
+  return {
+    namespace: app.metadata.namespace ?? 'default',
+    serviceAccount: pod?.serviceAccountName || pod?.serviceAccount || 'default',
+    role: app.spec.vault.role,
   };
 }

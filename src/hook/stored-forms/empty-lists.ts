@@ -3,7 +3,7 @@
 // list makes every sync find the Deployment changed and send an update. Empty maps are
 // another matter (`emptyDir: {}` is kept and means something), so only lists go.
 // test/integration/kube-stored-forms.test.ts checks this against a real API server.
-import { isRecord } from './own.js';
+import { isRecord } from '../../api/json.js';
 
 /** Deletes, in place, every empty list below `value` except `containers` (required, never omitted). */
 export function dropEmptyLists(value: unknown, depth = 0): void {

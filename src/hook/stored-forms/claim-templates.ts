@@ -7,7 +7,7 @@
 // null it is stored as), its quantities canonical and its empty lists dropped.
 // test/integration/kube-stored-forms.test.ts compares the whole list with a real API server's.
 import { dropEmptyLists } from './empty-lists.js';
-import { isRecord } from './own.js';
+import { isRecord } from '../../api/json.js';
 import { canonicalClaimQuantities } from './quantity.js';
 
 /** Each claim template in its stored form, in place; shapes that are not objects are left to the API server to refuse. */

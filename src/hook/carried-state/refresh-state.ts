@@ -2,17 +2,17 @@
 // sync inside the refresh interval needs no Vault request at all: Metacontroller
 // syncs a VaultApp at every change of a child's status, and Vault's load must not
 // follow that churn. Like the lease records it is input when it comes back, so it
-// carries a MAC bound to the VaultApp (./carried-state.ts): nothing a tenant writes
+// carries a MAC bound to the VaultApp (./mac.ts): nothing a tenant writes
 // can make the hook skip a read or trust data it did not write. Pure.
+import { bindingOf, isoSeconds } from '../contract.js';
 import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { VaultApp } from '../api/vaultapp-schema.js';
-import { bindingOf, stateMac, stateMacMatches } from './carried-state.js';
-import { dataFromOf, isSecretKey, MAX_SKIP_NOTES, type DataFromKeys } from './data-from.js';
-import { isoSeconds } from './conditions.js';
-import { identityOf } from './identity.js';
-import type { KubeObject } from './types.js';
-import type { LoginFact } from './vault-authenticated.js';
+import type { VaultApp } from '../../api/vaultapp-schema.js';
+import { stateMac, stateMacMatches } from './mac.js';
+import { dataFromOf, isSecretKey, MAX_SKIP_NOTES, type DataFromKeys } from '../secret-data/data-from.js';
+import { identityOf } from '../children/workload.js';
+import type { KubeObject } from '../types.js';
+import type { LoginFact } from '../conditions.js';
 
 export const STATE_ANNOTATION = 'vaultapp.techweaver.io/state';
 /** Any new value on the VaultApp makes the next sync read Vault. */

@@ -4,10 +4,10 @@
 // Pure; tenant-editable input, so only what passes its MAC is trusted (./leases.ts,
 // ./refresh-state.ts).
 import { observedLeases, type ObservedLeases } from './leases.js';
-import { secretName } from './names.js';
-import { observedChild } from './observed.js';
+import { secretName } from '../children/names.js';
+import { observedChild } from '../children/names.js';
 import { dataMacs, observedState, type ObservedState } from './refresh-state.js';
-import type { KubeObject, SyncRequest } from './types.js';
+import type { KubeObject, SyncRequest } from '../types.js';
 
 export interface ObservedSecret {
   secret: KubeObject | undefined;

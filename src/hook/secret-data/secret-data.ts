@@ -1,13 +1,12 @@
 // Turns what was read from Vault into the managed Secret's data and lease
 // records, or into the problems that stop it. All keys of one path come from the
 // one read of it; a lease still in use keeps the data the observed Secret holds.
-import type { VaultApp, VaultSecret } from '../api/vaultapp-schema.js';
-import { problem, type Problem } from '../errors/catalog.js';
-import { isoSeconds } from './conditions.js';
+import { isoSeconds, type LeaseRecord, type UnsignedLeaseRecord, type PathRead, type Renewal, type VaultMaterial } from '../contract.js';
+import type { VaultApp, VaultSecret } from '../../api/vaultapp-schema.js';
+import { problem, type Problem } from '../../errors/catalog.js';
 import { copyAllKeys, dataFromOf, type DataFromKeys } from './data-from.js';
-import { issuedRecord, type LeaseRecord, type UnsignedLeaseRecord } from './leases.js';
-import type { PathRead, Renewal, VaultMaterial } from './material.js';
-import { ownGet, ownSet } from './own.js';
+import { issuedRecord } from '../carried-state/leases.js';
+import { ownGet, ownSet } from '../../api/json.js';
 import { renderTemplates, type TemplateValues } from './templates.js';
 
 export interface SecretDataOutcome {
@@ -24,7 +23,7 @@ export interface SecretDataOutcome {
 
 const maxedBy = (r: Renewal): boolean => r.ttl + 1 < r.requested;
 
-/** Signs a record for the VaultApp being synced (./leases.ts signLease). */
+/** Signs a record for the VaultApp being synced (../carried-state/leases.ts signLease). */
 export type SignLease = (record: UnsignedLeaseRecord) => LeaseRecord;
 
 function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecord }>, now: Date, sign: SignLease): LeaseRecord {
@@ -42,14 +41,11 @@ function renewed(record: LeaseRecord, read: Extract<PathRead, { kept: LeaseRecor
   return sign(next);
 }
 
-/**
- * `keptFrom` is what dataFrom wrote at the last read, from the trusted refresh state:
- * a path kept unchanged keeps those keys as the Secret holds them.
- */
+/** What the trusted refresh state carries over from the last read. */
 export interface KeptState {
-  /** What dataFrom wrote at the last read (trusted refresh state). */
+  /** The keys dataFrom wrote at the last read: a path kept unchanged keeps them as the Secret holds them. */
   dataFrom?: DataFromKeys;
-  /** The templates must render whatever was read (./refresh-state.ts templatesStale). */
+  /** The templates must render whatever was read (../carried-state/refresh-state.ts templatesStale). */
   templatesStale: boolean;
 }
 
@@ -101,7 +97,7 @@ export function secretDataFromVault(
         leases.set(entry.path, record);
         fallback.set(entry.path, record);
       }
-      // A template-only value is not in the Secret: its templates keep their output (./plan.ts reads its path when they must render).
+      // A template-only value is not in the Secret: its templates keep their output (../plan.ts reads its path when they must render).
       if (entry.targetKey === undefined) {
         unavailable.push(label);
         continue;
@@ -156,7 +152,7 @@ type FailedPaths = Map<string, { problem: Problem; targetKeys: string[]; others:
 /**
  * Templates render when a value they may use was just read; otherwise their inputs are
  * what they were at the last render, and the outputs stand as the Secret holds them
- * (covered by the refresh state's MAC). Rendering needs every named value: ./plan.ts
+ * (covered by the refresh state's MAC). Rendering needs every named value: ../plan.ts
  * reads the paths of template-only entries whenever the templates must render.
  */
 function templateData(

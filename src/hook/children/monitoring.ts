@@ -1,9 +1,9 @@
 // The metrics Service and the ServiceMonitor that selects it.
-import { isReservedLabelKey } from '../api/kube-labels.js';
-import type { VaultApp } from '../api/vaultapp-schema.js';
-import { problem, type Problem } from '../errors/catalog.js';
+import { isReservedLabelKey } from '../../api/kube-labels.js';
+import type { VaultApp } from '../../api/vaultapp-schema.js';
+import { problem, type Problem } from '../../errors/catalog.js';
 import { childLabels, isLabelValue, isServiceName, METRICS_FOR_LABEL, metricsServiceName } from './names.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject } from '../types.js';
 import { workloadOf, type WorkloadSpec } from './workload.js';
 
 export const DEFAULT_METRICS_PATH = '/metrics';

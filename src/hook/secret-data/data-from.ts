@@ -5,10 +5,10 @@
 // condition by key and path, never by value. Whoever writes the Vault path chooses the key
 // names: "__proto__", "constructor" and "prototype" are skipped too, as the CRD refuses
 // them for targetKey and template keys (src/api/string-rules.ts REFUSED_KEYS). Pure.
-import { isRefusedKey } from '../api/string-rules.js';
-import { MAX_DATA_FROM_KEYS, SECRET_KEY_PATTERN, type DataFrom, type VaultApp } from '../api/vaultapp-schema.js';
-import { problem, type Problem } from '../errors/catalog.js';
-import { ownGet, ownSet } from './own.js';
+import { isRefusedKey } from '../../api/string-rules.js';
+import { MAX_DATA_FROM_KEYS, SECRET_KEY_PATTERN, type DataFrom, type VaultApp } from '../../api/vaultapp-schema.js';
+import { problem, type Problem } from '../../errors/catalog.js';
+import { ownGet, ownSet } from '../../api/json.js';
 
 /** What the dataFrom entries wrote: the Secret keys per path, and the notes on what they skipped. */
 export interface DataFromKeys {

@@ -16,10 +16,10 @@
 // Secret and rolled the pods at every sync, each write bringing the next), and each about
 // linear in its input. Pure but for the clock the deadline reads.
 import { Liquid } from 'liquidjs';
-import { MAX_TEMPLATE_LENGTH } from '../api/vaultapp-schema.js';
-import { problem, type Problem } from '../errors/catalog.js';
+import { MAX_TEMPLATE_LENGTH } from '../../api/vaultapp-schema.js';
+import { problem, type Problem } from '../../errors/catalog.js';
 import { runWithin } from './deadline.js';
-import { ownSet } from './own.js';
+import { ownSet } from '../../api/json.js';
 import { describeTemplateError } from './template-errors.js';
 
 /** Milliseconds all templates of one VaultApp may hold the event loop in one sync: the bound SECURITY.md states. */

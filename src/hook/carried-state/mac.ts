@@ -1,21 +1,11 @@
 // State the hook writes on a child and acts on when it comes back (lease records,
 // sealed tokens) is authenticated: anyone who may edit Secrets in the VaultApp's
-// namespace can write the annotations, so what comes back is input, not truth
-// (DESIGN.md, principle 6). A MAC under a key derived from the hook's HMAC key,
+// namespace can write the annotations, so what comes back is input, not truth: the
+// hook acts only on what it can prove it wrote itself. A MAC under a key derived from the hook's HMAC key,
 // over the VaultApp's namespace, name and uid and the state itself, means a record
 // forged, edited, or copied from another VaultApp is never acted on.
 import { createHmac, hkdfSync, timingSafeEqual } from 'node:crypto';
-
-/** Whose state it is: a record is valid only for the VaultApp it was written for. */
-export interface StateBinding {
-  namespace: string;
-  name: string;
-  uid: string;
-}
-
-export function bindingOf(parent: { metadata: { name: string; namespace?: string; uid?: string } }): StateBinding {
-  return { namespace: parent.metadata.namespace ?? '', name: parent.metadata.name, uid: parent.metadata.uid ?? '' };
-}
+import type { StateBinding } from '../contract.js';
 
 // One derived key per purpose, so a MAC made for one kind of state never verifies
 // as another, and none of them equals the secret-version HMAC on Deployments.
@@ -43,9 +33,4 @@ export function stateMacMatches(hmacKey: string, purpose: string, binding: State
   const expected = Buffer.from(stateMac(hmacKey, purpose, binding, fields), 'utf8');
   const given = Buffer.from(mac, 'utf8');
   return given.length === expected.length && timingSafeEqual(expected, given);
-}
-
-/** Associated data of a sealed creating token: it opens only for this VaultApp, path and lease. */
-export function sealedTokenContext(binding: StateBinding, path: string, leaseId: string): string {
-  return JSON.stringify(['lease-token', binding.namespace, binding.name, binding.uid, path, leaseId]);
 }

@@ -14,7 +14,7 @@
 // over hundreds of generated quantities. What it cannot parse with certainty it
 // leaves as it is.
 
-import { isRecord, ownSet } from './own.js';
+import { isRecord, ownSet } from '../../api/json.js';
 
 const DECIMAL_SI: Record<string, number> = { n: -9, u: -6, m: -3, '': 0, k: 3, M: 6, G: 9, T: 12, P: 15, E: 18 };
 const DECIMAL_SUFFIX: Record<number, string> = Object.fromEntries(Object.entries(DECIMAL_SI).map(([s, e]) => [e, s]));

@@ -2,12 +2,13 @@
 // annotations under the hook's own. What the API server would refuse (a typed Secret
 // without its keys, a type change) becomes a problem here, so that the observed Secret
 // is kept and the status says why, instead of Metacontroller failing every apply. Pure.
-import { DEFAULT_SECRET_TYPE, RESERVED_ANNOTATION_KEY_PATTERN, TYPED_SECRET_KEYS } from '../api/secret-spec-schema.js';
-import { isReservedLabelKey } from '../api/kube-labels.js';
-import type { VaultApp } from '../api/vaultapp-schema.js';
-import { problem, type Problem } from '../errors/catalog.js';
-import { ownGet, ownSet } from './own.js';
-import type { KubeObject } from './types.js';
+import { isRecord } from '../../api/json.js';
+import { DEFAULT_SECRET_TYPE, RESERVED_ANNOTATION_KEY_PATTERN, TYPED_SECRET_KEYS } from '../../api/secret-spec-schema.js';
+import { isReservedLabelKey } from '../../api/kube-labels.js';
+import type { VaultApp } from '../../api/vaultapp-schema.js';
+import { problem, type Problem } from '../../errors/catalog.js';
+import { ownGet, ownSet } from '../../api/json.js';
+import type { KubeObject } from '../types.js';
 
 const RESERVED_ANNOTATION = new RegExp(RESERVED_ANNOTATION_KEY_PATTERN);
 // Metacontroller labels every child with the parent's selector (generateSelector: controller-uid).
@@ -37,7 +38,7 @@ export function secretAnnotations(app: VaultApp, own: Record<string, string>): R
 const isJsonObject = (base64: string): boolean => {
   try {
     const v: unknown = JSON.parse(Buffer.from(base64, 'base64').toString('utf8'));
-    return v !== null && typeof v === 'object' && !Array.isArray(v);
+    return isRecord(v);
   } catch {
     return false;
   }

@@ -1,19 +1,18 @@
 // The managed Secret of one sync: its data (from Vault, or kept as observed on any
 // problem), the lease records and the refresh state it carries, and the problems that
 // kept it as it was. Pure.
-import { problem, type Problem } from '../errors/catalog.js';
-import { bindingOf } from './carried-state.js';
-import { LEASES_ANNOTATION, serializeLeases, signLease, type LeaseRecord, type RejectedLease } from './leases.js';
-import type { VaultMaterial } from './material.js';
-import { childLabels, secretName } from './names.js';
+import { MAX_SECRET_BYTES, bindingOf, type LeaseRecord, type VaultMaterial } from '../contract.js';
+import { problem, type Problem } from '../../errors/catalog.js';
+import { LEASES_ANNOTATION, serializeLeases, signLease, type RejectedLease } from './leases.js';
+import { childLabels, secretName } from '../children/names.js';
 import type { ObservedSecret } from './observed-secret.js';
-import { refreshSecondsOf } from './plan.js';
+import { refreshSecondsOf } from '../plan.js';
 import { keptState, nextState, serializeState, STATE_ANNOTATION, templatesStale, type RefreshState } from './refresh-state.js';
-import { secretDataFromVault } from './secret-data.js';
-import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from './secret-shape.js';
-import { sameData } from './secret-version.js';
-import { loginFact } from './vault-authenticated.js';
-import type { SyncConfig, KubeObject, SyncRequest } from './types.js';
+import { secretDataFromVault } from '../secret-data/secret-data.js';
+import { secretAnnotations, secretLabels, typeProblems, typeToWrite } from '../children/secret-shape.js';
+import { sameData } from '../secret-data/secret-version.js';
+import { loginFact } from '../conditions.js';
+import type { SyncConfig, KubeObject, SyncRequest } from '../types.js';
 
 export interface ManagedSecret {
   /** The Secret to answer; absent when there is none yet and nothing to create. */
@@ -99,9 +98,6 @@ export function managedSecret(req: SyncRequest, material: VaultMaterial, now: Da
   };
 }
 
-// The API server refuses a Secret whose keys and values come to more than 1 MiB
-// (MaxSecretSize); said here, the Secret keeps its data instead of every apply failing.
-export const MAX_SECRET_BYTES = 1024 * 1024;
 function sizeProblems(data: Record<string, string>, secret: string): Problem[] {
   let size = 0;
   for (const [k, v] of Object.entries(data)) size += k.length + Buffer.byteLength(v, 'base64');

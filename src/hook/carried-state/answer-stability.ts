@@ -6,12 +6,12 @@
 // the sync again, so this must be a time before which recomputing gives the same bytes.
 // Pure; conservative: any answer that depends on the clock in a way not bounded here
 // gets no time at all.
+import type { VaultPlan } from '../contract.js';
 import { isDeepStrictEqual } from 'node:util';
-import type { VaultPlan } from './plan.js';
-import { refreshSecondsOf } from './plan.js';
+import { refreshSecondsOf } from '../plan.js';
 import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
 import { EARLY_SECONDS } from './refresh-state.js';
-import type { SyncConfig, SyncRequest, SyncResponse } from './types.js';
+import type { SyncConfig, SyncRequest, SyncResponse } from '../types.js';
 
 /**
  * Epoch milliseconds before which the same request, synced again, gets this same answer;
