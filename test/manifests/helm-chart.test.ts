@@ -7,7 +7,7 @@
 // does not follow (or the reverse) fails here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ import { createNamespace, ensureServiceMonitorCrd, installCrd } from '../support
 import { CHART_DIR, ensureHelm, helmTemplate, runHelm } from '../support/helm.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomize, kustomizeOverlay, METACONTROLLER_DIR } from '../support/kustomize.js';
 import { CERT_MANAGER_CRDS, COMPOSITE_CONTROLLER_CRD } from '../support/third-party-crds.js';
+import { CHART_COPIES } from '../../scripts/lib/chart-copies.js';
 
 let helm: string;
 before(
@@ -139,34 +140,22 @@ describe('the chart installs what kustomize installs, in every variant', () => {
   });
 });
 
-describe('files the chart shares with the repository', () => {
-  // Symlinks, not copies: nothing to keep in step. Helm follows them when it loads and
-  // packages a chart; a packaged chart (what a chart repository serves) holds the content.
-  const shared = [
-    ['crds/vaultapp.yaml', '../../../crds/vaultapp.yaml'],
-    ['files/vaultapp-hook-dashboard.json', '../../../metacontroller/monitoring/vaultapp-hook-dashboard.json'],
-  ] as const;
-
+describe('the chart as Helm loads and packages it', () => {
   it('`helm lint --strict` passes (warnings fail it too)', () => {
     const r = runHelm(helm, ['lint', '--strict', CHART_DIR]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it('are symlinks to the one copy in the repository', () => {
-    for (const [file, target] of shared) assert.equal(readlinkSync(join(CHART_DIR, file)), target, file);
-  });
-
-  it('`helm package` stores their content byte for byte', () => {
+  it('`helm package` stores the copies of shared files byte for byte', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vaultapp-chart-'));
     try {
       const packed = runHelm(helm, ['package', CHART_DIR, '--destination', dir]);
       assert.equal(packed.status, 0, packed.stderr);
       execFileSync('tar', ['-xzf', join(dir, 'vaultapp-0.1.0.tgz'), '-C', dir]);
-      for (const [file] of shared) {
-        assert.ok(!lstatSync(join(dir, 'vaultapp', file)).isSymbolicLink(), `${file} is a file in the package`);
-        const packaged = readFileSync(join(dir, 'vaultapp', file), 'utf8');
-        assert.equal(packaged, readFileSync(join(CHART_DIR, file), 'utf8'), file);
+      for (const { copy, source } of CHART_COPIES) {
+        const inPackage = copy.replace(/^charts\//, '');
+        assert.ok(readFileSync(join(dir, inPackage)).equals(readFileSync(new URL(`../../${source}`, import.meta.url))), inPackage);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
