@@ -27,10 +27,17 @@ before(
   { timeout: Math.max(30 * 60_000, ENSURE_KUBECTL_TIMEOUT_MS) },
 ); // a cold Go cache builds helm and kubectl first
 
-/** The labels the chart adds to every object it templates, and nothing else it may add. */
-const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/part-of'];
+/**
+ * Helm's own labels, on every object the chart templates and on the hook's pod template, and
+ * nothing else the chart may add. The other standard labels (name, component, part-of) are
+ * metacontroller/'s too, and compared as they are.
+ */
+const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/version'];
 
 const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name} (${o.apiVersion})`;
+
+/** Objects Helm creates only while `helm test` runs: not part of the install. */
+const isTestHook = (o: any) => o.metadata.annotations?.['helm.sh/hook'] === 'test';
 
 /**
  * What differs between the two renders without changing what is installed. Each is
@@ -38,22 +45,27 @@ const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.n
  * 1. kustomize's Namespace object: the chart does not template its release namespace
  *    (`helm install --create-namespace` makes it). A chart that owns it would delete it on
  *    `helm uninstall`, with the HMAC and bearer-token Secrets the user created in it.
- * 2. The chart's common labels (HELM_LABELS) on metadata.labels: Helm users select and
- *    audit by them; no selector, pod template or ServiceMonitor selection uses them (the
- *    selectors are compared as they are). A labels map left empty is removed, as
- *    kustomize's objects without labels have none. Every templated object must carry
- *    them (checked here), so this cannot hide a missing object or a changed label.
+ * 2. Helm's labels (HELM_LABELS) on metadata.labels and on the Deployment's pod template:
+ *    Helm users select and audit by them; no selector or ServiceMonitor selection uses them
+ *    (the selectors are compared as they are). Every templated object must carry them
+ *    (checked here), so this cannot hide a missing object or a changed label.
+ * 3. The chart's `helm test` objects (annotation helm.sh/hook: test): `helm install` does
+ *    not create them, `helm test` does, and deletes them afterwards.
  * Comments and YAML spelling (flow style, key order, quoting) vanish when both are parsed.
  */
 function normalise(kustomized: any[], rendered: any[]): { kustomized: any[]; rendered: any[] } {
-  const fromChart = structuredClone(rendered).map((o) => {
-    if (o.kind === 'CustomResourceDefinition') return o; // crds/ is not templated: no labels added
-    const labels = o.metadata.labels ?? {};
+  const withoutHelmLabels = (labels: Record<string, string> | undefined, where: string) => {
+    const out = { ...labels };
     for (const l of HELM_LABELS) {
-      assert.ok(l in labels, `${key(o)} carries ${l}`);
-      delete labels[l];
+      assert.ok(l in out, `${where} carries ${l}`);
+      delete out[l];
     }
-    if (Object.keys(labels).length === 0) delete o.metadata.labels;
+    return out;
+  };
+  const fromChart = structuredClone(rendered.filter((o) => !isTestHook(o))).map((o) => {
+    if (o.kind === 'CustomResourceDefinition') return o; // crds/ is not templated: no labels added
+    o.metadata.labels = withoutHelmLabels(o.metadata.labels, key(o));
+    if (o.kind === 'Deployment') o.spec.template.metadata.labels = withoutHelmLabels(o.spec.template.metadata.labels, `${key(o)}'s pod template`);
     return o;
   });
   return { kustomized: kustomized.filter((o) => o.kind !== 'Namespace'), rendered: fromChart };
