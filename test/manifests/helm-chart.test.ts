@@ -145,6 +145,23 @@ describe('the chart installs what kustomize installs, in every variant', () => {
     assert.deepEqual(differences(kustomized, helmTemplate(helm, { monitoring: { serviceMonitor: { enabled: true } } })), [
       'only in the chart: ServiceMonitor vaultapp-system/vaultapp-hook (monitoring.coreos.com/v1)',
     ]);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { podDisruptionBudget: { enabled: false } })), [
+      'only in kustomize: PodDisruptionBudget vaultapp-system/vaultapp-hook (policy/v1)',
+    ]);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { replicaCount: 1, topologySpreadConstraints: [] })), [
+      'differs: Deployment vaultapp-system/vaultapp-hook (apps/v1)',
+    ]);
+    // Both install two replicas of the stateless hook, spread softly over nodes.
+    const spec = kustomized.find((o) => o.kind === 'Deployment').spec;
+    assert.equal(spec.replicas, 2);
+    assert.equal(spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable, 'ScheduleAnyway');
+    // A Helm label missing from an object is reported, not normalised away.
+    const unversioned = helmTemplate(helm);
+    delete unversioned.find((o) => o.kind === 'PodDisruptionBudget').metadata.labels['app.kubernetes.io/version'];
+    assert.throws(
+      () => differences(kustomized, unversioned),
+      /PodDisruptionBudget vaultapp-system\/vaultapp-hook \(policy\/v1\) carries app.kubernetes.io\/version/,
+    );
     // A label of the hook's own (not one of Helm's) is not normalised away.
     const unlabelled = helmTemplate(helm);
     delete unlabelled.find((o) => o.kind === 'Service').metadata.labels['app.kubernetes.io/name'];
@@ -342,6 +359,23 @@ describe('what the chart renders passes a strict server-side dry-run on a real k
         extraEnv: [{ name: 'VAULTAPP_REFRESH_SECONDS', value: '300' }],
         nodeSelector: { 'kubernetes.io/os': 'linux' },
         tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'platform', effect: 'NoSchedule' }],
+      },
+    },
+    {
+      name: 'overridden names, pod labels and annotations, a priority class, ServiceAccount annotations, a zone spread, a percentage budget',
+      namespace: 'platform-vault',
+      values: {
+        nameOverride: 'vh',
+        fullnameOverride: 'vh-main',
+        tls: { enabled: true },
+        monitoring: { serviceMonitor: { enabled: true }, dashboard: { enabled: true } },
+        podLabels: { team: 'platform' },
+        podAnnotations: { 'example.com/note': 'x' },
+        priorityClassName: 'system-cluster-critical',
+        serviceAccount: { annotations: { 'iam.example.com/role': 'vaultapp' } },
+        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }],
+        podDisruptionBudget: { maxUnavailable: '50%' },
+        test: { image: { repository: 'mirror.example/curl', digest: `sha256:${'d'.repeat(64)}` } },
       },
     },
   ];
