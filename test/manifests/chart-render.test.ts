@@ -199,12 +199,14 @@ describe('names', () => {
       assert.deepEqual(wiringProblems(objs, 'platform-vault', c.label, c.prefix), []);
       if (c.prefix !== 'vaultapp-hook') {
         // No object or reference keeps the default name; what is left are values of the user's
-        // own (the Secrets they create, the image). Without the dashboard, whose uid it is.
+        // own (the Secrets they create, the image), and the name label where it is kept.
+        // Without the dashboard, whose uid it is.
         const values = { ...EVERYTHING, monitoring: { serviceMonitor: { enabled: true } }, ...c.values };
         const r = runHelm(helm, ['template', 'vaultapp', CHART_DIR, '--namespace', 'platform-vault'], values);
         assert.equal(r.status, 0, r.stderr);
         const left = new Set(r.stdout.match(/[\w./:-]*vaultapp-hook[\w.:-]*/g));
-        assert.deepEqual([...left].sort(), ['ghcr.io/techweaver/vaultapp-hook:0.1.0', 'vaultapp-hook-auth', 'vaultapp-hook-hmac']);
+        const labels = c.label === 'vaultapp-hook' ? ['vaultapp-hook', 'vaultapp-hook-test'] : [];
+        assert.deepEqual([...left].sort(), ['ghcr.io/techweaver/vaultapp-hook:0.1.0', ...labels, 'vaultapp-hook-auth', 'vaultapp-hook-hmac'].sort());
       }
     });
   }
@@ -324,7 +326,7 @@ describe('NOTES.txt', () => {
 
   it('negative control: a NOTES naming another Secret is found', () => {
     const { notes, objs } = install({});
-    assert.notDeepEqual(creates(notes.replace('vaultapp-hook-auth', 'vaultapp-auth')), needed(objs, 'vaultapp-system'));
+    assert.notDeepEqual(creates(notes.replace('generic vaultapp-hook-auth', 'generic vaultapp-auth')), needed(objs, 'vaultapp-system'));
   });
 });
 
