@@ -7,7 +7,7 @@
 // does not follow (or the reverse) fails here.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { lstatSync, mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ import { createNamespace, ensureServiceMonitorCrd, installCrd } from '../support
 import { CHART_DIR, ensureHelm, helmTemplate, runHelm } from '../support/helm.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomize, kustomizeOverlay, METACONTROLLER_DIR } from '../support/kustomize.js';
 import { CERT_MANAGER_CRDS, COMPOSITE_CONTROLLER_CRD } from '../support/third-party-crds.js';
+import { CHART_COPIES } from '../../scripts/lib/chart-copies.js';
 
 let helm: string;
 before(
@@ -26,10 +27,17 @@ before(
   { timeout: Math.max(30 * 60_000, ENSURE_KUBECTL_TIMEOUT_MS) },
 ); // a cold Go cache builds helm and kubectl first
 
-/** The labels the chart adds to every object it templates, and nothing else it may add. */
-const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/part-of'];
+/**
+ * Helm's own labels, on every object the chart templates and on the hook's pod template, and
+ * nothing else the chart may add. The other standard labels (name, component, part-of) are
+ * metacontroller/'s too, and compared as they are.
+ */
+const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/version'];
 
 const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.name} (${o.apiVersion})`;
+
+/** Objects Helm creates only while `helm test` runs: not part of the install. */
+const isTestHook = (o: any) => o.metadata.annotations?.['helm.sh/hook'] === 'test';
 
 /**
  * What differs between the two renders without changing what is installed. Each is
@@ -37,22 +45,27 @@ const key = (o: any) => `${o.kind} ${o.metadata.namespace ?? '-'}/${o.metadata.n
  * 1. kustomize's Namespace object: the chart does not template its release namespace
  *    (`helm install --create-namespace` makes it). A chart that owns it would delete it on
  *    `helm uninstall`, with the HMAC and bearer-token Secrets the user created in it.
- * 2. The chart's common labels (HELM_LABELS) on metadata.labels: Helm users select and
- *    audit by them; no selector, pod template or ServiceMonitor selection uses them (the
- *    selectors are compared as they are). A labels map left empty is removed, as
- *    kustomize's objects without labels have none. Every templated object must carry
- *    them (checked here), so this cannot hide a missing object or a changed label.
+ * 2. Helm's labels (HELM_LABELS) on metadata.labels and on the Deployment's pod template:
+ *    Helm users select and audit by them; no selector or ServiceMonitor selection uses them
+ *    (the selectors are compared as they are). Every templated object must carry them
+ *    (checked here), so this cannot hide a missing object or a changed label.
+ * 3. The chart's `helm test` objects (annotation helm.sh/hook: test): `helm install` does
+ *    not create them, `helm test` does, and deletes them afterwards.
  * Comments and YAML spelling (flow style, key order, quoting) vanish when both are parsed.
  */
 function normalise(kustomized: any[], rendered: any[]): { kustomized: any[]; rendered: any[] } {
-  const fromChart = structuredClone(rendered).map((o) => {
-    if (o.kind === 'CustomResourceDefinition') return o; // crds/ is not templated: no labels added
-    const labels = o.metadata.labels ?? {};
+  const withoutHelmLabels = (labels: Record<string, string> | undefined, where: string) => {
+    const out = { ...labels };
     for (const l of HELM_LABELS) {
-      assert.ok(l in labels, `${key(o)} carries ${l}`);
-      delete labels[l];
+      assert.ok(l in out, `${where} carries ${l}`);
+      delete out[l];
     }
-    if (Object.keys(labels).length === 0) delete o.metadata.labels;
+    return out;
+  };
+  const fromChart = structuredClone(rendered.filter((o) => !isTestHook(o))).map((o) => {
+    if (o.kind === 'CustomResourceDefinition') return o; // crds/ is not templated: no labels added
+    o.metadata.labels = withoutHelmLabels(o.metadata.labels, key(o));
+    if (o.kind === 'Deployment') o.spec.template.metadata.labels = withoutHelmLabels(o.spec.template.metadata.labels, `${key(o)}'s pod template`);
     return o;
   });
   return { kustomized: kustomized.filter((o) => o.kind !== 'Namespace'), rendered: fromChart };
@@ -132,6 +145,23 @@ describe('the chart installs what kustomize installs, in every variant', () => {
     assert.deepEqual(differences(kustomized, helmTemplate(helm, { monitoring: { serviceMonitor: { enabled: true } } })), [
       'only in the chart: ServiceMonitor vaultapp-system/vaultapp-hook (monitoring.coreos.com/v1)',
     ]);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { podDisruptionBudget: { enabled: false } })), [
+      'only in kustomize: PodDisruptionBudget vaultapp-system/vaultapp-hook (policy/v1)',
+    ]);
+    assert.deepEqual(differences(kustomized, helmTemplate(helm, { replicaCount: 1, topologySpreadConstraints: [] })), [
+      'differs: Deployment vaultapp-system/vaultapp-hook (apps/v1)',
+    ]);
+    // Both install two replicas of the stateless hook, spread softly over nodes.
+    const spec = kustomized.find((o) => o.kind === 'Deployment').spec;
+    assert.equal(spec.replicas, 2);
+    assert.equal(spec.template.spec.topologySpreadConstraints[0].whenUnsatisfiable, 'ScheduleAnyway');
+    // A Helm label missing from an object is reported, not normalised away.
+    const unversioned = helmTemplate(helm);
+    delete unversioned.find((o) => o.kind === 'PodDisruptionBudget').metadata.labels['app.kubernetes.io/version'];
+    assert.throws(
+      () => differences(kustomized, unversioned),
+      /PodDisruptionBudget vaultapp-system\/vaultapp-hook \(policy\/v1\) carries app.kubernetes.io\/version/,
+    );
     // A label of the hook's own (not one of Helm's) is not normalised away.
     const unlabelled = helmTemplate(helm);
     delete unlabelled.find((o) => o.kind === 'Service').metadata.labels['app.kubernetes.io/name'];
@@ -139,34 +169,22 @@ describe('the chart installs what kustomize installs, in every variant', () => {
   });
 });
 
-describe('files the chart shares with the repository', () => {
-  // Symlinks, not copies: nothing to keep in step. Helm follows them when it loads and
-  // packages a chart; a packaged chart (what a chart repository serves) holds the content.
-  const shared = [
-    ['crds/vaultapp.yaml', '../../../crds/vaultapp.yaml'],
-    ['files/vaultapp-hook-dashboard.json', '../../../metacontroller/monitoring/vaultapp-hook-dashboard.json'],
-  ] as const;
-
+describe('the chart as Helm loads and packages it', () => {
   it('`helm lint --strict` passes (warnings fail it too)', () => {
     const r = runHelm(helm, ['lint', '--strict', CHART_DIR]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
   });
 
-  it('are symlinks to the one copy in the repository', () => {
-    for (const [file, target] of shared) assert.equal(readlinkSync(join(CHART_DIR, file)), target, file);
-  });
-
-  it('`helm package` stores their content byte for byte', () => {
+  it('`helm package` stores the copies of shared files byte for byte', () => {
     const dir = mkdtempSync(join(tmpdir(), 'vaultapp-chart-'));
     try {
       const packed = runHelm(helm, ['package', CHART_DIR, '--destination', dir]);
       assert.equal(packed.status, 0, packed.stderr);
       execFileSync('tar', ['-xzf', join(dir, 'vaultapp-0.1.0.tgz'), '-C', dir]);
-      for (const [file] of shared) {
-        assert.ok(!lstatSync(join(dir, 'vaultapp', file)).isSymbolicLink(), `${file} is a file in the package`);
-        const packaged = readFileSync(join(dir, 'vaultapp', file), 'utf8');
-        assert.equal(packaged, readFileSync(join(CHART_DIR, file), 'utf8'), file);
+      for (const { copy, source } of CHART_COPIES) {
+        const inPackage = copy.replace(/^charts\//, '');
+        assert.ok(readFileSync(join(dir, inPackage)).equals(readFileSync(new URL(`../../${source}`, import.meta.url))), inPackage);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -341,6 +359,23 @@ describe('what the chart renders passes a strict server-side dry-run on a real k
         extraEnv: [{ name: 'VAULTAPP_REFRESH_SECONDS', value: '300' }],
         nodeSelector: { 'kubernetes.io/os': 'linux' },
         tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'platform', effect: 'NoSchedule' }],
+      },
+    },
+    {
+      name: 'overridden names, pod labels and annotations, a priority class, ServiceAccount annotations, a zone spread, a percentage budget',
+      namespace: 'platform-vault',
+      values: {
+        nameOverride: 'vh',
+        fullnameOverride: 'vh-main',
+        tls: { enabled: true },
+        monitoring: { serviceMonitor: { enabled: true }, dashboard: { enabled: true } },
+        podLabels: { team: 'platform' },
+        podAnnotations: { 'example.com/note': 'x' },
+        priorityClassName: 'system-cluster-critical',
+        serviceAccount: { annotations: { 'iam.example.com/role': 'vaultapp' } },
+        topologySpreadConstraints: [{ maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'DoNotSchedule' }],
+        podDisruptionBudget: { maxUnavailable: '50%' },
+        test: { image: { repository: 'mirror.example/curl', digest: `sha256:${'d'.repeat(64)}` } },
       },
     },
   ];

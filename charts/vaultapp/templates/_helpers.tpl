@@ -1,37 +1,66 @@
 {{/*
-Labels Helm users expect on every object. Selectors keep app.kubernetes.io/name only:
-they must match what metacontroller/ (kustomize) installs, so that either install can
-replace the other, and a Deployment's selector cannot change after creation.
+The hook's name: the app.kubernetes.io/name label, which every selector matches, and the
+object names' prefix. Defaults match what metacontroller/ (kustomize) installs, so that
+either install can replace the other. The release name is not part of them: a cluster has
+one VaultApp controller (Metacontroller runs one per parent resource), so there is no
+second release to tell apart.
 */}}
-{{- define "vaultapp.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/part-of: vaultapp
+{{- define "vaultapp.name" -}}
+{{ .Values.nameOverride | default "vaultapp-hook" }}
 {{- end }}
 
-{{/* The hook's own label: what the Service, NetworkPolicy and ServiceMonitor select. */}}
-{{- define "vaultapp.hookLabels" -}}
-app.kubernetes.io/name: vaultapp-hook
+{{- define "vaultapp.fullname" -}}
+{{ .Values.fullnameOverride | default (include "vaultapp.name" .) }}
+{{- end }}
+
+{{/*
+What the Deployment, Service, NetworkPolicy, PodDisruptionBudget, topology spread and
+ServiceMonitor select: the name only, as metacontroller/ does. A Deployment's selector cannot
+change after creation, so labels that change on upgrade (version, chart) stay out of it.
+*/}}
+{{- define "vaultapp.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "vaultapp.name" . }}
+{{- end }}
+
+{{/* The version label: the version of the hook that runs (the image tag), not of the chart. */}}
+{{- define "vaultapp.version" -}}
+{{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+The standard labels of every templated object (and the hook's pod template), called with
+(dict "root" $ "component" "hook"). name, component and part-of are metacontroller/'s
+too; instance, version, managed-by and helm.sh/chart are Helm's own.
+*/}}
+{{- define "vaultapp.labels" -}}
+{{ include "vaultapp.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+app.kubernetes.io/part-of: vaultapp
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/version: {{ include "vaultapp.version" .root | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
 {{- end }}
 
 {{/* The hook's URL as Metacontroller calls it: the Service in the release namespace. */}}
 {{- define "vaultapp.hookURL" -}}
-{{ .Values.tls.enabled | ternary "https" "http" }}://vaultapp-hook.{{ .Release.Namespace }}
+{{ .Values.tls.enabled | ternary "https" "http" }}://{{ include "vaultapp.fullname" . }}.{{ .Release.Namespace }}
+{{- end }}
+
+{{/* An image reference from {repository, tag, digest}; call with (list $image $defaultTag). */}}
+{{- define "vaultapp.imageRef" -}}
+{{- $image := index . 0 -}}
+{{- $tag := $image.tag | default (index . 1) -}}
+{{ $image.repository }}{{ with $tag }}:{{ . }}{{ end }}{{ with $image.digest }}@{{ . }}{{ end }}
 {{- end }}
 
 {{- define "vaultapp.image" -}}
-{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
-{{- if .Values.image.digest -}}
-{{ .Values.image.repository }}:{{ $tag }}@{{ .Values.image.digest }}
-{{- else -}}
-{{ .Values.image.repository }}:{{ $tag }}
-{{- end -}}
+{{ include "vaultapp.imageRef" (list .Values.image .Chart.AppVersion) }}
 {{- end }}
 
 {{/* The ServiceAccount the token policy and the RBAC binding name. */}}
 {{- define "vaultapp.hookUser" -}}
-system:serviceaccount:{{ .Release.Namespace }}:vaultapp-hook
+system:serviceaccount:{{ .Release.Namespace }}:{{ include "vaultapp.fullname" . }}
 {{- end }}
 
 {{/* Refusals of combinations the hook would refuse at start-up, said at install time instead. */}}
