@@ -16,7 +16,7 @@ import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { hookConfig, recordedReader } from '../support/build-app.js';
-import { tempDir } from '../security/tls-certs.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const material = {
   auth: { ok: true as const },

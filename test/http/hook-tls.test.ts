@@ -14,7 +14,7 @@ import type { HookSecurityConfig } from '../../src/config/config.js';
 import { buildApp } from '../../src/http/app.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { hookConfig, recordedReader } from '../support/build-app.js';
-import { makeCa, makeLeaf, tempDir, type Pem } from '../security/tls-certs.js';
+import { makeCa, makeLeaf, tempDir, type Pem } from '../support/tls-certs.js';
 
 const material = {
   auth: { ok: true as const },

@@ -16,7 +16,7 @@ import { createMetrics } from '../../src/metrics/metrics.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
-import { tempDir } from '../security/tls-certs.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const T0 = Date.parse('2026-11-27T12:00:00Z');
 const config = {

@@ -12,7 +12,7 @@ import { createVault } from '../../src/vault/index.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { hookConfig } from '../support/build-app.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
-import { tempDir } from './tls-certs.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const TOKEN = 'the-metacontroller-token-0123456789';
 let vault: VaultServer;

@@ -22,7 +22,7 @@ import { hookConfig } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../support/vault-server.js';
-import { tempDir } from './tls-certs.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const dir = tempDir('vaultapp-logs-');
 const ROOT_TOKEN = 'root-token-for-the-log-test-5d1e77a0';
