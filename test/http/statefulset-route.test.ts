@@ -3,7 +3,7 @@
 // must not drop it, or Metacontroller would update the StatefulSet on every sync.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
-import { buildHook, readExample, syncOnce } from '../support/kube-vaultapp.js';
+import { buildHook, readExample, syncOnce } from '../support/examples.js';
 
 it("a claim template's dataSource without apiGroup is answered with apiGroup: null", async () => {
   const hook = await buildHook();

@@ -121,7 +121,7 @@ describe('the ServiceMonitor CRD', () => {
   });
 });
 
-// The ServiceMonitors we ship, as kustomize renders them (test/manifests/scrape-targets.test.ts
+// The ServiceMonitors we ship, as kustomize renders them (test/integration/scrape-targets.test.ts
 // checks what they select), are accepted by the operator's CRD.
 describe('the shipped ServiceMonitors pass a server-side dry-run create', () => {
   const variants: [name: string, resources: string[]][] = [
