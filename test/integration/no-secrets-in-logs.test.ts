@@ -343,7 +343,7 @@ describe("the logger's layers, one by one", () => {
       assert.ok(!out.includes(s), `${s} in ${out}`);
   });
 
-  it('redaction reaches Secret data, tokens and Authorization headers at depth', () => {
+  it('redaction reaches Secret data, Vault answers, tokens and Authorization headers at depth', () => {
     const captured: string[] = [];
     const log = createLogger(
       'trace',
@@ -356,16 +356,18 @@ describe("the logger's layers, one by one", () => {
     );
     log.info(
       {
+        kind: 'Secret',
         data: { a: 'S1-value' },
-        child: { data: { b: 'S2-value' } },
+        child: { kind: 'Secret', metadata: { name: 'app' }, stringData: { b: 'S2-value' } },
         res: { children: [{ kind: 'Secret' }], body: 'S3-value' },
         a: { b: { c: { token: 'S4-value', headers: { authorization: 'S5-value', 'x-vault-token': 'S6-value' } } } },
-        auth: { client_token: 'S7-value' },
-        material: { reads: {} },
+        answer: { request_id: 'r', auth: { client_token: 'S7-value' }, data: { data: { c: 'S8-value' } } },
+        material: { reads: { p: { ok: true, engine: 'kv2', data: { d: 'S9-value' } } } },
       },
       'deep',
     );
     const text = captured.join('');
-    for (const s of ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7']) assert.ok(!text.includes(`${s}-value`), `${s} in ${text}`);
+    for (const s of ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9']) assert.ok(!text.includes(`${s}-value`), `${s} in ${text}`);
+    assert.ok(text.includes('"name":"app"'), 'what names the Secret is kept');
   });
 });
