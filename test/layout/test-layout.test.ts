@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TEST = join(ROOT, 'test');
-const INTEGRATION = join(TEST, 'integration');
+const INTEGRATION = `${join(TEST, 'integration')}/`;
 
 /** The harnesses that start Vault, kube-apiserver and etcd, PostgreSQL, kubectl or helm, or run the scripts that fetch and build them. */
 const HARNESSES = ['vault-server', 'kube-apiserver', 'postgres', 'kustomize', 'helm', 'local'].map((n) => join(TEST, 'support', `${n}.ts`));
@@ -45,7 +45,7 @@ function harnessesReached(file: string, seen = new Set<string>()): string[] {
   seen.add(file);
   if (HARNESSES.includes(file)) return [file];
   return valueImports(file)
-    .filter((f) => f.startsWith(TEST + '/'))
+    .filter((f) => f.startsWith(`${TEST}/`))
     .flatMap((f) => harnessesReached(f, seen));
 }
 
@@ -53,7 +53,7 @@ const testFiles = files(TEST).filter((f) => f.endsWith('.test.ts'));
 const rel = (f: string) => relative(ROOT, f);
 
 test('no file outside test/integration/ reaches a harness that starts a binary', () => {
-  const wrong = testFiles.filter((f) => !f.startsWith(INTEGRATION + '/')).map((f) => [rel(f), harnessesReached(f).map(rel)] as const);
+  const wrong = testFiles.filter((f) => !f.startsWith(INTEGRATION)).map((f) => [rel(f), harnessesReached(f).map(rel)] as const);
   assert.deepEqual(
     wrong.filter(([, h]) => h.length > 0),
     [],
@@ -61,7 +61,7 @@ test('no file outside test/integration/ reaches a harness that starts a binary',
 });
 
 test('every file in test/integration/ reaches a harness that starts a binary', () => {
-  const idle = testFiles.filter((f) => f.startsWith(INTEGRATION + '/') && harnessesReached(f).length === 0).map(rel);
+  const idle = testFiles.filter((f) => f.startsWith(INTEGRATION) && harnessesReached(f).length === 0).map(rel);
   assert.deepEqual(idle, []);
 });
 
@@ -87,7 +87,7 @@ test('type-only imports load nothing; value imports and re-exports do', () => {
 });
 
 test('the integration folder and the unit folders both hold files (the checks above are not vacuous)', () => {
-  assert.ok(testFiles.filter((f) => f.startsWith(INTEGRATION + '/')).length > 10);
-  assert.ok(testFiles.filter((f) => !f.startsWith(INTEGRATION + '/')).length > 10);
-  assert.ok(harnessesReached(join(INTEGRATION, 'vault-server.test.ts')).length > 0);
+  assert.ok(testFiles.filter((f) => f.startsWith(INTEGRATION)).length > 10);
+  assert.ok(testFiles.filter((f) => !f.startsWith(INTEGRATION)).length > 10);
+  assert.ok(harnessesReached(`${INTEGRATION}vault-server.test.ts`).length > 0);
 });
