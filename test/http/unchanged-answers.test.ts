@@ -10,7 +10,7 @@ import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import type { VaultPlan } from '../../src/hook/plan.js';
-import { buildApp } from '../../src/http/app.js';
+import { build } from '../support/build-app.js';
 import { UnchangedAnswers } from '../../src/http/unchanged-answers.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { VaultReader } from '../../src/vault/reader.js';
@@ -67,15 +67,12 @@ async function setup(t: TestContext, answers = new UnchangedAnswers()): Promise<
     },
   };
   const { default: pino } = await import('pino');
-  const app = await buildApp({
-    config,
-    reader,
+  const app = await build(t, reader, config, {
     now: () => new Date(clock.ms),
     unchangedAnswers: answers,
     metrics: createMetrics(undefined),
     loggerInstance: pino({ level: 'debug' }, stream),
   });
-  t.after(() => app.close());
   const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms) });
   await mc.settle(20);
   return { app, reader, clock, mc, answers, lines };
@@ -201,14 +198,12 @@ describe('answers given again unchanged', () => {
     writeFileSync(tokenFile, token);
     const answers = new UnchangedAnswers();
     const clock = { ms: T0 };
-    const app = await buildApp({
-      config: { ...config, hookSecurity: { tokenFile, reloadSeconds: 3600 } },
-      reader: planReader(),
-      now: () => new Date(clock.ms),
-      unchangedAnswers: answers,
-      logger: false,
-    });
-    t.after(() => app.close());
+    const app = await build(
+      t,
+      planReader(),
+      { ...config, hookSecurity: { tokenFile, reloadSeconds: 3600 } },
+      { now: () => new Date(clock.ms), unchangedAnswers: answers },
+    );
     const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms), bearerToken: token });
     await mc.settle(20);
     clock.ms += 60_000;
