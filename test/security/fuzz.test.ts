@@ -34,7 +34,7 @@
 //     base64 of exactly what Vault returned.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
@@ -43,7 +43,6 @@ import { celTwins } from '../../src/api/cel-rules.js';
 import { validateVaultApp } from '../../src/api/validate.js';
 import { RULE_NO_SYSTEM_PATH, VAULT_PATH_PATTERN, type VaultApp } from '../../src/api/vaultapp-schema.js';
 import { errorCatalog, type ErrorCode } from '../../src/errors/catalog.js';
-import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { bindingOf } from '../../src/hook/carried-state.js';
 import { pathsOf } from '../../src/hook/data-from.js';
@@ -54,7 +53,7 @@ import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig } from '../support/build-app.js';
 import { applyMutations, baseRequest, mutation, type Json } from './hostile.js';
 
 const SCALE = Number(process.env.VAULTAPP_FUZZ_RUNS ?? 1);
@@ -202,10 +201,9 @@ const errorLog = createLogger(
 
 let app: FastifyInstance;
 const reader = fuzzReader();
-before(async () => {
-  app = await buildApp({ config: hookConfig, reader, loggerInstance: errorLog, now: () => NOW });
+before(async (t) => {
+  app = await build(t, reader, {}, { loggerInstance: errorLog, now: () => NOW });
 });
-after(async () => app?.close());
 
 function classify(err: { message?: string; stack?: string } | undefined): string {
   const frame = (err?.stack ?? '').split('\n').find((l) => l.includes('/src/')) ?? '(no src frame)';

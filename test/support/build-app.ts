@@ -1,4 +1,4 @@
-import type { TestContext } from 'node:test';
+import type { SuiteContext, TestContext } from 'node:test';
 import { type AppDeps, buildApp, type HookApp } from '../../src/http/app.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 
@@ -15,11 +15,13 @@ type AppOptions = Omit<AppDeps, 'config' | 'reader'>;
  * no logging and the fixtures' clock unless `options` say otherwise.
  */
 export async function build(
-  t: Pick<TestContext, 'after'>,
+  t: Pick<TestContext, 'after'> | SuiteContext,
   reader: VaultReader,
   overrides: Partial<AppDeps['config']> = {},
   options: AppOptions = {},
 ): Promise<HookApp> {
+  // A suite's context has no `after`: the app is built in a test or a file-level before hook.
+  if (!('after' in t)) throw new Error('build(t): t must be a test context (a test, or a before hook at the top of a file)');
   const app = await buildApp({ logger: false, now: () => new Date('2026-11-27T12:00:00Z'), ...options, config: { ...hookConfig, ...overrides }, reader });
   t.after(() => app.close());
   return app;
