@@ -6,18 +6,16 @@
 // characters of a value, whatever a template does with it. Outcomes only, no timings.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
 import { Liquid } from 'liquidjs';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import type { VaultMaterial } from '../../src/hook/material.js';
 import { sync } from '../../src/hook/sync.js';
 import { FILTERS, MAX_OUTPUT_BYTES, RENDER_TIME_MS, renderTemplates, type TemplateValues } from '../../src/hook/templates.js';
 import type { SyncConfig, SyncResponse } from '../../src/hook/types.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig, recordedReader } from '../support/build-app.js';
+import { build, recordedReader } from '../support/build-app.js';
 
 /** Every filter LiquidJS has, allowed or not: the generator tries them all. */
 const ALL_FILTERS = Object.keys(new Liquid().filters);
@@ -101,18 +99,17 @@ const db = (v: Record<string, string>): TemplateValues => ({ db: v });
 
 // ---------------------------------------------------------------------------
 describe('generated templates finish or are cut off, and another VaultApp is answered meanwhile', () => {
-  let hook: FastifyInstance;
   let base: string;
-  before(async () => {
+  // Over real HTTP, so that /healthz is answered (or not) while a render runs.
+  const listen = async (ctx: TestContext): Promise<void> => {
     // Both VaultApps' values come from one recorded reader, by path.
     const reader = recordedReader({
       values: { [DB]: { username: 'u-1', password: 'p-1', 'api-key': 'k-1' }, 'kv/data/other/db': { url: 'postgres://other' } },
     });
-    hook = await buildApp({ config: hookConfig, reader, logger: false });
+    const hook = await build(ctx, reader);
     await hook.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hook.server.address() as AddressInfo).port}`;
-  });
-  after(() => hook.close());
+  };
 
   const post = async (body: unknown): Promise<SyncResponse> => {
     const res = await fetch(`${base}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -121,7 +118,8 @@ describe('generated templates finish or are cut off, and another VaultApp is ans
   };
   const secretsSynced = (res: SyncResponse) => res.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
 
-  it('each render gives its value or a TemplateError naming the key, of fixed words; the other VaultApp and /healthz answer as if alone', async () => {
+  it('each render gives its value or a TemplateError naming the key, of fixed words; the other VaultApp and /healthz answer as if alone', async (ctx) => {
+    await listen(ctx);
     let cut = 0;
     let rendered = 0;
     await fc.assert(
