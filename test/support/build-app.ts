@@ -7,6 +7,9 @@ export const hookConfig = { hmacKey: 'test-hmac-key-0123456789', resyncSeconds: 
 // The tests' recorded reader is the CLI's and the bench's (src/vault/recorded-reader.ts).
 export { recordedReader } from '../../src/vault/recorded-reader.js';
 
+/** The clock of tests against a real Vault, whose leases run on the wall clock. */
+export const wallClock = (): Date => new Date();
+
 /** Everything of the app's dependencies but its config and reader: a logger, a clock, metrics, a Vault health check. */
 type AppOptions = Omit<AppDeps, 'config' | 'reader'>;
 
