@@ -4,12 +4,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { parse } from 'yaml';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
 import { CHILD_TYPE } from '../../src/hook/observed.js';
 import type { KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import type { VaultReader } from '../../src/vault/reader.js';
-import { hookConfig } from './build-app.js';
+import { build } from './build-app.js';
 
 const EXAMPLES = new URL('../../examples/', import.meta.url);
 /** Every VaultApp file in examples/ (not the values files, not the sample sync request). */
@@ -77,8 +76,9 @@ export function valuesReader(): VaultReader & { calls: number } {
   return reader;
 }
 
-export async function buildHook(): Promise<FastifyInstance> {
-  return buildApp({ config: hookConfig, reader: valuesReader(), logger: false, now: () => new Date('2026-11-27T12:00:00Z') });
+/** The hook answering every example from valuesReader, closed when `t` ends. */
+export async function buildHook(t: Parameters<typeof build>[0]): Promise<FastifyInstance> {
+  return build(t, valuesReader());
 }
 
 /** Sends a Metacontroller (hook v1) sync request: every child type declared, observed children keyed by name. */
