@@ -71,6 +71,13 @@ test('the harness list names every support file that starts a process', () => {
   assert.deepEqual(spawning.map(rel).sort(), [...HARNESSES, ...OTHER_PROCESSES].map(rel).sort());
 });
 
+test('no file under test/ imports bench/ or scripts/ (they import test/support, never the other way)', () => {
+  const outward = files(TEST)
+    .filter((f) => /from '(\.\.\/)+(bench|scripts)\//.test(readFileSync(f, 'utf8')))
+    .map(rel);
+  assert.deepEqual(outward, []);
+});
+
 test('type-only imports load nothing; value imports and re-exports do', () => {
   const here = join(TEST, 'x', 'a.ts');
   const text = [
