@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
 # The VaultApp hook. Build: docker build -t vaultapp-hook:0.1.0 .
-# Runtime on the current Node LTS; the code itself supports Node >= 20.
+# Runtime on Node 26, the current release line. The code and its dependencies support
+# Node >= 22.13 (package.json's engines; CI runs the tests on both lines).
 ARG NODE_IMAGE=node:26-bookworm-slim
 
 FROM ${NODE_IMAGE} AS build

@@ -1,5 +1,5 @@
 // `npx tsx bench/churn.ts` (also the last part of `npm run bench`): the hook under
-// Metacontroller's churn, issue 11's "Measured". Vault on HTTPS with the audit device and
+// Metacontroller's churn: what a VaultApp costs Vault and the API server per hour. Vault on HTTPS with the audit device and
 // its Kubernetes auth doing TokenReviews against a real kube-apiserver (bench/vault-side.ts);
 // the hook and the seed's approach (bench/seed-reader.ts) each in a server process of their
 // own (bench/servers.ts) whose `now` is a simulated clock; requests in the captured shape
@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../src/hook/refresh-state.js';
+import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../src/hook/carried-state/refresh-state.js';
 import { startKubeApiServer } from '../test/support/kube-apiserver.js';
 import type { MetacontrollerDriver } from '../test/support/metacontroller-driver.js';
 import { enableKv, startVaultServer, writeKv, writePolicy } from '../test/support/vault-server.js';
@@ -268,7 +268,7 @@ function report(r: {
     String(c.failed),
   ];
   p('');
-  p("# Churn (issue 11): Vault and API-server load per VaultApp-hour under Metacontroller's churn");
+  p("# Churn: Vault and API-server load per VaultApp-hour under Metacontroller's churn");
   p('');
   p(
     `resync ${RESYNC_S} s, refresh interval ${REFRESH_S} s (VAULTAPP_REFRESH_SECONDS), simulated clock; requests in the shape captured from Metacontroller v4.17.2 (~20 KB on the wire);`,
@@ -317,7 +317,7 @@ function report(r: {
   const headroom = (RESYNC_S * 1000) / big.hookMs;
   const pr = r.propagation;
   const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
-  p('## Targets (issue 11)');
+  p('## Targets');
   p('');
   p(
     table(

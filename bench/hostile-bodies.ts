@@ -1,5 +1,5 @@
-// The worst event-loop delay while the hook answers hostile bodies (issue 10, items
-// 5, 6 and 8): the hook built in-process with a recorded reader and its real logger
+// The worst event-loop delay while the hook answers hostile bodies (deep, wide and
+// oversized JSON and YAML, bodies full of escapes): the hook built in-process with a recorded reader and its real logger
 // at debug (scrubbing included) writing to /dev/null, each body sent through
 // app.inject while perf_hooks.monitorEventLoopDelay samples the loop. A delay here is
 // how long /healthz and every other sync would have waited. Prints figures, asserts

@@ -13,7 +13,7 @@ import https from 'node:https';
 import nodeVault from 'node-vault';
 import type { VaultApp } from '../src/api/vaultapp-schema.js';
 import { problem } from '../src/errors/catalog.js';
-import type { PathRead, VaultMaterial } from '../src/hook/material.js';
+import type { PathRead, VaultMaterial } from '../src/hook/contract.js';
 import type { ReaderStats, VaultReader } from '../src/vault/reader.js';
 
 export interface SeedReaderOptions {

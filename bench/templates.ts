@@ -10,8 +10,8 @@ import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { VaultApp } from '../src/api/vaultapp-schema.js';
-import { runWithin } from '../src/hook/deadline.js';
-import { MAX_INPUT_CHARS, RENDER_BUDGET_MS, RENDER_TIME_MS, renderTemplates } from '../src/hook/templates.js';
+import { runWithin } from '../src/hook/secret-data/deadline.js';
+import { MAX_INPUT_CHARS, RENDER_BUDGET_MS, RENDER_TIME_MS, renderTemplates } from '../src/hook/secret-data/templates.js';
 import { buildApp } from '../src/http/app.js';
 import { recordedReader } from '../src/vault/recorded-reader.js';
 import { loadExample, request } from '../test/fixtures/requests.js';
@@ -120,7 +120,7 @@ function outcomeOf(status: number, message: string | undefined): string {
   if (status !== 200) return `HTTP ${status}`;
   const first = (message ?? 'rendered').split('; ')[0]!.replace(/^template "[^"]*": /, '');
   return first
-    .replace(/ \(README.*\)$/, '')
+    .replace(/ \(docs\/templates\.md .*\)$/, '')
     .replace(/ the \d+ ms all templates .*$/, '')
     .replace(/ the \d+ characters templates may read$/, '')
     .replace(/, the templates before it used$/, '');

@@ -40,4 +40,6 @@ VaultApp hook on ${hookUrl}, Vault dev server on ${vault.addr}
 Try it:
   curl -s -H 'Content-Type: application/yaml' -H 'Accept: application/yaml'${bearer} \\
        --data-binary @examples/sync-request.yaml ${hookUrl}/sync
+  curl -s -H 'Content-Type: application/json'${bearer} \\
+       --data-binary @examples/sync-request.json ${hookUrl}/sync
 Ctrl-C stops both.`);

@@ -94,7 +94,7 @@ export const celTwins: Record<string, CelTwin> = {
     return given('deploymentSpec') !== given('statefulSetSpec');
   },
   // A transition rule: the hook sees no oldSelf. It follows the spec's kind and never
-  // reads an observed workload of the other kind (src/hook/workload.ts).
+  // reads an observed workload of the other kind (src/hook/children/workload.ts).
   [RULE_WORKLOAD_KIND_FIXED]: () => true,
   // Transition rules too; the API server refuses the StatefulSet update itself.
   [RULE_SERVICE_NAME_FIXED]: () => true,

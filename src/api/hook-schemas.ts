@@ -1,10 +1,29 @@
 // The shapes of a Metacontroller CompositeController hook request and of the hook's
 // answer. The request's shape is checked before anything else (the parent is then
 // checked in full against the VaultApp schema); the answer's is the route's response
-// schema. The types of src/hook/types.ts are derived from these.
+// schema. The types of src/hook/types.ts are derived from these; this file depends on
+// nothing else of ours, so the core's types and the schemas cannot form a cycle.
 import { Type } from '@sinclair/typebox';
-import type { KubeObject } from '../hook/types.js';
 import { VaultAppStatusSchema } from './vaultapp-schema.js';
+
+/** An object of the Kubernetes API, as the hook reads and writes it: anything beyond these fields is carried as it is. */
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  [field: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
 
 const KubeObjectShape = Type.Object({
   apiVersion: Type.String({ minLength: 1, maxLength: 253 }),

@@ -1,6 +1,6 @@
 // spec.secret: the managed Secret's type, labels and annotations. Part of the one
 // VaultApp schema (./vaultapp-schema.ts); its CEL rules have twins in ./cel-rules.ts,
-// and the hook checks the data it writes against the type (src/hook/secret-shape.ts).
+// and the hook checks the data it writes against the type (src/hook/children/secret-shape.ts).
 import { Type } from '@sinclair/typebox';
 import { RULE_LABEL_KEYS } from './kube-labels.js';
 import { extraLabelsSchema, stringMapSchema } from './string-map-schema.js';

@@ -1,5 +1,6 @@
 // JavaScript twins of spec.secret's CEL rules (./secret-spec-schema.ts), part of
 // ./cel-rules.ts' celTwins. The required-key rules are built from the same table as the CEL.
+import { isRecord } from './json.js';
 import {
   PULL_SECRET_TYPES,
   RESERVED_ANNOTATION_KEY_PATTERN,
@@ -13,13 +14,12 @@ import {
 } from './secret-spec-schema.js';
 
 const RESERVED_ANNOTATION = new RegExp(RESERVED_ANNOTATION_KEY_PATTERN);
-const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
 
 function typedKeysTwin(t: TypedSecretKeys): (self: unknown) => boolean {
   return (self) => {
     const spec = self as { secret?: { type?: unknown }; vault?: { secrets?: unknown; dataFrom?: unknown; templates?: unknown } } | undefined;
     if (spec?.secret?.type !== t.type || spec.vault?.dataFrom !== undefined || !Array.isArray(spec.vault?.secrets)) return true;
-    const templates = isMap(spec.vault.templates) ? Object.keys(spec.vault.templates) : [];
+    const templates = isRecord(spec.vault.templates) ? Object.keys(spec.vault.templates) : [];
     const targets = new Set([...spec.vault.secrets.map((s) => (s as { targetKey?: unknown })?.targetKey), ...templates]);
     return t.all ? t.all.every((k) => targets.has(k)) : t.any!.some((k) => targets.has(k));
   };
@@ -28,12 +28,12 @@ function typedKeysTwin(t: TypedSecretKeys): (self: unknown) => boolean {
 export const secretSpecTwins: Record<string, (self: unknown) => boolean> = {
   ...Object.fromEntries(TYPED_SECRET_KEYS.map((t) => [typedKeysRule(t).rule, typedKeysTwin(t)])),
   // A transition rule: the hook sees no oldSelf. It compares with the observed Secret
-  // instead, and keeps that Secret's type (src/hook/secret-shape.ts).
+  // instead, and keeps that Secret's type (src/hook/children/secret-shape.ts).
   [RULE_SECRET_TYPE_IMMUTABLE]: () => true,
   [RULE_NOT_SA_TOKEN]: (self) => self !== 'kubernetes.io/service-account-token',
   [RULE_PULL_SECRET_TYPE]: (self) => {
     const s = self as { imagePullSecret?: unknown; type?: unknown } | undefined;
     return s?.imagePullSecret !== true || PULL_SECRET_TYPES.includes(s.type as string);
   },
-  [RULE_ANNOTATION_KEYS_FREE]: (self) => !isMap(self) || Object.keys(self).every((k) => !RESERVED_ANNOTATION.test(k)),
+  [RULE_ANNOTATION_KEYS_FREE]: (self) => !isRecord(self) || Object.keys(self).every((k) => !RESERVED_ANNOTATION.test(k)),
 };

@@ -2,17 +2,13 @@
 // secrets hold nothing in Vault; leases recorded on the Secret are revoked
 // first. The parent is released once every lease is revoked or has expired by
 // itself; until then the Secret (and its lease records) is kept and the call retried.
+import { isoSeconds, type LeaseRecord, type Revocation } from './contract.js';
 import type { Condition } from '../api/vaultapp-schema.js';
-import { isoSeconds } from './conditions.js';
-import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases, type LeaseRecord, type UnsignedLeaseRecord } from './leases.js';
-import { childLabels, secretName } from './names.js';
-import { observedChild } from './observed.js';
-import { observedState, STATE_ANNOTATION } from './refresh-state.js';
-import { secretAnnotations, secretLabels, typeToWrite } from './secret-shape.js';
+import { credentialEnd, LEASES_ANNOTATION, observedLeases, serializeLeases } from './carried-state/leases.js';
+import { childLabels, secretName, observedChild } from './children/names.js';
+import { observedState, STATE_ANNOTATION } from './carried-state/refresh-state.js';
+import { secretAnnotations, secretLabels, typeToWrite } from './children/secret-shape.js';
 import type { KubeObject, SyncConfig, SyncRequest, SyncResponse } from './types.js';
-
-/** The outcome of revoking one lease (by the Vault edge). */
-export type Revocation<R extends UnsignedLeaseRecord = LeaseRecord> = { record: R; ok: true } | { record: R; ok: false; message: string };
 
 /**
  * The recorded leases still alive, which finalize must revoke: only records the
@@ -56,7 +52,7 @@ export function finalize(req: SyncRequest, revocations: Revocation[], now: Date,
   };
 }
 
-// Shaped as /sync shapes it (./managed-secret.ts): the observed type, since the API
+// Shaped as /sync shapes it (./carried-state/managed-secret.ts): the observed type, since the API
 // server refuses to change a Secret's type and would refuse every retry of an answer
 // that did; the labels and annotations the spec asks for; the refresh state as it is,
 // so that the only change is the lease records.

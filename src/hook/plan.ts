@@ -1,22 +1,14 @@
 // What the Vault edge must do for one sync, decided from the request alone:
 // read a path, or, for a lease recorded on the observed Secret, keep it as it
 // is or renew it. Pure.
+import type { VaultPlan } from './contract.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
-import { dataFromOf, pathsOf } from './data-from.js';
-import { durationSeconds } from './duration.js';
-import { leaseAction, renewalsDue, type LeaseRecord } from './leases.js';
-import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
-import { ownGet, ownSet } from './own.js';
-import { pathUnchanged, staticDataFresh, templatesStale } from './refresh-state.js';
+import { dataFromOf, pathsOf } from './secret-data/data-from.js';
+import { leaseAction, renewalsDue } from './carried-state/leases.js';
+import { observeManagedSecret, type ObservedSecret } from './carried-state/observed-secret.js';
+import { ownGet, ownSet } from '../api/json.js';
+import { pathUnchanged, staticDataFresh, templatesStale } from './carried-state/refresh-state.js';
 import type { SyncConfig, SyncRequest } from './types.js';
-
-export type PathPlan =
-  | { action: 'read' }
-  /** A static path read less than the refresh interval ago: the Secret's data stands. */
-  | { action: 'keep' }
-  | { action: 'reuse'; record: LeaseRecord }
-  | { action: 'renew'; record: LeaseRecord; lease: boolean; token: boolean };
-export type VaultPlan = Record<string, PathPlan>;
 
 /** The refresh interval of a VaultApp: its own, else the hook's, else the resync interval. */
 export function refreshSecondsOf(app: VaultApp, config: Pick<SyncConfig, 'resyncSeconds' | 'refreshSeconds'>): number {
@@ -64,9 +56,9 @@ export function planVaultWork(
 
 /**
  * A sync that finds a lease record the hook did not write keeps the observed data
- * whatever Vault answers (./managed-secret.ts), so what it would read is thrown away:
+ * whatever Vault answers (./carried-state/managed-secret.ts), so what it would read is thrown away:
  * for a dynamic path, a credential issued only to be revoked unrecorded
- * (./unrecorded-leases.ts), and another one issued by the next sync. Such a sync keeps
+ * (./reconcile.ts), and another one issued by the next sync. Such a sync keeps
  * instead every path whose keys the Secret holds; the next one, which finds the
  * annotation the hook rewrote, reads it: one credential per forgery. dataFrom's paths
  * (static, and read all or none) and template-only values are read as planned.
@@ -93,4 +85,22 @@ function withTemplateInputs(app: VaultApp, plan: VaultPlan, stale: boolean): Vau
   if (!render) return plan;
   for (const s of named) if (s.targetKey === undefined) ownSet(plan, s.path, { action: 'read' });
   return plan;
+}
+
+// Durations as the Prometheus Operator writes them ("1h30m", "90s", "500ms", "0"),
+// the form the schema's DURATION_PATTERN admits. Pure.
+const UNIT_SECONDS: Record<string, number> = { y: 365 * 86400, w: 7 * 86400, d: 86400, h: 3600, m: 60, s: 1, ms: 0.001 };
+
+/** Seconds in a duration the schema admitted; NaN for anything else. */
+export function durationSeconds(text: string): number {
+  if (text === '0') return 0;
+  let total = 0;
+  let rest = text;
+  while (rest !== '') {
+    const m = /^(\d+)(ms|y|w|d|h|m|s)/.exec(rest);
+    if (!m) return NaN;
+    total += Number(m[1]) * UNIT_SECONDS[m[2]!]!;
+    rest = rest.slice(m[0].length);
+  }
+  return text === '' ? NaN : total;
 }

@@ -5,25 +5,21 @@
 // Metacontroller, so when Vault fails the observed Secret's data is returned as
 // it is and the workload (Deployment or StatefulSet) is kept; only the user's own
 // spec change removes data.
-import { errorCatalog, type Problem } from '../errors/catalog.js';
+import { isoSeconds, type VaultMaterial } from './contract.js';
+import { errorCatalog, type Problem, problem } from '../errors/catalog.js';
 import type { VaultAppStatus } from '../api/vaultapp-schema.js';
-import { isoSeconds, withTransitionTimes, type ConditionInput } from './conditions.js';
-import { pathsOf, skippedMessage } from './data-from.js';
-import { deploymentReadiness } from './deployment-readiness.js';
-import { statefulSetReadiness } from './statefulset-readiness.js';
-import { vaultAuthenticated } from './vault-authenticated.js';
-import { desiredWorkload, workloadOf } from './workload.js';
-import type { VaultMaterial } from './material.js';
-import { desiredMonitoring } from './monitoring.js';
-import { observeManagedSecret, type ObservedSecret } from './observed-secret.js';
-import { credentialEnd, nextLeaseActionSeconds } from './leases.js';
-import { managedSecret } from './managed-secret.js';
-import { secretName, VERSION_ANNOTATION } from './names.js';
-import { problem } from '../errors/catalog.js';
-import { childTypeManaged, observedChild } from './observed.js';
+import { withTransitionTimes, type ConditionInput, vaultAuthenticated } from './conditions.js';
+import { pathsOf, skippedMessage } from './secret-data/data-from.js';
+import { deploymentReadiness, statefulSetReadiness } from './children/readiness.js';
+import { desiredWorkload, workloadOf } from './children/workload.js';
+import { desiredMonitoring } from './children/monitoring.js';
+import { observeManagedSecret, type ObservedSecret } from './carried-state/observed-secret.js';
+import { credentialEnd, nextLeaseActionSeconds } from './carried-state/leases.js';
+import { managedSecret } from './carried-state/managed-secret.js';
+import { secretName, VERSION_ANNOTATION, childTypeManaged, observedChild } from './children/names.js';
 import { refreshSecondsOf } from './plan.js';
-import { lastUpdate, secondsUntilRefresh } from './refresh-state.js';
-import { secretVersion } from './secret-version.js';
+import { lastUpdate, secondsUntilRefresh } from './carried-state/refresh-state.js';
+import { secretVersion } from './secret-data/secret-version.js';
 import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from './types.js';
 
 const describe = (problems: Problem[]): string => problems.map((p) => p.message).join('; ');
@@ -67,7 +63,7 @@ export function sync(
 
   // The workload: versioned by the observed Secret once it exists, so pods roll only
   // after the new data is in the cluster; on the first sync, by the data created.
-  // Only an observed child of the spec's kind is read (./workload.ts).
+  // Only an observed child of the spec's kind is read (./children/workload.ts).
   const workload = workloadOf(app);
   const workloadReady = workload.kind === 'StatefulSet' ? 'StatefulSetReady' : 'DeploymentReady';
   const observedWorkload = observedChild(req, workload.child, name);
@@ -115,7 +111,8 @@ export function sync(
       : { type: 'Ready', status: 'False', reason: notReady[0]!.reason, message: notReady.map((c) => `${c.type}: ${c.message}`).join(' | ') },
   );
 
-  // The parent's status may be one or two answers old (DESIGN.md): only the transition time of a
+  // The parent's status may be one or two answers old (Metacontroller's informer lags
+  // its own status write): only the transition time of a
   // condition whose status stands is taken from it; what must be remembered is in the Secret's state.
   const finalConditions = withTransitionTimes(conditions, app.status?.conditions, now, app.metadata.generation);
   const lastSecretUpdateTime = secret.state && lastUpdate(secret.state);

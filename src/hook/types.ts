@@ -2,23 +2,8 @@ import type { Static } from '@sinclair/typebox';
 import type { HookRequestSchema, HookResponseSchema } from '../api/hook-schemas.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  generation?: number;
-  creationTimestamp?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
-
-export interface KubeObject {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  [field: string]: unknown;
-}
+export type { KubeObject } from '../api/hook-schemas.js';
+import type { KubeObject } from '../api/hook-schemas.js';
 
 /** Children by type (`Kind.apiVersion`), then by name (hook v1) or namespace/name (hook v2). */
 export type ChildrenByType = Record<string, Record<string, KubeObject>>;

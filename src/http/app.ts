@@ -16,8 +16,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { hookRoutes } from './routes/hook.js';
-import { UnchangedAnswers } from './unchanged-answers.js';
-import { isYamlBody, registerYaml } from './yaml.js';
+import { UnchangedAnswers } from './answer-reuse.js';
+import { isYamlBody, registerYaml, YAML_TYPES } from './yaml.js';
 
 export interface AppDeps {
   /** Without hookSecurity (tests, the bench) the hook serves plain HTTP and asks for no credentials. */
@@ -30,7 +30,7 @@ export interface AppDeps {
   loggerInstance?: FastifyBaseLogger;
   /** Prometheus metrics, served at GET /metrics. */
   metrics?: Metrics;
-  /** Earlier answers given again as 304 to the same request (./unchanged-answers.ts); false: every sync runs. Default: a new store. */
+  /** Earlier answers given again as 304 to the same request (./answer-reuse.ts); false: every sync runs. Default: a new store. */
   unchangedAnswers?: UnchangedAnswers | false;
 }
 
@@ -98,7 +98,10 @@ export async function buildApp(deps: AppDeps): Promise<HookApp> {
       const message =
         code === 'BODY_TOO_LARGE' && isYamlBody(req)
           ? `the YAML body is larger than ${yamlBodyLimit} bytes (VAULTAPP_YAML_BODY_LIMIT_BYTES); send JSON, as Metacontroller does`
-          : err.message;
+          : code === 'UNSUPPORTED_MEDIA_TYPE'
+            ? // curl without -H sends a form type: say what to send instead.
+              `unsupported Content-Type ${req.headers['content-type'] ?? '(none)'}: send application/json, or YAML as ${YAML_TYPES.join(', ')}`
+            : err.message;
       return reply.code(httpStatusOf(code)).send({ code, message });
     }
     req.log.error({ err }, 'hook failed');

@@ -12,6 +12,7 @@
 // What is not checked: the bytes inside a cut part. Only Metacontroller writes the body
 // (the bearer token), from objects the API server stores as valid JSON, and the hook
 // reads nothing of them; SECURITY.md says so.
+import { isRecord } from '../api/json.js';
 
 const KEY = '"managedFields":[';
 // What stands in the cut text where a list was: a string holding only U+0000. JSON can
@@ -119,25 +120,24 @@ function valueEnd(text: string, open: number): number {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (x: unknown): x is Json => x !== null && typeof x === 'object' && !Array.isArray(x);
 
 /** The metadata of the request's own objects: controller, parent, children and related, by type and name. */
 function requestMetadata(body: unknown): Json[] {
-  if (!isObject(body)) return [];
+  if (!isRecord(body)) return [];
   const out: Json[] = [];
   for (const key of ['controller', 'parent']) {
     const obj = Object.hasOwn(body, key) ? body[key] : undefined;
-    if (isObject(obj) && Object.hasOwn(obj, 'metadata') && isObject(obj.metadata)) out.push(obj.metadata);
+    if (isRecord(obj) && Object.hasOwn(obj, 'metadata') && isRecord(obj.metadata)) out.push(obj.metadata);
   }
   for (const key of ['children', 'related']) {
     const groups = Object.hasOwn(body, key) ? body[key] : undefined;
-    if (!isObject(groups)) continue;
+    if (!isRecord(groups)) continue;
     for (const type of Object.keys(groups)) {
       const byName = groups[type];
-      if (!isObject(byName)) continue;
+      if (!isRecord(byName)) continue;
       for (const name of Object.keys(byName)) {
         const obj = byName[name];
-        if (isObject(obj) && Object.hasOwn(obj, 'metadata') && isObject(obj.metadata)) out.push(obj.metadata);
+        if (isRecord(obj) && Object.hasOwn(obj, 'metadata') && isRecord(obj.metadata)) out.push(obj.metadata);
       }
     }
   }
@@ -158,7 +158,7 @@ export function dropUnreadParts(body: unknown): number {
     else if (!Array.isArray(metadata.managedFields)) continue;
     delete metadata.managedFields;
   }
-  if (isObject(body) && Object.hasOwn(body, 'controller') && (body.controller === MARK || isObject(body.controller))) {
+  if (isRecord(body) && Object.hasOwn(body, 'controller') && (body.controller === MARK || isRecord(body.controller))) {
     if (body.controller === MARK) marks++;
     delete body.controller;
   }

@@ -19,7 +19,7 @@ export interface SyncObserver {
   start(): (outcome: string) => void;
   /** A reason a sync was not healthy (a condition reason, or an HTTP error code). */
   error(reason: string): void;
-  /** A sync answered 304 from its unchanged earlier answer (src/http/unchanged-answers.ts), without syncing again. */
+  /** A sync answered 304 from its unchanged earlier answer (src/http/answer-reuse.ts), without syncing again. */
   unchanged(): void;
 }
 

@@ -2,14 +2,18 @@
 // creating token when the record carries it (sealed), so a restarted hook keeps
 // that token — and with it the lease — alive instead of issuing a new credential.
 //
-// The records were checked by the pure core (src/hook/leases.ts observedLeases);
+// The records were checked by the pure core (src/hook/carried-state/leases.ts observedLeases);
 // the lease id is checked again here, right where it becomes part of a URL.
-import type { StateBinding } from '../hook/carried-state.js';
-import { sealedTokenContext } from '../hook/carried-state.js';
+import {
+  type StateBinding,
+  sealedTokenContext,
+  leaseIdWithin,
+  type UnsignedLeaseRecord,
+  type PathPlan,
+  type PathRead,
+  type Renewal,
+} from '../hook/contract.js';
 import { problem } from '../errors/catalog.js';
-import { leaseIdWithin, type UnsignedLeaseRecord } from '../hook/leases.js';
-import type { PathRead, Renewal } from '../hook/material.js';
-import type { PathPlan } from '../hook/plan.js';
 import { describeVaultFailure, VaultRequestError, type VaultHttp } from './http.js';
 import type { TokenSealer } from './token-seal.js';
 

@@ -3,7 +3,7 @@
 // Vault's max_request_size), and a spec may name 80 paths: read whole, one sync took the
 // hook from 200 to 349 MB before the core said SecretTooLarge. Bytes are counted as they
 // arrive, so reading stops before the memory is spent, not after.
-import { MAX_SECRET_BYTES } from '../hook/managed-secret.js';
+import { MAX_SECRET_BYTES } from '../hook/contract.js';
 
 /**
  * Bytes of Vault answers one VaultApp's sync may read: what its Secret may hold, plus

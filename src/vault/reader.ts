@@ -2,13 +2,25 @@
 // concurrent syncs that need the same path with the same identity share one
 // in-flight read. Reads of leasing engines are never shared between VaultApps:
 // two parents sharing one dynamic credential would share its revocation too.
+import {
+  bindingOf,
+  sealedTokenContext,
+  type StateBinding,
+  type Revocation,
+  type UnsignedLeaseRecord,
+  type PathPlan,
+  type VaultPlan,
+  type VaultEdge,
+  MAX_SECRET_BYTES,
+  isoSeconds,
+  pathsOf,
+  identityOf,
+  type Identity,
+  type PathRead,
+  type VaultMaterial,
+} from '../hook/contract.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem, type ErrorCode, type Problem } from '../errors/catalog.js';
-import { bindingOf, sealedTokenContext, type StateBinding } from '../hook/carried-state.js';
-import type { Revocation } from '../hook/finalize.js';
-import type { UnsignedLeaseRecord } from '../hook/leases.js';
-import type { PathRead, VaultMaterial } from '../hook/material.js';
-import type { PathPlan, VaultPlan } from '../hook/plan.js';
 import { createLeaseOps } from './lease-ops.js';
 import type { BoundedQueue } from './bounded-queue.js';
 import type { TokenSealer } from './token-seal.js';
@@ -18,10 +30,6 @@ import { apiPath, MountResolver, type MountInfo } from './mounts.js';
 import { SingleFlight } from './single-flight.js';
 import { LARGE_READ_SLOTS, LargeReadSlots, MADE_ANSWER_BYTES, READ_BUDGET_BYTES, ReadBudget } from './read-budget.js';
 import { SharedReads } from './shared-reads.js';
-import { MAX_SECRET_BYTES } from '../hook/managed-secret.js';
-import { isoSeconds } from '../hook/conditions.js';
-import { pathsOf } from '../hook/data-from.js';
-import { identityOf, type Identity } from '../hook/identity.js';
 import type { TokenSource } from './token-source.js';
 
 export interface ReaderStats {
@@ -38,11 +46,8 @@ export interface ReaderStats {
   readsStopped?: number;
 }
 
-export interface VaultReader {
-  /** Reads what `plan` says (by default every path); leases planned 'reuse' or 'renew' are not read again. */
-  material(app: VaultApp, plan?: VaultPlan): Promise<VaultMaterial>;
-  /** Revokes recorded leases (finalize, and leases a failed sync could not record); one outcome per record. */
-  revoke<R extends UnsignedLeaseRecord>(app: VaultApp, records: R[]): Promise<Revocation<R>[]>;
+/** What reconcile is handed (../hook/contract.ts `VaultEdge`), with its counters. */
+export interface VaultReader extends VaultEdge {
   readonly stats: ReaderStats;
 }
 
@@ -316,7 +321,7 @@ export function createVaultReader(http: VaultHttp, tokens: TokenSource, options:
         stats.readsStopped = (stats.readsStopped ?? 0) + 1;
         // Every path the budget covers, whichever read happened to be running when it ran out:
         // the same spec and data give the same status at every sync. A lease just issued
-        // stays as it is, for the hook to revoke (src/hook/unrecorded-leases.ts).
+        // stays as it is, for the hook to revoke (src/hook/reconcile.ts).
         for (const path of sync.budgeted) {
           const r = results.get(path);
           if (!(typeof r === 'object' && r.ok && 'lease' in r && r.lease)) results.set(path, { ok: false, problem: overBudget(app, path) });

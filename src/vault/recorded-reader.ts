@@ -2,10 +2,9 @@
 // `npm run render -- --values`, and the tests' and the bench's hooks that must not
 // depend on a Vault server. The only one of its kind, so that all three hand the
 // core what the real reader would.
+import { pathsOf, type PathRead, type VaultMaterial } from '../hook/contract.js';
 import type { VaultApp } from '../api/vaultapp-schema.js';
 import { problem } from '../errors/catalog.js';
-import { pathsOf } from '../hook/data-from.js';
-import type { PathRead, VaultMaterial } from '../hook/material.js';
 import type { ReaderStats, VaultReader } from './reader.js';
 
 /** KV v2 data by the path as written in the spec: `{path: {key: value}}`. */

@@ -3,7 +3,7 @@
 // in use. AES-256-GCM under a key derived from the hook's stable HMAC key: who
 // can read the Secret gets the credential it holds, not a Vault token. The
 // associated data names the VaultApp, path and lease the token was sealed for
-// (src/hook/carried-state.ts): pasted into another VaultApp's record it does not open.
+// (src/hook/carried-state/mac.ts): pasted into another VaultApp's record it does not open.
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
 
 export interface TokenSealer {

@@ -2,13 +2,13 @@
 // took down Vault clusters for another operator's users: tokens are cached per
 // identity and role, renewed once two thirds of their TTL has passed, and obtained
 // again only when renewal fails, the token is near expiry, or Vault answers 403.
+import type { Identity } from '../hook/contract.js';
 import { readFile } from 'node:fs/promises';
 import type { TokenRequester } from '../kube/token-request.js';
 import type { VaultHttp } from './http.js';
 import { SingleFlight } from './single-flight.js';
 
 /** Who a VaultApp logs in as: its namespace, its pods' service account, its role. */
-import type { Identity } from '../hook/identity.js';
 
 export type { Identity };
 

@@ -1,15 +1,15 @@
 // answerStableUntil: the time before which the same request, synced again, gets the
 // same answer byte for byte. The HTTP edge answers 304 without syncing up to then
-// (src/http/unchanged-answers.ts), so a bound one second too long would hand
+// (src/http/answer-reuse.ts), so a bound one second too long would hand
 // Metacontroller a stale answer: the property below syncs the same request again at
 // random times inside the bound and compares.
+import type { VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { answerStableUntil } from '../../src/hook/answer-stability.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
-import { planVaultWork, type VaultPlan } from '../../src/hook/plan.js';
+import { answerStableUntil } from '../../src/hook/carried-state/answer-stability.js';
+import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncConfig, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import { loadExample, request } from '../fixtures/requests.js';

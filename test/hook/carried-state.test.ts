@@ -1,13 +1,13 @@
 // State the hook carries on the managed Secret is acted on only when the hook wrote it
-// for this VaultApp (DESIGN.md, principle 6): the checks of src/hook/leases.ts
+// for this VaultApp (DESIGN.md, principle 6): the checks of src/hook/carried-state/leases.ts
 // observedLeases, and what sync, the plan and finalize make of a rejected record.
+import { bindingOf, leaseIdWithin, type LeaseRecord, type UnsignedLeaseRecord, type VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { bindingOf, stateMac, stateMacMatches } from '../../src/hook/carried-state.js';
+import { stateMac, stateMacMatches } from '../../src/hook/carried-state/mac.js';
 import { leasesToRevoke } from '../../src/hook/finalize.js';
-import { LEASES_ANNOTATION, leaseIdWithin, observedLeases, signLease, type LeaseRecord, type UnsignedLeaseRecord } from '../../src/hook/leases.js';
-import type { VaultMaterial } from '../../src/hook/material.js';
+import { LEASES_ANNOTATION, observedLeases, signLease } from '../../src/hook/carried-state/leases.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncConfig, KubeObject } from '../../src/hook/types.js';

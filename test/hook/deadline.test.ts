@@ -1,9 +1,9 @@
-// src/hook/deadline.ts: the hard bound under the templates. What it must do, as outcomes:
+// src/hook/secret-data/deadline.ts: the hard bound under the templates. What it must do, as outcomes:
 // stop JavaScript that never ends, even code that tries to catch the stop; let work that
 // ends give its result; pass other errors through; work again after a stop.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runWithin } from '../../src/hook/deadline.js';
+import { runWithin } from '../../src/hook/secret-data/deadline.js';
 
 describe('runWithin', () => {
   it('work that ends: true, and what it did stands', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { dropEmptyLists } from '../../src/hook/empty-lists.js';
+import { dropEmptyLists } from '../../src/hook/stored-forms/empty-lists.js';
 
 describe('dropEmptyLists', () => {
   it('drops empty lists at any depth, keeps empty maps, non-empty lists and `containers`', () => {

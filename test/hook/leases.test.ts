@@ -1,19 +1,10 @@
 // Lease planning over time, and what sync and finalize make of lease results.
+import { bindingOf, type LeaseRecord, type UnsignedLeaseRecord, type VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { finalize, leasesToRevoke } from '../../src/hook/finalize.js';
-import { bindingOf } from '../../src/hook/carried-state.js';
-import {
-  LEASES_ANNOTATION,
-  leaseAction,
-  nextLeaseActionSeconds,
-  observedLeases,
-  signLease,
-  type LeaseRecord,
-  type UnsignedLeaseRecord,
-} from '../../src/hook/leases.js';
-import type { VaultMaterial } from '../../src/hook/material.js';
+import { LEASES_ANNOTATION, leaseAction, nextLeaseActionSeconds, observedLeases, signLease } from '../../src/hook/carried-state/leases.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncConfig, KubeObject } from '../../src/hook/types.js';

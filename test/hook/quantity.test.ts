@@ -1,10 +1,10 @@
-// The canonical form of resource quantities (src/hook/quantity.ts). The rules are
+// The canonical form of resource quantities (src/hook/stored-forms/quantity.ts). The rules are
 // checked against a real API server in test/integration/kube-stored-forms.test.ts; these
 // cases name the ones a reader would look for.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { desiredDeployment } from '../../src/hook/deployment.js';
-import { storedQuantity } from '../../src/hook/quantity.js';
+import { desiredWorkload } from '../../src/hook/children/workload.js';
+import { storedQuantity } from '../../src/hook/stored-forms/quantity.js';
 import { loadExample } from '../fixtures/requests.js';
 
 describe('storedQuantity', () => {
@@ -63,7 +63,7 @@ describe('the desired Deployment writes resource quantities as the API server st
     pod.containers[0]!.resources = { requests: { cpu: 0.5, memory: '0.5Gi' }, limits: { cpu: '1000m', memory: '1024Mi' } } as never;
     pod.initContainers = [{ name: 'init', image: 'busybox', resources: { limits: { cpu: '1.5' } } }];
     pod.volumes = [{ name: 'scratch', emptyDir: { sizeLimit: '1.5Gi' as unknown as string } }];
-    const spec = desiredDeployment(app, 'v1').deployment.spec as { template: { spec: typeof pod } };
+    const spec = desiredWorkload(app, 'v1').workload.spec as { template: { spec: typeof pod } };
     const out = spec.template.spec;
     assert.deepEqual(out.containers[0]!.resources, { requests: { cpu: '500m', memory: '512Mi' }, limits: { cpu: '1', memory: '1Gi' } });
     assert.deepEqual(out.initContainers![0]!.resources, { limits: { cpu: '1500m' } });
@@ -78,7 +78,7 @@ describe('the desired Deployment writes resource quantities as the API server st
   it('a resource named "__proto__" is rewritten as its own property, the prototype untouched', () => {
     const app = loadExample();
     app.spec.deploymentSpec!.template.spec!.containers[0]!.resources = JSON.parse('{"requests":{"__proto__":"0.5","cpu":"1"}}');
-    const spec = desiredDeployment(app, 'v1').deployment.spec as {
+    const spec = desiredWorkload(app, 'v1').workload.spec as {
       template: { spec: { containers: Array<{ resources: { requests: Record<string, unknown> } }> } };
     };
     const requests = spec.template.spec.containers[0]!.resources.requests;
@@ -95,6 +95,6 @@ describe('the desired Deployment writes resource quantities as the API server st
       { name: 'x', emptyDir: 'no' },
       { name: 'y', ephemeral: { volumeClaimTemplate: 5 } },
     ];
-    assert.doesNotThrow(() => desiredDeployment(app, 'v1'));
+    assert.doesNotThrow(() => desiredWorkload(app, 'v1'));
   });
 });

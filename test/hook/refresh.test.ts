@@ -1,14 +1,13 @@
 // The refresh interval: inside it a sync plans no Vault work and answers what the
 // previous sync answered; a spec change, edited data, the refresh annotation, an
 // expired interval or state the hook did not write make it read Vault again.
+import type { VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { durationSeconds } from '../../src/hook/duration.js';
-import { LEASES_ANNOTATION } from '../../src/hook/leases.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
-import { planVaultWork, type VaultPlan } from '../../src/hook/plan.js';
-import { REFRESH_ANNOTATION, signState, STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
+import { durationSeconds, planVaultWork } from '../../src/hook/plan.js';
+import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
+import { REFRESH_ANNOTATION, signState, STATE_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncConfig, KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';

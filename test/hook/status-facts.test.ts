@@ -6,15 +6,14 @@
 // the hook answers through app.inject with a clock the test moves, and a reader that does
 // what the real one does with the plan (kept paths are not read; nothing to read, no login)
 // and can be cut off from Vault in the ways the real one is.
+import type { VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { problem } from '../../src/errors/catalog.js';
-import { pathsOf } from '../../src/hook/data-from.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
-import type { VaultPlan } from '../../src/hook/plan.js';
-import { REFRESH_ANNOTATION } from '../../src/hook/refresh-state.js';
+import { pathsOf } from '../../src/hook/secret-data/data-from.js';
+import { REFRESH_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import type { SyncResponse } from '../../src/hook/types.js';
 import type { ReaderStats, VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';

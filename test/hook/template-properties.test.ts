@@ -10,9 +10,9 @@ import { describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
 import { Liquid } from 'liquidjs';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import type { VaultMaterial } from '../../src/hook/material.js';
+import type { VaultMaterial } from '../../src/hook/contract.js';
 import { sync } from '../../src/hook/sync.js';
-import { FILTERS, MAX_OUTPUT_BYTES, RENDER_TIME_MS, renderTemplates, type TemplateValues } from '../../src/hook/templates.js';
+import { FILTERS, MAX_OUTPUT_BYTES, RENDER_TIME_MS, renderTemplates, type TemplateValues } from '../../src/hook/secret-data/templates.js';
 import type { SyncConfig, SyncResponse } from '../../src/hook/types.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { build, recordedReader } from '../support/build-app.js';
@@ -39,7 +39,7 @@ const KINDS = [
 ].join('|');
 const BUDGET = `the ${RENDER_TIME_MS} ms all templates of a VaultApp may render in one sync`;
 const TEMPLATE_MESSAGE = new RegExp(
-  `^template "[A-Z]+": (?:(?:${KINDS})(?: at line \\d+, column \\d+)?(?: \\(README, "Templates", lists the filters a template may use\\))?|cut off at the end of ${BUDGET}|not rendered, the templates before it used ${BUDGET}|renders \\d+ bytes, more than the ${MAX_OUTPUT_BYTES} a template may)$`,
+  `^template "[A-Z]+": (?:(?:${KINDS})(?: at line \\d+, column \\d+)?(?: \\(docs/templates.md lists the filters a template may use\\))?|cut off at the end of ${BUDGET}|not rendered, the templates before it used ${BUDGET}|renders \\d+ bytes, more than the ${MAX_OUTPUT_BYTES} a template may)$`,
 );
 
 /** A condition's message joins the problems with "; ": each about a template must have a shape above. */

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { validateVaultApp } from '../../src/api/validate.js';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
+import type { PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import { planVaultWork } from '../../src/hook/plan.js';
-import { STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
+import { STATE_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import { sync } from '../../src/hook/sync.js';
 import { Liquid } from 'liquidjs';
-import { FILTERS, MAX_INPUT_CHARS, MAX_OUTPUT_BYTES, renderTemplates } from '../../src/hook/templates.js';
+import { FILTERS, MAX_INPUT_CHARS, MAX_OUTPUT_BYTES, renderTemplates } from '../../src/hook/secret-data/templates.js';
 import type { KubeObject, SyncConfig, SyncResponse } from '../../src/hook/types.js';
 import { b64, loadExample, request } from '../fixtures/requests.js';
 
@@ -166,7 +166,7 @@ describe('a template error', () => {
     [
       'an unknown filter',
       '{{ db.password | nope }}',
-      /^template "DATABASE_URL": unknown filter at line 1, column 1 \(README, "Templates", lists the filters a template may use\);/,
+      /^template "DATABASE_URL": unknown filter at line 1, column 1 \(docs\/templates\.md lists the filters a template may use\);/,
     ],
   ];
   for (const [name, template, says] of errorCases) {

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { LEASES_ANNOTATION } from '../../src/hook/leases.js';
-import type { VaultMaterial } from '../../src/hook/material.js';
-import { unrecordedLeases } from '../../src/hook/unrecorded-leases.js';
+import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
+import type { VaultMaterial } from '../../src/hook/contract.js';
+import { unrecordedLeases } from '../../src/hook/reconcile.js';
 
 const now = new Date('2026-11-28T10:00:00Z');
 const material: VaultMaterial = {

@@ -1,5 +1,5 @@
 // Over HTTP, a StatefulSet's claim template keeps the null the API server stores for a
-// data source's absent apiGroup (src/hook/claim-templates.ts): the answer's serialiser
+// data source's absent apiGroup (src/hook/stored-forms/claim-templates.ts): the answer's serialiser
 // must not drop it, or Metacontroller would update the StatefulSet on every sync.
 import assert from 'node:assert/strict';
 import { it } from 'node:test';

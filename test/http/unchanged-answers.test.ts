@@ -1,17 +1,16 @@
 // The same /sync request again, with the etag of the answer the client holds: 304
-// without parsing or syncing, while the answer stands (src/http/unchanged-answers.ts).
+// without parsing or syncing, while the answer stands (src/http/answer-reuse.ts).
 // Anything else (another byte, another etag, no etag, time past the bound, /finalize,
 // YAML) is synced in full. The reader counts syncs that reached the Vault edge.
+import type { VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
-import type { VaultPlan } from '../../src/hook/plan.js';
+import { UnchangedAnswers } from '../../src/http/answer-reuse.js';
 import { build } from '../support/build-app.js';
-import { UnchangedAnswers } from '../../src/http/unchanged-answers.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';

@@ -1,10 +1,10 @@
 // Every install declares, as child types of the CompositeController, each kind the hook
-// answers with (src/hook/observed.ts), with the InPlace update strategy: a child of an
+// answers with (src/hook/children/names.ts), with the InPlace update strategy: a child of an
 // undeclared type is not applied by Metacontroller. The ServiceMonitor is the one type an
 // install may leave out (the hook then makes only the metrics Service).
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
-import { CHILD_TYPE } from '../../src/hook/observed.js';
+import { CHILD_TYPE } from '../../src/hook/children/names.js';
 import { ensureHelm, helmTemplate } from '../support/helm.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomizeOverlay } from '../support/kustomize.js';
 

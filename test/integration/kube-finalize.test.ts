@@ -4,14 +4,14 @@
 // refused at every retry, and the records of the leases left to revoke never written.
 // A real kube-apiserver is the judge; the update is made as Metacontroller makes it
 // (InPlace: the stored object with the fields the hook owns replaced, then PUT).
+import type { UnsignedLeaseRecord, VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { LEASES_ANNOTATION, type UnsignedLeaseRecord } from '../../src/hook/leases.js';
-import type { VaultMaterial } from '../../src/hook/material.js';
-import { CHILD_TYPE } from '../../src/hook/observed.js';
+import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
+import { CHILD_TYPE } from '../../src/hook/children/names.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';

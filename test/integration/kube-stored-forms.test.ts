@@ -1,5 +1,5 @@
 // The hook writes resource quantities as the API server stores them
-// (src/hook/quantity.ts) so that Metacontroller does not find every Deployment changed
+// (src/hook/stored-forms/quantity.ts) so that Metacontroller does not find every Deployment changed
 // on every sync. Here a real kube-apiserver is the judge: generated quantities
 // (strings and numbers, decimal SI, binary SI, exponents, fractions finer than milli
 // and nano) go in as container requests (a resource list: rounded up to milli) and
@@ -8,9 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { desiredDeployment } from '../../src/hook/deployment.js';
-import { desiredWorkload } from '../../src/hook/workload.js';
-import { storedQuantity } from '../../src/hook/quantity.js';
+import { desiredWorkload } from '../../src/hook/children/workload.js';
+import { storedQuantity } from '../../src/hook/stored-forms/quantity.js';
 import { loadExample } from '../fixtures/requests.js';
 import { startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 
@@ -141,7 +140,7 @@ describe('empty lists: the hook drops the ones the API server drops', () => {
         { name: 'cfg', configMap: { name: 'cfg', items: [] } },
       ],
     });
-    const desired = desiredDeployment(app, 'v1').deployment;
+    const desired = desiredWorkload(app, 'v1').workload;
     const stored = await kube.request<{ spec: { template: { spec: unknown } } }>(
       'POST',
       '/apis/apps/v1/namespaces/default/deployments?dryRun=All&fieldValidation=Strict',

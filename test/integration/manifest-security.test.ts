@@ -4,7 +4,7 @@
 // NetworkPolicy that lets only Metacontroller (and the metrics scraper) reach the
 // hook's port; the opt-in TLS component consistent with the webhooks' caBundle;
 // the core objects accepted by a real API server (strict server-side dry-run);
-// and README's Vault policy granting read on exactly the example's paths.
+// and the install guide's Vault policy granting read on exactly the example's paths.
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
@@ -181,11 +181,11 @@ describe("the core objects pass a real API server's strict server-side dry-run",
   });
 });
 
-describe("README's Vault policy for the example", () => {
+describe("docs/install.md's Vault policy for the example", () => {
   it('grants read, and only read, on exactly the paths the example VaultApp reads', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const block = readme.match(/vault policy write read-billing-secrets - <<'HCL'\n([\s\S]*?)\nHCL/)?.[1];
-    assert.ok(block, 'the policy block is in README');
+    const guide = readFileSync(new URL('../../docs/install.md', import.meta.url), 'utf8');
+    const block = guide.match(/vault policy write read-billing-secrets - <<'HCL'\n([\s\S]*?)\nHCL/)?.[1];
+    assert.ok(block, 'the policy block is in docs/install.md');
     const rules = [...block.matchAll(/path "([^"]+)"\s*\{\s*capabilities\s*=\s*\[([^\]]*)\]\s*\}/g)].map((m) => ({
       path: m[1]!,
       caps: m[2]!.split(',').map((c) => c.trim().replace(/"/g, '')),

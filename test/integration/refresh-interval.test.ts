@@ -9,6 +9,7 @@
 // request the audit log shows like any other. The hooks' clock is a fake one, set to the real
 // time before each test (Vault tokens and lease records still use real time) and advanced to
 // make a refresh or a renewal due. Each test uses its own VaultApp and its own KV paths.
+import type { LeaseRecord } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -17,8 +18,8 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { LEASES_ANNOTATION, type LeaseRecord } from '../../src/hook/leases.js';
-import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../../src/hook/refresh-state.js';
+import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
+import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import type { SyncResponse } from '../../src/hook/types.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { createVault, type Vault } from '../../src/vault/index.js';

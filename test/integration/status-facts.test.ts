@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { REFRESH_ANNOTATION } from '../../src/hook/refresh-state.js';
+import { REFRESH_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
 import { build, hookConfig } from '../support/build-app.js';

@@ -5,6 +5,7 @@
 // Vault's audit log is the witness of what the hook sent: only logins, reads of the spec's
 // paths (with the mount lookups the reader makes) and renew/revoke of leases the hook itself
 // issued for that VaultApp. The hook's clock is a fake one, advanced to make renewals due.
+import { bindingOf, sealedTokenContext, type LeaseRecord } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,8 +14,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { bindingOf, sealedTokenContext } from '../../src/hook/carried-state.js';
-import { LEASES_ANNOTATION, signLease, type LeaseRecord } from '../../src/hook/leases.js';
+import { LEASES_ANNOTATION, signLease } from '../../src/hook/carried-state/leases.js';
 import type { SyncResponse } from '../../src/hook/types.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { createTokenSealer } from '../../src/vault/token-seal.js';

@@ -32,6 +32,7 @@
 //     data (conditions name paths and keys, never values);
 //  S6 when SecretsSynced is True, each value freshly read is in the Secret as the
 //     base64 of exactly what Vault returned.
+import { bindingOf, type LeaseRecord, type PathRead, type VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { before, describe, it } from 'node:test';
@@ -44,10 +45,8 @@ import { validateVaultApp } from '../../src/api/validate.js';
 import { RULE_NO_SYSTEM_PATH, VAULT_PATH_PATTERN, type VaultApp } from '../../src/api/vaultapp-schema.js';
 import { errorCatalog, type ErrorCode } from '../../src/errors/catalog.js';
 import { createLogger } from '../../src/http/logger.js';
-import { bindingOf } from '../../src/hook/carried-state.js';
-import { pathsOf } from '../../src/hook/data-from.js';
-import { LEASES_ANNOTATION, signLease, type LeaseRecord } from '../../src/hook/leases.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
+import { pathsOf } from '../../src/hook/secret-data/data-from.js';
+import { LEASES_ANNOTATION, signLease } from '../../src/hook/carried-state/leases.js';
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';

@@ -5,13 +5,14 @@
 // boundary (the lowest layer the hook talks through), so thousands of annotations run
 // in seconds; test/integration/tenant-state.test.ts makes the same attacks against a
 // real Vault and PostgreSQL with Vault's audit log as the witness.
+import type { LeaseRecord } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
 import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { LEASES_ANNOTATION, type LeaseRecord } from '../../src/hook/leases.js';
+import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
 import { createVaultReader } from '../../src/vault/reader.js';

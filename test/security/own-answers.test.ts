@@ -5,6 +5,7 @@
 // finalizer with its leases alive. Now: such keys are never written, a body carrying one
 // is read without it (src/http/prototype-members.ts), and /finalize of such a VaultApp
 // revokes its leases and finishes, over JSON and YAML.
+import type { Revocation, LeaseRecord, UnsignedLeaseRecord, VaultPlan, PathRead, VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
@@ -13,13 +14,10 @@ import { stringify } from 'yaml';
 import { REFUSED_KEYS } from '../../src/api/string-rules.js';
 import { validateVaultApp } from '../../src/api/validate.js';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { pathsOf } from '../../src/hook/data-from.js';
-import { ownGet, ownSet } from '../../src/hook/own.js';
+import { pathsOf } from '../../src/hook/secret-data/data-from.js';
+import { ownGet, ownSet } from '../../src/api/json.js';
 import { dropPrototypeMembers } from '../../src/http/prototype-members.js';
-import type { Revocation } from '../../src/hook/finalize.js';
-import { LEASES_ANNOTATION, type LeaseRecord, type UnsignedLeaseRecord } from '../../src/hook/leases.js';
-import type { PathRead, VaultMaterial } from '../../src/hook/material.js';
-import type { VaultPlan } from '../../src/hook/plan.js';
+import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
 import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import type { ReaderStats, VaultReader } from '../../src/vault/reader.js';

@@ -1,10 +1,9 @@
 // The Vault edge of lease records: sealed tokens open only for the VaultApp, path and
 // lease they were sealed for, lease URLs are checked and encoded where they are built,
 // and what goes into a status condition is the hook's own words.
+import { sealedTokenContext, type StateBinding, type LeaseRecord } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { sealedTokenContext, type StateBinding } from '../../src/hook/carried-state.js';
-import type { LeaseRecord } from '../../src/hook/leases.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
 import { allowedRolesGate } from '../../src/vault/index.js';
 import { createLeaseOps, leaseUrl } from '../../src/vault/lease-ops.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import type { PathRead } from '../../src/hook/material.js';
+import type { PathRead } from '../../src/hook/contract.js';
 import { VaultRequestError, type ReadLimits, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
 import { LargeReadSlots, READ_BUDGET_BYTES, ReadBudget, SMALL_READS_BYTES } from '../../src/vault/read-budget.js';
 import { createVaultReader } from '../../src/vault/reader.js';

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
 import { allowedRolesGate } from '../../src/vault/index.js';
-import { identityOf } from '../../src/hook/identity.js';
+import { identityOf } from '../../src/hook/children/workload.js';
 import { createVaultReader } from '../../src/vault/reader.js';
 import { staticTokenSource } from '../../src/vault/token-source.js';
 import { createTokenSealer } from '../../src/vault/token-seal.js';

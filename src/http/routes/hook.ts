@@ -1,24 +1,21 @@
-import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+// /sync and /finalize: the request is checked, reconciled (src/hook/reconcile.ts does
+// everything a sync or a finalize does) and answered; what is here is HTTP: the log line,
+// the metrics and the reuse of an unchanged answer (../answer-reuse.ts).
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import { HookRequestSchema, HookResponseSchema } from '../../api/hook-schemas.js';
 import { describeFieldErrors, validateForFinalize, validateVaultApp } from '../../api/validate.js';
 import { HookError } from '../../errors/catalog.js';
-import { finalize, leasesToRevoke } from '../../hook/finalize.js';
-import { answerStableUntil } from '../../hook/answer-stability.js';
-import { observeManagedSecret } from '../../hook/observed-secret.js';
-import { planVaultWork } from '../../hook/plan.js';
-import { sync } from '../../hook/sync.js';
-import { unrecordedLeases } from '../../hook/unrecorded-leases.js';
-import type { UnsignedLeaseRecord } from '../../hook/leases.js';
-import type { SyncConfig, HookRequest, SyncRequest, SyncResponse } from '../../hook/types.js';
-import type { VaultReader } from '../../vault/reader.js';
+import type { VaultEdge } from '../../hook/contract.js';
+import { reconcile, type UnrecordedRevocation } from '../../hook/reconcile.js';
+import type { HookRequest, SyncConfig, SyncRequest, SyncResponse } from '../../hook/types.js';
 import type { SyncObserver } from '../../metrics/metrics.js';
+import { answerReuse, type UnchangedAnswers } from '../answer-reuse.js';
 import { jsonBodyParser } from '../json-body.js';
-import { UnchangedAnswers, type UnchangedAnswer } from '../unchanged-answers.js';
-import { send, wantsYaml } from '../yaml.js';
+import { send } from '../yaml.js';
 
 interface HookRouteOptions {
-  reader: VaultReader;
+  reader: VaultEdge;
   hookConfig: SyncConfig;
   now: () => Date;
   observer?: SyncObserver;
@@ -46,12 +43,6 @@ declare module 'fastify' {
     syncOutcome: SyncOutcome | null;
     /** Ends the sync's duration timer with its outcome. */
     endSync: ((outcome: string) => void) | null;
-    /** SHA-256 of this /sync request (./unchanged-answers.ts). */
-    answerDigest: string | null;
-    /** The earlier answer this request gets as a 304, without a sync. */
-    unchangedAnswer: UnchangedAnswer | null;
-    /** This sync's answer may be given again to the same request until then (the etag is added on sending). */
-    reusableAnswer: Omit<UnchangedAnswer, 'etag'> | null;
     /** The sync's log line, written once the status of the answer (200 or 304) is known. */
     syncLine: Record<string, unknown> | null;
   }
@@ -84,9 +75,6 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
   const schema = { body: HookRequestSchema, response: { 200: HookResponseSchema } };
   app.decorateRequest('syncOutcome', null);
   app.decorateRequest('endSync', null);
-  app.decorateRequest('answerDigest', null);
-  app.decorateRequest('unchangedAnswer', null);
-  app.decorateRequest('reusableAnswer', null);
   app.decorateRequest('syncLine', null);
   // One line per sync: at info when the answer is news to Metacontroller (a 200) or the
   // VaultApp is not ready; a ready VaultApp's unchanged answer (304), the steady state
@@ -97,9 +85,27 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     if (reply.statusCode === 304 && req.syncOutcome?.outcome === 'ready') req.log.debug(line, 'synced');
     else req.log.info(line, 'synced');
   });
+
+  // JSON bodies (../json-body.ts), what the hook never reads left out. 'remove', not 'error':
+  // a member naming a prototype is left out, not a reason to refuse the body, or a Secret
+  // holding such a key would freeze its VaultApp for good (../prototype-members.ts).
+  const parseJson = jsonBodyParser(app.getDefaultJsonParser('remove', 'remove'), { withoutUnreadParts: true });
   const answers = opts.answers;
-  parseJsonBodies(app, answers, opts.now);
-  if (answers) rememberAnswers(app, answers);
+  if (answers) {
+    await app.register(answerReuse, {
+      answers,
+      now: opts.now,
+      parseJson,
+      onReused: (req, hit) => {
+        req.syncOutcome = { outcome: hit.outcome, errors: hit.errors };
+        opts.observer?.unchanged();
+        req.syncLine = { vaultapp: hit.vaultapp, unchanged: true };
+      },
+    });
+  } else {
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => parseJson(req, body as string, done));
+  }
 
   if (opts.observer) {
     const observer = opts.observer;
@@ -121,99 +127,27 @@ export const hookRoutes: FastifyPluginAsyncTypebox<HookRouteOptions> = async (ap
     });
   }
 
-  // /finalize, and /sync with finalizing set: Metacontroller sends either.
-  async function answerFinalize(req: FastifyRequest, reply: FastifyReply, request: SyncRequest): Promise<FastifyReply> {
-    const now = opts.now();
-    const alive = leasesToRevoke(request, now, opts.hookConfig.hmacKey);
-    const revocations = alive.length > 0 ? await opts.reader.revoke(request.parent, alive) : [];
-    const res = finalize(request, revocations, opts.now(), opts.hookConfig);
-    req.syncOutcome = outcomeOf(res);
-    req.log.info({ vaultapp: vaultappOf(request), ...summary(res) }, 'finalized');
-    return send(req, reply, res);
-  }
-
-  // Best effort: the answer goes out whatever happens here; what is not revoked expires with its TTL.
-  async function revokeUnrecorded(request: SyncRequest, records: UnsignedLeaseRecord[], reqLog: FastifyBaseLogger, vaultapp: string): Promise<void> {
-    if (records.length === 0) return;
-    const log = reqLog.child({ vaultapp });
-    const paths = records.map((r) => r.path);
-    try {
-      const outcomes = await opts.reader.revoke(request.parent, records);
-      const failures = outcomes.flatMap((o) => (o.ok ? [] : [o.message]));
-      if (failures.length > 0) log.warn({ paths, failures }, 'credentials issued in a failed sync could not all be revoked; they expire with their TTL');
-      else log.info({ paths }, 'revoked credentials issued in a sync that could not record them');
-    } catch (err) {
-      log.warn({ paths, err }, 'credentials issued in a failed sync could not be revoked; they expire with their TTL');
-    }
-  }
-
-  // A request answered before, whose answer the client holds and which still stands: 304 at once.
-  const answerUnchanged = async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const hit = req.unchangedAnswer;
-    if (!hit) return;
-    req.syncOutcome = { outcome: hit.outcome, errors: hit.errors };
-    opts.observer?.unchanged();
-    req.syncLine = { vaultapp: hit.vaultapp, unchanged: true };
-    await reply.header('etag', hit.etag).code(304).send();
-  };
-
-  app.post('/sync', { schema, preValidation: answerUnchanged }, async (req, reply) => {
-    const request = parseRequest(req.body);
-    if (request.finalizing) return answerFinalize(req, reply, request);
+  async function answer(req: FastifyRequest, reply: FastifyReply, request: SyncRequest): Promise<FastifyReply> {
     const vaultapp = vaultappOf(request);
-    const now = opts.now();
-    // The observed Secret's state is checked once, for the plan and for the answer.
-    const observed = observeManagedSecret(request, opts.hookConfig.hmacKey);
-    const plan = planVaultWork(request, now, opts.hookConfig, observed);
-    const material = await opts.reader.material(request.parent, plan);
-    const res = sync(request, material, now, opts.hookConfig, observed);
-    await revokeUnrecorded(request, unrecordedLeases(material, res, now), req.log, vaultapp);
-    req.syncOutcome = outcomeOf(res);
-    const until = answers && req.answerDigest ? answerStableUntil(request, plan, res, opts.hookConfig, observed) : undefined;
-    if (until !== undefined && until > now.getTime()) req.reusableAnswer = { until, vaultapp, ...req.syncOutcome };
-    req.syncLine = { vaultapp, ...summary(res) };
-    return send(req, reply, res);
-  });
+    const { response, stableUntil, unrecorded } = await reconcile(request, opts.reader, opts.now, opts.hookConfig);
+    if (unrecorded) logUnrecorded(req.log.child({ vaultapp }), unrecorded);
+    req.syncOutcome = outcomeOf(response);
+    if (request.finalizing) {
+      req.log.info({ vaultapp, ...summary(response) }, 'finalized');
+      return send(req, reply, response);
+    }
+    if (stableUntil !== undefined && req.answerDigest) req.reusableAnswer = { until: stableUntil, vaultapp, ...req.syncOutcome };
+    req.syncLine = { vaultapp, ...summary(response) };
+    return send(req, reply, response);
+  }
 
-  app.post('/finalize', { schema }, async (req, reply) => answerFinalize(req, reply, parseRequest(req.body, true)));
+  // Metacontroller sends either /finalize, or /sync with finalizing set.
+  app.post('/sync', { schema }, async (req, reply) => answer(req, reply, parseRequest(req.body)));
+  app.post('/finalize', { schema }, async (req, reply) => answer(req, reply, { ...parseRequest(req.body, true), finalizing: true }));
 };
 
-/**
- * JSON bodies (./json-body.ts), what the hook never reads left out. With `answers`,
- * /sync's bodies are digested before they are parsed: a request answered before
- * (./unchanged-answers.ts) is not parsed at all.
- */
-function parseJsonBodies(app: FastifyInstance, answers: UnchangedAnswers | undefined, now: () => Date): void {
-  // 'remove', not 'error': a member naming a prototype is left out, not a reason to refuse the
-  // body, or a Secret holding such a key would freeze its VaultApp for good (../prototype-members.ts).
-  const parseJson = jsonBodyParser(app.getDefaultJsonParser('remove', 'remove'), { withoutUnreadParts: true });
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    if (answers && req.routeOptions.url === '/sync') {
-      const digest = UnchangedAnswers.digest('/sync', wantsYaml(req) ? 'yaml' : 'json', body as string);
-      req.answerDigest = digest;
-      const hit = answers.lookup(digest, req.headers['if-none-match'], now().getTime());
-      if (hit) {
-        req.unchangedAnswer = hit;
-        // Not read: the route answers before validation (answerUnchanged).
-        done(null, {});
-        return;
-      }
-    }
-    parseJson(req, body as string, done);
-  });
-}
-
-/** Remembers an answer that may be given again, with the etag it is sent under. */
-function rememberAnswers(app: FastifyInstance, answers: UnchangedAnswers): void {
-  // After the etag plugin's onSend (registered outside): the etag of what is sent is known.
-  app.addHook('onSend', async (req, reply, payload) => {
-    const digest = req.answerDigest;
-    if (digest === null || req.unchangedAnswer) return payload;
-    const etag = reply.getHeader('etag');
-    if (req.reusableAnswer && (reply.statusCode === 200 || reply.statusCode === 304) && typeof etag === 'string')
-      answers.remember(digest, { ...req.reusableAnswer, etag });
-    else answers.forget(digest);
-    return payload;
-  });
+function logUnrecorded(log: FastifyBaseLogger, { paths, failures, error }: UnrecordedRevocation): void {
+  if (error !== undefined) log.warn({ paths, err: error }, 'credentials issued in a failed sync could not be revoked; they expire with their TTL');
+  else if (failures.length > 0) log.warn({ paths, failures }, 'credentials issued in a failed sync could not all be revoked; they expire with their TTL');
+  else log.info({ paths }, 'revoked credentials issued in a sync that could not record them');
 }
