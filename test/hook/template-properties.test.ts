@@ -167,14 +167,22 @@ describe('the same inputs render the same bytes', () => {
   const argSets = ['', ': 2', ': ","', ': 1, 3', ': "a", "b"', ': db.username'];
   for (const name of Object.keys(FILTERS)) {
     it(`${name}: every input and argument renders the same twice`, () => {
+      let compared = 0;
       for (const input of inputs) {
         for (const args of argSets) {
           const templates = { K: `{{ ${input} | ${name}${args} | json }}` };
           const v = db({ username: 'v-user-1', password: 'pw SECRET,1&<x>', 'api-key': 'ak' });
           const first = renderTemplates(templates, v);
-          for (let i = 0; i < 5; i++) assert.deepStrictEqual(renderTemplates(templates, v), first, templates.K);
+          for (let i = 0; i < 5; i++) {
+            const again = renderTemplates(templates, v);
+            // A cut by the deadline depends on the machine's load (the budget is wall clock), not on the inputs.
+            if (cutOff(first) || cutOff(again)) continue;
+            assert.deepStrictEqual(again, first, templates.K);
+            compared++;
+          }
         }
       }
+      assert.ok(compared >= (inputs.length * argSets.length * 5) / 2, `only ${compared} renders were not cut off`);
     });
   }
 
