@@ -1,4 +1,4 @@
-// `npx tsx bench/churn.ts` (also the second part of `npm run bench`): the hook under
+// `npx tsx bench/churn.ts` (also the last part of `npm run bench`): the hook under
 // Metacontroller's churn: what a VaultApp costs Vault and the API server per hour. Vault on HTTPS with the audit device and
 // its Kubernetes auth doing TokenReviews against a real kube-apiserver (bench/vault-side.ts);
 // the hook and the seed's approach (bench/seed-reader.ts) each in a server process of their

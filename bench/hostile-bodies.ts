@@ -3,7 +3,7 @@
 // at debug (scrubbing included) writing to /dev/null, each body sent through
 // app.inject while perf_hooks.monitorEventLoopDelay samples the loop. A delay here is
 // how long /healthz and every other sync would have waited. Prints figures, asserts
-// nothing. `npm run bench` prints this table last; `npx tsx bench/hostile-bodies.ts` alone.
+// nothing. `npm run bench` runs it after bench/run.ts; `npx tsx bench/hostile-bodies.ts` alone.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import pino from 'pino';
@@ -164,5 +164,5 @@ export async function hostileBodiesReport(): Promise<string[]> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(`${(await hostileBodiesReport()).join('\n')}\n`);
+  process.stdout.write(`\n${(await hostileBodiesReport()).join('\n')}\n`);
 }

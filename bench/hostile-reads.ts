@@ -5,7 +5,7 @@
 // so no read is shared between them (sharing would flatter the figure). The hook runs in
 // its own process with the production node flags (bench/servers.ts); its peak RSS is
 // process.resourceUsage().maxRSS. The target is the chart's memory limit with 30% to spare.
-// Prints figures, asserts nothing. `npm run bench` prints it; `npx tsx bench/hostile-reads.ts` alone.
+// Prints figures, asserts nothing. `npm run bench` runs it after the hostile bodies; `npx tsx bench/hostile-reads.ts` alone.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -175,6 +175,6 @@ export async function hostileReadsReport(log?: (msg: string) => void): Promise<s
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const lines = await hostileReadsReport((msg) => process.stderr.write(`[hostile-reads] ${msg}\n`));
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(`\n${lines.join('\n')}\n`);
   process.exit(0);
 }

@@ -2,7 +2,8 @@
 // time and peak RSS are its own; shared by bench/run.ts and bench/churn.ts.
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { productionNodeFlags, type ServerConfig, type ServerMode, type ServerStats } from './shared.js';
+import { productionNodeFlags } from '../test/support/node-flags.js';
+import type { ServerConfig, ServerMode, ServerStats } from './shared.js';
 
 // Child processes (the servers under test): ours, killed by pid at exit.
 export const children = new Set<ChildProcess>();

@@ -1,6 +1,5 @@
 // Types and helpers shared by bench/run.ts and bench/server.ts (kept apart from
 // server.ts, whose import starts a server).
-import { readFileSync } from 'node:fs';
 import type { ReaderStats } from '../src/vault/reader.js';
 
 export type ServerMode = 'hook-k8s' | 'hook-token' | 'hook-recorded' | 'seed' | 'bare' | 'overhead';
@@ -44,15 +43,6 @@ export interface ServerStats {
   /** Largest V8 heap (total) and external memory seen by a 100 ms sampler. */
   peakHeapTotalBytes: number;
   peakExternalBytes: number;
-}
-
-/** The node flags of the container image's CMD (the Dockerfile's exec-form CMD line). */
-export function productionNodeFlags(dockerfile = new URL('../Dockerfile', import.meta.url)): string[] {
-  const cmd = readFileSync(dockerfile, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('CMD '));
-  const argv = cmd ? (JSON.parse(cmd.slice(4)) as string[]) : [];
-  return argv.slice(1).filter((a) => a.startsWith('--'));
 }
 
 /** A positive number from the environment (a bench knob), else the default. */

@@ -5,7 +5,7 @@
 // VaultApp synced through app.inject (recorded reader, logging off) while
 // perf_hooks.monitorEventLoopDelay samples the loop; a delay is how long /healthz and every
 // other tenant's sync waited. Target: no stall past the render budget. Prints figures,
-// asserts nothing. `npm run bench` prints this after the hostile bodies; `npx tsx bench/templates.ts` alone.
+// asserts nothing. `npm run bench` runs it after the hostile reads; `npx tsx bench/templates.ts` alone.
 import { loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
@@ -148,5 +148,5 @@ export async function templateStallReport(): Promise<string[]> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  process.stdout.write(`${(await templateStallReport()).join('\n')}\n`);
+  process.stdout.write(`\n${(await templateStallReport()).join('\n')}\n`);
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Prints the path of a helm binary for the chart tests (test/manifests/helm-chart.test.ts),
+# Prints the path of a helm binary for the chart tests (test/integration/helm-chart.test.ts),
 # built on first use from the Go module pinned in tools/helm/go.mod and cached outside the
 # clone, named by version, so a fresh clone reuses it and a version bump rebuilds. Only the
 # pinned build is used (not a helm on PATH): what a chart renders can differ between Helm

@@ -1,14 +1,15 @@
-// Runs every test file under test/ with node's test runner through tsx.
+// Runs the test files under test/ with node's test runner through tsx.
 // Node 20's --test takes no globs, so the files are listed here.
-// --unit: only the files that start no external binary (Vault, kube-apiserver, etcd,
-// PostgreSQL, kubectl): the seconds-long loop of `npm run test:unit`. A file is an
-// integration file when it imports one of the harnesses that start those binaries (the
-// kustomize harness may build kubectl first: minutes on a cold cache).
+// A file under test/integration/ starts a real binary (Vault, kube-apiserver, etcd,
+// kubectl, helm, PostgreSQL); every other file is a unit file (test/layout/ checks which
+// side each file is on). --unit runs only the unit files: the loop of `npm run test:unit`.
+// Unit files run two at a time (they share nothing but the CPU); integration files run
+// one at a time, since several start servers of their own and a cold cache builds binaries.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
+import { join, sep } from 'node:path';
 
-const HARNESSES = /from '[./]+(?:support\/)?(?:vault-server|kube-apiserver|kube-vaultapp|postgres|local|kustomize)\.js'/;
+const INTEGRATION = join('test', 'integration') + sep;
 
 function find(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -17,10 +18,18 @@ function find(dir) {
   });
 }
 
+function run(files, concurrency) {
+  if (files.length === 0) return 0;
+  const args = ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...files];
+  return spawnSync(process.execPath, args, { stdio: 'inherit' }).status ?? 1;
+}
+
 const args = process.argv.slice(2);
-const unit = args.includes('--unit');
-const only = args.filter((a) => a !== '--unit');
-let files = (only.length ? only : find('test')).sort();
-if (unit) files = files.filter((f) => !HARNESSES.test(readFileSync(f, 'utf8')));
-const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], { stdio: 'inherit' });
-process.exit(result.status ?? 1);
+const unitOnly = args.includes('--unit');
+const only = args.filter((a) => a !== '--unit').map((f) => join(f));
+const files = (only.length ? only : find('test')).sort();
+const integration = files.filter((f) => f.startsWith(INTEGRATION));
+const unit = files.filter((f) => !f.startsWith(INTEGRATION));
+const unitStatus = run(unit, 2);
+const integrationStatus = unitOnly ? 0 : run(integration, 1);
+process.exit(unitStatus || integrationStatus);

@@ -11,7 +11,7 @@ import type { VaultReader } from '../vault/reader.js';
 import { authenticatesCallers, hookAuthentication } from './auth.js';
 import { refuseDeepBodies } from './body-guard.js';
 import { HookCredentials } from './credentials.js';
-import { loggerOptions } from './logger.js';
+import { createLogger } from './logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
@@ -50,7 +50,11 @@ export async function buildApp(deps: AppDeps): Promise<HookApp> {
   const credentials = credentialsFor(security);
   const tls = credentials?.tls;
   const options = {
-    ...(deps.loggerInstance ? { loggerInstance: deps.loggerInstance } : { logger: deps.logger ?? loggerOptions(deps.config.logLevel) }),
+    ...(deps.loggerInstance
+      ? { loggerInstance: deps.loggerInstance }
+      : deps.logger !== undefined
+        ? { logger: deps.logger }
+        : { loggerInstance: createLogger(deps.config.logLevel) }),
     bodyLimit: deps.config.bodyLimit,
     // One line per sync at info ("synced", from the route, with what it decided), not
     // Fastify's two per request; the request lines come back at debug (below).

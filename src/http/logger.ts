@@ -2,11 +2,17 @@
 //  1. serializers that keep only chosen fields of requests, replies and errors: an
 //     error from an HTTP client carries its request (with X-Vault-Token) and
 //     response (with the secret) as enumerable properties;
-//  2. every other logged object (and every child logger's bindings) copied with the
-//     fields whose name can carry Secret data, a Vault response, a token, a JWT or an
-//     Authorization header censored, at any depth;
+//  2. every other logged object (and every child logger's bindings) copied with what
+//     is a secret blanked, at any depth: fields named for a credential (tokens, JWTs,
+//     passwords, Authorization and cookie headers, the HMAC key, private keys), the
+//     data of a Kubernetes Secret, the data and auth of a Vault answer, the body of an
+//     HTTP exchange, the Vault material a sync read, and any string that is a sealed
+//     token or a PEM private key. A generic name (config, options, request, key, value,
+//     data) is not blanked for its name alone: what it holds is what an operator
+//     debugging the hook needs, and the secrets inside it are blanked where they sit;
 //  3. a last pass over each written line for whatever looks like a credential
-//     wherever it hides, in a message too: JWTs, Vault tokens, bearer values.
+//     wherever it hides, in a message too: JWTs, Vault tokens, bearer values, PEM
+//     private keys.
 // Values that look like nothing in particular (a database password) are kept out
 // by 1 and 2 alone: nothing logs Secret data or Vault material on purpose.
 // Layer 2 used to be pino's `redact` with a wildcard path per name and depth, and
@@ -14,23 +20,9 @@
 // hook's CPU (bench/). Walking the (small) logged objects once costs a few µs.
 import pino, { type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 
-const SENSITIVE_KEYS = [
-  // Secret and Vault data
-  'data',
-  'stringData',
-  'material',
-  'secret',
-  'secrets_data',
-  'value',
-  'values',
-  // requests and responses that may hold either
-  'body',
-  'payload',
-  'response',
-  'request',
-  'config',
-  'options',
-  // credentials
+// Names that hold a credential wherever they appear (compared lower-cased). A boolean
+// under one of them says whether a credential is there, not what it is, and is kept.
+const CREDENTIAL_KEYS = [
   'token',
   'client_token',
   'clientToken',
@@ -38,18 +30,27 @@ const SENSITIVE_KEYS = [
   'jwt',
   'password',
   'secret_id',
-  'auth',
   'wrap_info',
   'hmacKey',
   'hmac_key',
-  'key',
   'privateKey',
+  'private_key',
   'authorization',
-  'Authorization',
+  'proxy-authorization',
   'cookie',
+  'set-cookie',
   'x-vault-token',
-  'X-Vault-Token',
+  // Secret data as Kubernetes takes it in plain text, and what a sync read from Vault.
+  'stringData',
+  'material',
+  // Raw bodies of the hook's and Vault's HTTP exchanges: either may carry Secret data.
+  'body',
+  'payload',
 ];
+// Fields that are secret in an object of a known shape (see secretHolder).
+const HELD_SECRET_KEYS = new Set(['data', 'stringData', 'auth', 'body']);
+// Fields only a Vault answer (or a PathRead of this hook) has: their `data` and `auth` are the secret.
+const VAULT_ANSWER_KEYS = ['request_id', 'lease_id', 'lease_duration', 'renewable', 'wrap_info', 'engine'];
 const CENSOR = '[redacted]';
 
 // Every pattern here is linear in the line's length: scrubbing runs on every line
@@ -63,6 +64,9 @@ const CREDENTIAL_PATTERNS: [RegExp, string][] = [
   [/\bhv[sbr]\.[A-Za-z0-9_-]{16,}/g, '[redacted-vault-token]'],
   [/\b[sb]\.[A-Za-z0-9]{24}\b/g, '[redacted-vault-token]'],
   [/(Bearer|Basic)(\s|\\u0020|%20)+[^\s"\\]+/gi, '$1 [redacted]'],
+  // The key runs to the next "-" (base64 and an escaped newline hold none) or the end of
+  // the JSON string; the keyword run before "PRIVATE KEY" is read once per "-----BEGIN ".
+  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[^-"\n]*(?:-----END [A-Z0-9 ]*PRIVATE KEY-----)?/g, '[redacted-private-key]'],
 ];
 
 // JWTs (service-account tokens): "eyJ" and at least 8 more characters, a dot, at
@@ -94,13 +98,33 @@ function censorJwts(chain: string): string {
   }
   return out.join('.');
 }
-const SENSITIVE = new Set(SENSITIVE_KEYS.map((k) => k.toLowerCase()));
+
+const CREDENTIALS = new Set(CREDENTIAL_KEYS.map((k) => k.toLowerCase()));
+
+/** A Kubernetes Secret, a Vault answer, or an HTTP exchange (headers beside its body): its data is secret. */
+function secretHolder(obj: object): boolean {
+  return (obj as { kind?: unknown }).kind === 'Secret' || 'headers' in obj || VAULT_ANSWER_KEYS.some((k) => k in obj);
+}
+
+// A token sealed for a lease record (src/vault/token-seal.ts: "v2." and at least 29 bytes
+// of base64), and a PEM private key: secret under any name.
+const SEALED = /^v2\.[A-Za-z0-9+/]{38,}={0,2}$/;
+const secretString = (v: string): boolean => v.length >= 41 && (v.includes('PRIVATE KEY-----') || SEALED.test(v));
+
+function censorField(k: string, v: unknown, holder: boolean, depth: number): unknown {
+  if (v === CENSOR || v === null || v === undefined) return v;
+  if (CREDENTIALS.has(k.toLowerCase()) && typeof v !== 'boolean') return CENSOR;
+  if (holder && HELD_SECRET_KEYS.has(k)) return CENSOR;
+  return censorDeep(v, depth);
+}
 
 function censorDeep(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return secretString(value) ? CENSOR : value;
   if (value === null || typeof value !== 'object' || depth > 64) return value;
   if (Array.isArray(value)) return value.map((v) => censorDeep(v, depth + 1));
+  const holder = secretHolder(value);
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = SENSITIVE.has(k.toLowerCase()) && v !== CENSOR ? CENSOR : censorDeep(v, depth + 1);
+  for (const [k, v] of Object.entries(value)) out[k] = censorField(k, v, holder, depth + 1);
   return out;
 }
 
@@ -114,12 +138,13 @@ export function scrubCredentials(line: string): string {
 // walking a Fastify request or reply object instead would be costly and pointless.
 const SERIALIZED = new Set(['req', 'res', 'err', 'error']);
 
-/** Layer 2 for one logged object: sensitive names censored at any depth. */
+/** Layer 2 for one logged object or a child logger's bindings: what is a secret blanked at any depth. */
 export function censorLogObject(obj: Record<string, unknown>): Record<string, unknown> {
+  const holder = secretHolder(obj);
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(obj)) {
     const v = obj[k];
-    out[k] = SERIALIZED.has(k) ? v : SENSITIVE.has(k.toLowerCase()) ? CENSOR : censorDeep(v, 0);
+    out[k] = SERIALIZED.has(k) ? v : censorField(k, v, holder, 0);
   }
   return out;
 }
@@ -179,7 +204,17 @@ export function loggerOptions(level: string): LoggerOptions {
   };
 }
 
-/** A logger with the hook's redaction, e.g. writing to a stream a test captures. */
+/**
+ * A logger with the hook's redaction, e.g. writing to a stream a test captures.
+ * pino gives a child's bindings to the bindings formatter of the root only (a child
+ * gets a formatter that passes them through), so `child` is wrapped to censor them:
+ * a child made from a child inherits the wrapper (pino builds it with Object.create).
+ */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
-  return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
+  const log = destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
+  const child = log.child;
+  log.child = function (this: Logger, bindings, options) {
+    return child.call(this, censorLogObject(bindings), options);
+  } as Logger['child'];
+  return log;
 }

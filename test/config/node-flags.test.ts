@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { productionNodeFlags } from '../../bench/shared.js';
+import { productionNodeFlags } from '../support/node-flags.js';
 
 describe('node flags of the hook process', () => {
   const flags = productionNodeFlags();

@@ -15,10 +15,9 @@ import { problem } from '../../src/errors/catalog.js';
 import { pathsOf } from '../../src/hook/secret-data/data-from.js';
 import { REFRESH_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import type { SyncResponse } from '../../src/hook/types.js';
-import { buildApp } from '../../src/http/app.js';
 import type { ReaderStats, VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 
 const T0 = Date.parse('2026-11-27T12:00:00Z');
@@ -77,13 +76,7 @@ interface Loop {
 async function controlLoop(t: { after: (fn: () => Promise<void>) => void }, refreshSeconds: number, resyncSeconds: number, seed: number): Promise<Loop> {
   const clock = { ms: T0 };
   const vault = new PlannedVault();
-  const app = await buildApp({
-    config: { ...hookConfig, resyncSeconds, refreshSeconds },
-    reader: vault.reader(),
-    logger: false,
-    now: () => new Date(clock.ms),
-  });
-  t.after(() => app.close());
+  const app = await build(t, vault.reader(), { resyncSeconds, refreshSeconds }, { now: () => new Date(clock.ms) });
   const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms), statusLag: { probability: 0.9, seed } });
   let data: string | undefined;
   let lastChange: number | undefined;

@@ -6,18 +6,16 @@
 // characters of a value, whatever a template does with it. Outcomes only, no timings.
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { after, before, describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import fc from 'fast-check';
-import type { FastifyInstance } from 'fastify';
 import { Liquid } from 'liquidjs';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import type { VaultMaterial } from '../../src/hook/contract.js';
 import { sync } from '../../src/hook/sync.js';
 import { FILTERS, MAX_OUTPUT_BYTES, RENDER_TIME_MS, renderTemplates, type TemplateValues } from '../../src/hook/secret-data/templates.js';
 import type { SyncConfig, SyncResponse } from '../../src/hook/types.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig, recordedReader } from '../support/build-app.js';
+import { build, recordedReader } from '../support/build-app.js';
 
 /** Every filter LiquidJS has, allowed or not: the generator tries them all. */
 const ALL_FILTERS = Object.keys(new Liquid().filters);
@@ -101,18 +99,17 @@ const db = (v: Record<string, string>): TemplateValues => ({ db: v });
 
 // ---------------------------------------------------------------------------
 describe('generated templates finish or are cut off, and another VaultApp is answered meanwhile', () => {
-  let hook: FastifyInstance;
   let base: string;
-  before(async () => {
+  // Over real HTTP, so that /healthz is answered (or not) while a render runs.
+  const listen = async (ctx: TestContext): Promise<void> => {
     // Both VaultApps' values come from one recorded reader, by path.
     const reader = recordedReader({
       values: { [DB]: { username: 'u-1', password: 'p-1', 'api-key': 'k-1' }, 'kv/data/other/db': { url: 'postgres://other' } },
     });
-    hook = await buildApp({ config: hookConfig, reader, logger: false });
+    const hook = await build(ctx, reader);
     await hook.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hook.server.address() as AddressInfo).port}`;
-  });
-  after(() => hook.close());
+  };
 
   const post = async (body: unknown): Promise<SyncResponse> => {
     const res = await fetch(`${base}/sync`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -121,7 +118,8 @@ describe('generated templates finish or are cut off, and another VaultApp is ans
   };
   const secretsSynced = (res: SyncResponse) => res.status.conditions!.find((c) => c.type === 'SecretsSynced')!;
 
-  it('each render gives its value or a TemplateError naming the key, of fixed words; the other VaultApp and /healthz answer as if alone', async () => {
+  it('each render gives its value or a TemplateError naming the key, of fixed words; the other VaultApp and /healthz answer as if alone', async (ctx) => {
+    await listen(ctx);
     let cut = 0;
     let rendered = 0;
     await fc.assert(
@@ -169,14 +167,22 @@ describe('the same inputs render the same bytes', () => {
   const argSets = ['', ': 2', ': ","', ': 1, 3', ': "a", "b"', ': db.username'];
   for (const name of Object.keys(FILTERS)) {
     it(`${name}: every input and argument renders the same twice`, () => {
+      let compared = 0;
       for (const input of inputs) {
         for (const args of argSets) {
           const templates = { K: `{{ ${input} | ${name}${args} | json }}` };
           const v = db({ username: 'v-user-1', password: 'pw SECRET,1&<x>', 'api-key': 'ak' });
           const first = renderTemplates(templates, v);
-          for (let i = 0; i < 5; i++) assert.deepStrictEqual(renderTemplates(templates, v), first, templates.K);
+          for (let i = 0; i < 5; i++) {
+            const again = renderTemplates(templates, v);
+            // A cut by the deadline depends on the machine's load (the budget is wall clock), not on the inputs.
+            if (cutOff(first) || cutOff(again)) continue;
+            assert.deepStrictEqual(again, first, templates.K);
+            compared++;
+          }
         }
       }
+      assert.ok(compared >= (inputs.length * argSets.length * 5) / 2, `only ${compared} renders were not cut off`);
     });
   }
 

@@ -2,12 +2,11 @@
 // Retry-After at once (Metacontroller honours it), and the metric says so.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { BoundedQueue, QueueFullError } from '../../src/vault/bounded-queue.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig, recordedReader } from '../support/build-app.js';
+import { build, recordedReader } from '../support/build-app.js';
 
 describe('BoundedQueue', () => {
   it('runs up to its concurrency, queues up to its length, refuses beyond', async () => {
@@ -51,8 +50,7 @@ describe('POST /sync under back-pressure', () => {
       reader: base.stats,
       queue,
     });
-    const app = await buildApp({ config: hookConfig, reader: slow, logger: false, metrics });
-    t.after(() => app.close());
+    const app = await build(t, slow, {}, { metrics });
     const send = () => app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });
     const [a, b, c] = await Promise.all([send(), send(), send()]);
     assert.deepStrictEqual([a.statusCode, b.statusCode, c.statusCode].sort(), [200, 200, 429]);

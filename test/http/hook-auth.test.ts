@@ -9,14 +9,13 @@ import { Writable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { HookSecurityConfig } from '../../src/config/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { hookSecurityProblem } from '../../src/http/auth.js';
 import { HookCredentials } from '../../src/http/credentials.js';
 import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig, recordedReader } from '../support/build-app.js';
-import { tempDir } from '../security/tls-certs.js';
+import { build, hookConfig, recordedReader } from '../support/build-app.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const material = {
   auth: { ok: true as const },
@@ -35,7 +34,7 @@ function tokenFile(content: string): string {
   return file;
 }
 
-async function build(t: TestContext, security: HookSecurityConfig, logs?: string[]) {
+async function hookWith(t: TestContext, security: HookSecurityConfig, logs?: string[]) {
   const reader = recordedReader(material);
   const loggerInstance = logs
     ? createLogger(
@@ -48,13 +47,7 @@ async function build(t: TestContext, security: HookSecurityConfig, logs?: string
         }),
       )
     : undefined;
-  const app = await buildApp({
-    config: { ...hookConfig, hookSecurity: security },
-    reader,
-    now: () => new Date('2026-11-27T12:00:00Z'),
-    ...(loggerInstance ? { loggerInstance } : { logger: false }),
-  });
-  t.after(() => app.close());
+  const app = await build(t, reader, { hookSecurity: security }, loggerInstance ? { loggerInstance } : {});
   return { app, reader };
 }
 
@@ -77,7 +70,7 @@ describe('bearer-token authentication of the hook routes', () => {
   for (const route of ['/sync', '/finalize']) {
     for (const [name, header, status, code] of refusals) {
       it(`${route} refuses ${name} with ${status}, before any Vault call`, async (t) => {
-        const { app, reader } = await build(t, { tokenFile: tokenFile(`${TOKEN}\n`), reloadSeconds: 3600 });
+        const { app, reader } = await hookWith(t, { tokenFile: tokenFile(`${TOKEN}\n`), reloadSeconds: 3600 });
         const res = await sync(app, header, route);
         assert.equal(res.statusCode, status, res.body);
         assert.equal(res.json().code, code);
@@ -88,7 +81,7 @@ describe('bearer-token authentication of the hook routes', () => {
   }
 
   it('accepts the token (scheme in any case) and reads Vault once', async (t) => {
-    const { app, reader } = await build(t, { tokenFile: tokenFile(`${TOKEN}\n`), reloadSeconds: 3600 });
+    const { app, reader } = await hookWith(t, { tokenFile: tokenFile(`${TOKEN}\n`), reloadSeconds: 3600 });
     assert.equal((await sync(app, `Bearer ${TOKEN}`)).statusCode, 200);
     assert.equal((await sync(app, `bearer ${TOKEN}`)).statusCode, 200);
     assert.equal((await sync(app, `Bearer ${TOKEN}`, '/finalize', { ...request(loadExample()), finalizing: true })).statusCode, 200);
@@ -96,7 +89,7 @@ describe('bearer-token authentication of the hook routes', () => {
   });
 
   it('refuses before reading the body: an oversized or unparsable body without credentials is a 401, not a 413 or 400', async (t) => {
-    const { app, reader } = await build(t, { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 });
+    const { app, reader } = await hookWith(t, { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 });
     const big = await app.inject({
       method: 'POST',
       url: '/sync',
@@ -110,13 +103,13 @@ describe('bearer-token authentication of the hook routes', () => {
   });
 
   it('/healthz and /readyz stay open', async (t) => {
-    const { app } = await build(t, { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 });
+    const { app } = await hookWith(t, { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 });
     assert.equal((await app.inject('/healthz')).statusCode, 200);
     assert.equal((await app.inject('/readyz')).statusCode, 200);
   });
 
   it('accepts every token listed in the file (one per line), for rotation', async (t) => {
-    const { app } = await build(t, { tokenFile: tokenFile(`${TOKEN}\n\n  ${NEXT_TOKEN}  \n`), reloadSeconds: 3600 });
+    const { app } = await hookWith(t, { tokenFile: tokenFile(`${TOKEN}\n\n  ${NEXT_TOKEN}  \n`), reloadSeconds: 3600 });
     assert.equal((await sync(app, `Bearer ${TOKEN}`)).statusCode, 200);
     assert.equal((await sync(app, `Bearer ${NEXT_TOKEN}`)).statusCode, 200);
   });
@@ -124,7 +117,7 @@ describe('bearer-token authentication of the hook routes', () => {
   it('re-reads the token file: a rotated token is accepted and the old one refused; a broken file keeps the last good tokens and is reported once, without its content', async (t) => {
     const file = tokenFile(TOKEN);
     const logs: string[] = [];
-    const { app } = await build(t, { tokenFile: file, reloadSeconds: 3600 }, logs);
+    const { app } = await hookWith(t, { tokenFile: file, reloadSeconds: 3600 }, logs);
     const reload = (app as unknown as { reloadCredentials: () => void }).reloadCredentials;
     writeFileSync(file, NEXT_TOKEN);
     reload();
@@ -142,19 +135,20 @@ describe('bearer-token authentication of the hook routes', () => {
   });
 
   it('reloads on its own every reloadSeconds', async (t) => {
+    // The hook's own interval timer, driven by the test: a tick is one period, whatever the machine's load.
+    t.mock.timers.enable({ apis: ['setInterval'] });
     const file = tokenFile(TOKEN);
-    const { app } = await build(t, { tokenFile: file, reloadSeconds: 1 });
+    const { app } = await hookWith(t, { tokenFile: file, reloadSeconds: 1 });
     writeFileSync(file, NEXT_TOKEN);
-    const deadline = Date.now() + 5000;
-    while ((await sync(app, `Bearer ${NEXT_TOKEN}`)).statusCode !== 200) {
-      assert.ok(Date.now() < deadline, 'the new token was not picked up within 5 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    t.mock.timers.tick(999);
+    assert.equal((await sync(app, `Bearer ${NEXT_TOKEN}`)).statusCode, 403, 'not read again before the period ends');
+    t.mock.timers.tick(1);
+    assert.equal((await sync(app, `Bearer ${NEXT_TOKEN}`)).statusCode, 200, 'read again once it has');
   });
 
   it('a refusal is logged with its reason and route, never with the presented credentials', async (t) => {
     const logs: string[] = [];
-    const { app } = await build(t, { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 }, logs);
+    const { app } = await hookWith(t, { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 }, logs);
     const presented = 'almost-the-token-but-not-quite-123456';
     await sync(app, `Bearer ${presented}`);
     await sync(app, `Bearer ${TOKEN}`);
@@ -166,13 +160,7 @@ describe('bearer-token authentication of the hook routes', () => {
 
   it('refused calls are counted by code in vaultapp_hook_auth_refused_total (brute force shows); accepted ones are not', async (t) => {
     const metrics = createMetrics(undefined);
-    const app = await buildApp({
-      config: { ...hookConfig, hookSecurity: { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 } },
-      reader: recordedReader(material),
-      logger: false,
-      metrics,
-    });
-    t.after(() => app.close());
+    const app = await build(t, recordedReader(material), { hookSecurity: { tokenFile: tokenFile(TOKEN), reloadSeconds: 3600 } }, { metrics });
     const refused = async (): Promise<Record<string, number | undefined>> => {
       const text = (await app.inject('/metrics')).body;
       const count = (code: string) => new RegExp(`^vaultapp_hook_auth_refused_total\\{code="${code}"\\} (\\d+)$`, 'm').exec(text)?.[1];
@@ -187,15 +175,12 @@ describe('bearer-token authentication of the hook routes', () => {
   });
 
   it('without a token file in the security config, no credentials are asked for (npm run dev, tests)', async (t) => {
-    const { app } = await build(t, { reloadSeconds: 10 });
+    const { app } = await hookWith(t, { reloadSeconds: 10 });
     assert.equal((await sync(app)).statusCode, 200);
   });
 
-  it('VAULTAPP_HOOK_AUTH=required without a token file or client CA does not build', async () => {
-    await assert.rejects(
-      buildApp({ config: { ...hookConfig, hookSecurity: { mode: 'required', reloadSeconds: 10 } }, reader: recordedReader(material), logger: false }),
-      /VAULTAPP_AUTH_TOKEN_FILE/,
-    );
+  it('VAULTAPP_HOOK_AUTH=required without a token file or client CA does not build', async (t) => {
+    await assert.rejects(build(t, recordedReader(material), { hookSecurity: { mode: 'required', reloadSeconds: 10 } }), /VAULTAPP_AUTH_TOKEN_FILE/);
   });
 });
 

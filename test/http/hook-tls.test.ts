@@ -8,13 +8,12 @@ import { copyFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { HookSecurityConfig } from '../../src/config/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig, recordedReader } from '../support/build-app.js';
-import { makeCa, makeLeaf, tempDir, type Pem } from '../security/tls-certs.js';
+import { build, recordedReader } from '../support/build-app.js';
+import { makeCa, makeLeaf, tempDir, type Pem } from '../support/tls-certs.js';
 
 const material = {
   auth: { ok: true as const },
@@ -67,7 +66,6 @@ let server2: Pem;
 let client: Pem;
 let stranger: Pem;
 const live = join(dir, 'live');
-const apps: FastifyInstance[] = [];
 
 before(() => {
   ca = makeCa(dir, 'test-ca');
@@ -78,14 +76,9 @@ before(() => {
   stranger = makeLeaf(dir, 'stranger', otherCa, 'client');
 });
 
-after(async () => {
-  await Promise.all(apps.map((a) => a.close()));
-});
-
-async function serve(security: HookSecurityConfig): Promise<{ app: FastifyInstance; port: number; reader: ReturnType<typeof recordedReader> }> {
+async function serve(t: TestContext, security: HookSecurityConfig): Promise<{ app: FastifyInstance; port: number; reader: ReturnType<typeof recordedReader> }> {
   const reader = recordedReader(material);
-  const app = await buildApp({ config: { ...hookConfig, hookSecurity: security }, reader, logger: false });
-  apps.push(app);
+  const app = await build(t, reader, { hookSecurity: security });
   await app.listen({ port: 0, host: '127.0.0.1' });
   return { app, port: (app.server.address() as { port: number }).port, reader };
 }
@@ -101,9 +94,9 @@ function liveFiles(name: string, pem: Pem): { certFile: string; keyFile: string 
 const serialOf = (pem: Pem): string => new X509Certificate(pem.cert).serialNumber;
 
 describe('TLS from files', () => {
-  it('serves HTTPS with the configured certificate and picks up a renewed one without a restart', async () => {
+  it('serves HTTPS with the configured certificate and picks up a renewed one without a restart', async (t) => {
     const files = liveFiles('renew', server1);
-    const { app, port } = await serve({ tls: files, reloadSeconds: 3600 });
+    const { app, port } = await serve(t, { tls: files, reloadSeconds: 3600 });
     const first = await call(port, ca.cert, '/healthz');
     assert.equal(first.status, 200);
     assert.equal(first.serial, serialOf(server1));
@@ -115,9 +108,9 @@ describe('TLS from files', () => {
     assert.equal(second.serial, serialOf(server2), 'new connections get the renewed certificate');
   });
 
-  it('a half-written renewal (certificate of one pair, key of another) is not applied: the previous pair keeps serving', async () => {
+  it('a half-written renewal (certificate of one pair, key of another) is not applied: the previous pair keeps serving', async (t) => {
     const files = liveFiles('half', server1);
-    const { app, port } = await serve({ tls: files, reloadSeconds: 3600 });
+    const { app, port } = await serve(t, { tls: files, reloadSeconds: 3600 });
     copyFileSync(server2.certFile, files.certFile);
     (app as unknown as { reloadCredentials: () => void }).reloadCredentials();
     const res = await call(port, ca.cert, '/healthz');
@@ -125,24 +118,25 @@ describe('TLS from files', () => {
     assert.equal(res.serial, serialOf(server1));
   });
 
-  it('checks the files on its own every reloadSeconds', async () => {
+  it('checks the files on its own every reloadSeconds', async (t) => {
+    // The hook's own interval timer, driven by the test: a tick is one period, whatever the machine's load.
+    t.mock.timers.enable({ apis: ['setInterval'] });
     const files = liveFiles('timer', server1);
-    const { port } = await serve({ tls: files, reloadSeconds: 1 });
+    const { port } = await serve(t, { tls: files, reloadSeconds: 1 });
     copyFileSync(server2.certFile, files.certFile);
     copyFileSync(server2.keyFile, files.keyFile);
-    const deadline = Date.now() + 5000;
-    while ((await call(port, ca.cert, '/healthz')).serial !== serialOf(server2)) {
-      assert.ok(Date.now() < deadline, 'the renewed certificate was not served within 5 s');
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    t.mock.timers.tick(999);
+    assert.equal((await call(port, ca.cert, '/healthz')).serial, serialOf(server1), 'not read again before the period ends');
+    t.mock.timers.tick(1);
+    assert.equal((await call(port, ca.cert, '/healthz')).serial, serialOf(server2), 'read again once it has');
   });
 });
 
 describe('client certificates (VAULTAPP_TLS_CLIENT_CA_FILE)', () => {
   const body = () => request(loadExample());
 
-  it('only a certificate from the client CA may call /sync and /finalize; probes need none', async () => {
-    const { port, reader } = await serve({ tls: { ...liveFiles('mtls', server1), clientCaFile: ca.certFile }, reloadSeconds: 3600 });
+  it('only a certificate from the client CA may call /sync and /finalize; probes need none', async (t) => {
+    const { port, reader } = await serve(t, { tls: { ...liveFiles('mtls', server1), clientCaFile: ca.certFile }, reloadSeconds: 3600 });
     assert.equal((await call(port, ca.cert, '/healthz')).status, 200);
     assert.equal((await call(port, ca.cert, '/readyz')).status, 200);
 
@@ -159,10 +153,10 @@ describe('client certificates (VAULTAPP_TLS_CLIENT_CA_FILE)', () => {
     assert.equal(reader.calls, 1);
   });
 
-  it('with a client CA and a token file, a caller needs both', async () => {
+  it('with a client CA and a token file, a caller needs both', async (t) => {
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'both-factors-token-0123456789');
-    const { port, reader } = await serve({ tokenFile, tls: { ...liveFiles('both', server1), clientCaFile: ca.certFile }, reloadSeconds: 3600 });
+    const { port, reader } = await serve(t, { tokenFile, tls: { ...liveFiles('both', server1), clientCaFile: ca.certFile }, reloadSeconds: 3600 });
     assert.equal((await call(port, ca.cert, '/sync', { body: body(), client })).status, 401, 'certificate without token');
     assert.equal(
       (await call(port, ca.cert, '/sync', { body: body(), authorization: 'Bearer both-factors-token-0123456789' })).status,

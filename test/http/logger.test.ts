@@ -9,6 +9,7 @@ import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { createLogger, scrubCredentials } from '../../src/http/logger.js';
+import { createTokenSealer } from '../../src/vault/token-seal.js';
 
 const MiB = 1024 * 1024;
 const fill = (unit: string, bytes = MiB): string => unit.repeat(Math.ceil(bytes / unit.length));
@@ -19,6 +20,7 @@ const ORACLE: [RegExp, string][] = [
   [/\bhv[sbr]\.[A-Za-z0-9_-]{16,}/g, '[redacted-vault-token]'],
   [/\b[sb]\.[A-Za-z0-9]{24}\b/g, '[redacted-vault-token]'],
   [/(Bearer|Basic)(\s|\\u0020|%20)+[^\s"\\]+/gi, '$1 [redacted]'],
+  [/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[^-"\n]*(?:-----END [A-Z0-9 ]*PRIVATE KEY-----)?/g, '[redacted-private-key]'],
 ];
 const oracle = (line: string): string => ORACLE.reduce((out, [re, by]) => out.replace(re, by), line);
 
@@ -44,6 +46,9 @@ describe('scrubCredentials on adversarial lines (1 MiB each)', { timeout: 60_000
     ['"Bearer " repeated', fill('Bearer '), (out) => assert.ok(!/Bearer (?!\[redacted\])\S/.test(out))],
     ['"Bearer" + "%20" repeated', `Bearer${fill('%20')}`, (out) => assert.match(out, /^Bearer \[redacted\]/)],
     ['"Bearer" + escaped spaces ("\\u0020") repeated', `Bearer${fill('\\u0020')}"`, (out, line) => assert.equal(out, line)],
+    ['"-----BEGIN " repeated', fill('-----BEGIN '), (out, line) => assert.equal(out, line)],
+    ['"-----BEGIN " + 1 MiB of keyword letters', `-----BEGIN ${fill('RSA ')}`, (out, line) => assert.equal(out, line)],
+    ['"-----BEGIN PRIVATE KEY-----" + 1 MiB of base64', `-----BEGIN PRIVATE KEY-----${fill('QUJD')}`, (out) => assert.equal(out, '[redacted-private-key]')],
     ['a JWT at the end of 1 MiB of "eyJ."', `${fill('eyJ.')} ${JWT}`, (out) => assert.ok(out.endsWith(' [redacted-jwt]'))],
   ];
   for (const [name, line, check] of cases) {
@@ -97,6 +102,10 @@ describe('scrubCredentials agrees with the plain regular expressions it replaced
     'abcdefghijklmnopqrstuvwx',
     'Bearer ',
     'basic ',
+    '-----BEGIN ',
+    'RSA ',
+    'PRIVATE KEY-----',
+    '-----END ',
     '%20',
     '\\u0020',
     JWT,
@@ -109,5 +118,110 @@ describe('scrubCredentials agrees with the plain regular expressions it replaced
       }),
       { numRuns: 20_000 },
     );
+  });
+});
+
+/** A trace logger whose lines are parsed back as they are written. */
+function captured(): { log: ReturnType<typeof createLogger>; lines: Record<string, any>[]; text: () => string } {
+  const raw: string[] = [];
+  const log = createLogger(
+    'trace',
+    new Writable({
+      write(c, _e, cb) {
+        raw.push(String(c));
+        cb();
+      },
+    }),
+  );
+  return { log, lines: raw.map((l) => JSON.parse(l)), text: () => raw.join('') };
+}
+
+describe('layer 2 blanks what is a secret and keeps what is not', () => {
+  const PEM = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----\n';
+  const SEALED = createTokenSealer('hmac-key-for-the-logger-test').seal('hvs.CAESIJ-the-sealed-lease-token', 'default/app/db/creds/app/lease-1');
+
+  it('a generic name holding no secret is logged as it is', () => {
+    const { log, text } = captured();
+    const config = { vault: { address: 'https://vault.vault:8200', timeoutMs: 2000 }, refreshSeconds: 300 };
+    const options = { fieldManager: 'vaultapp', dryRun: false };
+    log.info(
+      { config, options, key: 'DATABASE_URL', value: 42, data: { path: 'secret/data/app', keys: 3 }, request: { method: 'GET', path: '/v1/sys/health' } },
+      'x',
+    );
+    const line = JSON.parse(text());
+    assert.deepEqual(line.config, config);
+    assert.deepEqual(line.options, options);
+    assert.equal(line.key, 'DATABASE_URL');
+    assert.equal(line.value, 42);
+    assert.deepEqual(line.data, { path: 'secret/data/app', keys: 3 });
+    assert.deepEqual(line.request, { method: 'GET', path: '/v1/sys/health' });
+  });
+
+  it('credentials are blanked under their names at any depth; whether one is required stays visible', () => {
+    const { log, text } = captured();
+    log.info(
+      {
+        config: { auth: { method: 'token', token: 'tok-1f2e3d' }, hmacKey: 'hmac-9a8b', tls: { privateKey: 'pk-77' } },
+        request: { headers: { Authorization: 'Digest abc-5e6f', 'X-Vault-Token': 'vt-4c4c', Cookie: 'sid=c00k1e' } },
+        options: [{ password: 'pw-2b2b', jwt: 'jw-3c3c', client_token: 'ct-6d6d' }],
+        bearerToken: true,
+      },
+      'x',
+    );
+    const out = text();
+    for (const s of ['tok-1f2e3d', 'hmac-9a8b', 'pk-77', 'abc-5e6f', 'vt-4c4c', 'c00k1e', 'pw-2b2b', 'jw-3c3c', 'ct-6d6d']) assert.ok(!out.includes(s), s);
+    const line = JSON.parse(out);
+    assert.equal(line.config.auth.method, 'token');
+    assert.equal(line.config.auth.token, '[redacted]');
+    assert.equal(line.bearerToken, true);
+  });
+
+  it("a Secret's data, a Vault answer's data and auth, an HTTP exchange's body and the material a sync read are blanked", () => {
+    const { log, text } = captured();
+    log.info(
+      {
+        child: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'app' }, data: { DB: 'c2VjcmV0LWRi' }, stringData: { API: 'plain-api-key' } },
+        answer: { request_id: 'r-1', lease_id: '', renewable: false, data: { data: { password: 'kv-value-0x1' } }, auth: null },
+        login: { request_id: 'r-2', auth: { policies: ['app'], metadata: { role: 'app-role-secret-ish' } } },
+        response: { status: 200, headers: { 'content-type': 'application/json' }, data: { value: 'http-answer-0x2' } },
+        material: { auth: { ok: true }, reads: { 'secret/data/app': { ok: true, engine: 'kv2', data: { k: 'material-0x3' } } } },
+        read: { ok: true, engine: 'kv1', data: { k: 'pathread-0x4' } },
+      },
+      'x',
+    );
+    const out = text();
+    for (const s of ['c2VjcmV0LWRi', 'plain-api-key', 'kv-value-0x1', 'app-role-secret-ish', 'http-answer-0x2', 'material-0x3', 'pathread-0x4']) {
+      assert.ok(!out.includes(s), s);
+    }
+    const line = JSON.parse(out);
+    // What locates the secret stays: the Secret's name, the Vault request, the HTTP status.
+    assert.equal(line.child.metadata.name, 'app');
+    assert.equal(line.answer.request_id, 'r-1');
+    assert.equal(line.response.status, 200);
+    assert.equal(line.response.headers['content-type'], 'application/json');
+  });
+
+  it('a sealed token and a PEM private key are blanked under any name, and in a message', () => {
+    const { log, text } = captured();
+    log.info({ annotations: { 'vaultapp/leases': SEALED }, tls: { cert: PEM, nested: [PEM] } }, `key follows ${PEM}`);
+    const out = text();
+    assert.ok(!out.includes(SEALED));
+    assert.ok(!out.includes('MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7'));
+    const line = JSON.parse(out);
+    assert.equal(line.annotations['vaultapp/leases'], '[redacted]');
+    assert.deepEqual(line.tls, { cert: '[redacted]', nested: ['[redacted]'] });
+    assert.equal(line.msg, 'key follows [redacted-private-key]\n');
+  });
+
+  it("a child logger's bindings are blanked the same way, and its non-secret bindings kept", () => {
+    const { log, text } = captured();
+    const child = log.child({ vaultapp: 'default/app', token: 'child-token-5a5a', secret: { kind: 'Secret', data: { k: 'child-data-6b6b' } } });
+    child.child({ config: { password: 'grandchild-pw-7c7c', path: 'secret/data/app' } }).trace('from a grandchild');
+    const out = text();
+    for (const s of ['child-token-5a5a', 'child-data-6b6b', 'grandchild-pw-7c7c']) assert.ok(!out.includes(s), s);
+    const line = JSON.parse(out);
+    assert.equal(line.vaultapp, 'default/app');
+    assert.equal(line.token, '[redacted]');
+    assert.equal(line.config.path, 'secret/data/app');
   });
 });

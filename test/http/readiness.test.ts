@@ -5,9 +5,8 @@ import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { buildApp } from '../../src/http/app.js';
 import { createVaultHttp } from '../../src/vault/http.js';
-import { hookConfig, recordedReader } from '../support/build-app.js';
+import { build, recordedReader } from '../support/build-app.js';
 
 /** A TCP server that takes connections, reads what comes and never answers. */
 async function silentVault(t: TestContext): Promise<{ addr: string; requested: Promise<void>; open: () => number }> {
@@ -34,8 +33,7 @@ async function silentVault(t: TestContext): Promise<{ addr: string; requested: P
 async function hookWith(t: TestContext, vaultAddr: string) {
   // The Vault client's own timeout is long: what is asserted is that /readyz never waits for it.
   const vault = createVaultHttp({ address: vaultAddr, timeoutMs: 60_000 });
-  const app = await buildApp({ config: hookConfig, reader: recordedReader({ values: {} }), logger: false, vaultHealth: () => vault.health() });
-  t.after(() => app.close());
+  const app = await build(t, recordedReader({ values: {} }), {}, { vaultHealth: () => vault.health() });
   return app;
 }
 

@@ -2,11 +2,10 @@
 // VaultApp), Fastify's request lines only at debug.
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { describe, it } from 'node:test';
-import { buildApp } from '../../src/http/app.js';
+import { describe, it, type TestContext } from 'node:test';
 import { createLogger } from '../../src/http/logger.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig, recordedReader } from '../support/build-app.js';
+import { build, recordedReader } from '../support/build-app.js';
 
 const material = {
   auth: { ok: true as const },
@@ -16,7 +15,7 @@ const material = {
   },
 };
 
-async function linesOfOneSync(level: string): Promise<Array<Record<string, unknown>>> {
+async function linesOfOneSync(t: TestContext, level: string): Promise<Array<Record<string, unknown>>> {
   const lines: string[] = [];
   const logger = createLogger(
     level,
@@ -27,7 +26,8 @@ async function linesOfOneSync(level: string): Promise<Array<Record<string, unkno
       },
     }),
   );
-  const app = await buildApp({ config: { ...hookConfig, logLevel: level }, reader: recordedReader(material), loggerInstance: logger });
+  const app = await build(t, recordedReader(material), { logLevel: level }, { loggerInstance: logger });
+  // Closed before the lines are read, so that the request's last line is written.
   try {
     const res = await app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });
     assert.equal(res.statusCode, 200);
@@ -44,8 +44,8 @@ async function linesOfOneSync(level: string): Promise<Array<Record<string, unkno
 }
 
 describe('request logging', () => {
-  it('at info: one line per sync, naming the VaultApp and its conditions', async () => {
-    const lines = await linesOfOneSync('info');
+  it('at info: one line per sync, naming the VaultApp and its conditions', async (t) => {
+    const lines = await linesOfOneSync(t, 'info');
     assert.deepEqual(
       lines.map((l) => l.msg),
       ['synced'],
@@ -60,8 +60,8 @@ describe('request logging', () => {
     });
   });
 
-  it("at debug: Fastify's request line comes back, with method, path, host, peer and status only", async () => {
-    const lines = await linesOfOneSync('debug');
+  it("at debug: Fastify's request line comes back, with method, path, host, peer and status only", async (t) => {
+    const lines = await linesOfOneSync(t, 'debug');
     const done = lines.find((l) => l.msg === 'request completed');
     assert.ok(done, `lines: ${lines.map((l) => l.msg).join(', ')}`);
     assert.deepEqual(Object.keys(done.req as object).sort(), ['host', 'method', 'remoteAddress', 'url']);

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import { UnchangedAnswers } from '../../src/http/answer-reuse.js';
+import { build } from '../support/build-app.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
-import { tempDir } from '../security/tls-certs.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const T0 = Date.parse('2026-11-27T12:00:00Z');
 const config = {
@@ -66,15 +66,12 @@ async function setup(t: TestContext, answers = new UnchangedAnswers()): Promise<
     },
   };
   const { default: pino } = await import('pino');
-  const app = await buildApp({
-    config,
-    reader,
+  const app = await build(t, reader, config, {
     now: () => new Date(clock.ms),
     unchangedAnswers: answers,
     metrics: createMetrics(undefined),
     loggerInstance: pino({ level: 'debug' }, stream),
   });
-  t.after(() => app.close());
   const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms) });
   await mc.settle(20);
   return { app, reader, clock, mc, answers, lines };
@@ -200,14 +197,12 @@ describe('answers given again unchanged', () => {
     writeFileSync(tokenFile, token);
     const answers = new UnchangedAnswers();
     const clock = { ms: T0 };
-    const app = await buildApp({
-      config: { ...config, hookSecurity: { tokenFile, reloadSeconds: 3600 } },
-      reader: planReader(),
-      now: () => new Date(clock.ms),
-      unchangedAnswers: answers,
-      logger: false,
-    });
-    t.after(() => app.close());
+    const app = await build(
+      t,
+      planReader(),
+      { ...config, hookSecurity: { tokenFile, reloadSeconds: 3600 } },
+      { now: () => new Date(clock.ms), unchangedAnswers: answers },
+    );
     const mc = new MetacontrollerDriver(app, loadExample(), undefined, { now: () => new Date(clock.ms), bearerToken: token });
     await mc.settle(20);
     clock.ms += 60_000;

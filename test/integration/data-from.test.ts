@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
 
@@ -18,33 +17,31 @@ let vault: VaultServer;
 let everySync: FastifyInstance;
 let withInterval: FastifyInstance;
 
-async function hookFor(refreshSeconds: number): Promise<FastifyInstance> {
+async function hookFor(t: Parameters<typeof build>[0], refreshSeconds: number): Promise<FastifyInstance> {
   const v = createVault({
     vault: { address: vault.addr, timeoutMs: 2000 },
     auth: { method: 'token', token: vault.token },
     syncDeadlineMs: 4000,
     hmacKey: hookConfig.hmacKey,
   });
-  return buildApp({ config: { ...hookConfig, refreshSeconds }, reader: v.reader, logger: false });
+  return build(t, v.reader, { refreshSeconds }, { now: wallClock });
 }
 
 async function readsOf(path: string): Promise<number> {
   return (await vault.auditEntries()).filter((e) => e.type === 'request' && e.request?.operation === 'read' && e.request.path === path).length;
 }
 
-before(async () => {
+before(async (t) => {
   vault = await startVaultServer({ auditLog: true });
   await enableKv(vault, 'kv', 2);
   await enableKv(vault, 'kv1', 1);
   await writeKv(vault, 'kv', 2, 'billing/database', { url: 'postgres://billing:pw-1@db:5432/billing' });
   await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'px-key-1' });
-  everySync = await hookFor(0);
-  withInterval = await hookFor(600);
+  everySync = await hookFor(t, 0);
+  withInterval = await hookFor(t, 600);
 });
 
 after(async () => {
-  await everySync?.close();
-  await withInterval?.close();
   await vault?.stop();
 });
 

@@ -18,15 +18,14 @@ let hook: FastifyInstance;
 let crd: any;
 
 before(
-  async () => {
-    [kube, hook] = await Promise.all([startKubeApiServer(), buildHook()]);
+  async (t) => {
+    [kube, hook] = await Promise.all([startKubeApiServer(), buildHook(t)]);
     crd = await installCrd(kube, readFileSync(VAULTAPP_CRD_FILE, 'utf8'));
     await createNamespace(kube, NS);
   },
   { timeout: 60 * 60_000 },
 ); // a cold cache builds kube-apiserver and etcd first
 after(async () => {
-  await hook?.close();
   await kube?.stop();
 });
 

@@ -35,9 +35,9 @@ let smCrdFile: string;
 let smCrd: any;
 
 before(
-  async () => {
+  async (t) => {
     // A cold cache builds kube-apiserver, etcd and controller-gen first: many minutes.
-    [kube, smCrdFile, hook] = await Promise.all([startKubeApiServer(), ensureServiceMonitorCrd(), buildHook(), ensureKubectl()]);
+    [kube, smCrdFile, hook] = await Promise.all([startKubeApiServer(), ensureServiceMonitorCrd(), buildHook(t), ensureKubectl()]);
     await installCrd(kube, readFileSync(VAULTAPP_CRD_FILE, 'utf8'));
     smCrd = await installCrd(kube, readFileSync(smCrdFile, 'utf8'));
     await Promise.all(['children', 'edges', 'no-diff'].map((ns) => createNamespace(kube, ns)));
@@ -45,7 +45,6 @@ before(
   { timeout: 60 * 60_000 + ENSURE_KUBECTL_TIMEOUT_MS },
 );
 after(async () => {
-  await hook?.close();
   await kube?.stop();
 });
 
@@ -121,7 +120,7 @@ describe('the ServiceMonitor CRD', () => {
   });
 });
 
-// The ServiceMonitors we ship, as kustomize renders them (test/manifests/scrape-targets.test.ts
+// The ServiceMonitors we ship, as kustomize renders them (test/integration/scrape-targets.test.ts
 // checks what they select), are accepted by the operator's CRD.
 describe('the shipped ServiceMonitors pass a server-side dry-run create', () => {
   const variants: [name: string, resources: string[]][] = [

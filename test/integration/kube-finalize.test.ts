@@ -13,10 +13,9 @@ import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
 import { CHILD_TYPE } from '../../src/hook/children/names.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
-import { buildApp } from '../../src/http/app.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, wallClock } from '../support/build-app.js';
 import { startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 import { collectionPath, createNamespace, installCrd, objectPath, syncOnce, VAULTAPP_CRD_FILE } from '../support/kube-vaultapp.js';
 
@@ -50,16 +49,15 @@ const reader: VaultReader = {
 };
 
 before(
-  async () => {
+  async (t) => {
     kube = await startKubeApiServer();
-    hook = await buildApp({ config: hookConfig, reader, logger: false, now: () => new Date() });
+    hook = await build(t, reader, {}, { now: wallClock });
     await installCrd(kube, readFileSync(VAULTAPP_CRD_FILE, 'utf8'));
     await createNamespace(kube, NAMESPACE);
   },
   { timeout: 60 * 60_000 },
 );
 after(async () => {
-  await hook?.close();
   await kube?.stop();
 });
 

@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { productionNodeFlags } from '../../bench/shared.js';
+import { productionNodeFlags } from '../support/node-flags.js';
 import { freePort, runEnsureScript } from '../support/local.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
 

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
 
@@ -22,7 +21,7 @@ let vault: VaultServer;
 let hookVault: Vault;
 let hook: FastifyInstance;
 
-before(async () => {
+before(async (t) => {
   vault = await startVaultServer();
   await enableKv(vault, 'kv', 2);
   // Each value distinct: nothing of a value may show up in a condition.
@@ -35,11 +34,10 @@ before(async () => {
     syncDeadlineMs: 30_000,
     hmacKey: hookConfig.hmacKey,
   });
-  hook = await buildApp({ config: hookConfig, reader: hookVault.reader, logger: false });
+  hook = await build(t, hookVault.reader, {}, { now: wallClock });
 });
 
 after(async () => {
-  await hook?.close();
   await vault?.stop();
 });
 

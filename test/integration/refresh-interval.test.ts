@@ -21,11 +21,10 @@ import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
 import { REFRESH_ANNOTATION, STATE_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
 import type { SyncResponse } from '../../src/hook/types.js';
-import { buildApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writePolicy, type VaultServer } from '../support/vault-server.js';
@@ -46,11 +45,10 @@ const now = (): Date => new Date(clockMs);
 const advanceClock = (seconds: number): void => {
   clockMs += seconds * 1000;
 };
-const hooks: FastifyInstance[] = [];
 let main: { app: FastifyInstance; vault: Vault };
 
 /** A hook as a process starts it: its own Vault client, token cache and mount cache; nothing carried over. */
-async function startHook(hmacKey = HOOK_CONFIG.hmacKey, withMetrics = false) {
+async function startHook(t: Parameters<typeof build>[0], hmacKey = HOOK_CONFIG.hmacKey, withMetrics = false) {
   const v = createVault({
     vault: { address: vault.addr, timeoutMs: 3000 },
     syncDeadlineMs: 6000,
@@ -63,9 +61,7 @@ async function startHook(hmacKey = HOOK_CONFIG.hmacKey, withMetrics = false) {
   });
   const counts = { requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue };
   const metrics = withMetrics ? { metrics: createMetrics(counts) } : {};
-  const app = await buildApp({ config: { ...HOOK_CONFIG, hmacKey }, reader: v.reader, logger: false, now, ...metrics });
-  hooks.push(app);
-  return { app, vault: v };
+  return { app: await build(t, v.reader, { ...HOOK_CONFIG, hmacKey }, { now, ...metrics }), vault: v };
 }
 
 // ---- Vault data and VaultApps --------------------------------------------------------------------
@@ -210,7 +206,7 @@ async function createAndSettle(mc: MetacontrollerDriver): Promise<SyncResponse> 
 
 // ---- servers -----------------------------------------------------------------------------------
 
-before(async () => {
+before(async (t) => {
   [vault, pgs] = await Promise.all([startVaultServer({ auditLog: true }), startPostgres()]);
   await enableKv(vault, 'kv', 2);
   await enableDatabaseSecrets(vault, pgs, { role: 'billing', defaultTtl: `${LEASE_TTL}s`, maxTtl: '2h' });
@@ -235,11 +231,10 @@ before(async () => {
   assert.ok(other.status < 300, JSON.stringify(other.body));
   jwtPath = join(mkdtempSync(join(tmpdir(), 'vaultapp-refresh-')), 'jwt');
   writeFileSync(jwtPath, signer.signJwt());
-  main = await startHook(HOOK_CONFIG.hmacKey, true);
+  main = await startHook(t, HOOK_CONFIG.hmacKey, true);
 });
 
 after(async () => {
-  await Promise.all(hooks.map((h) => h.close()));
   await Promise.all([vault?.stop(), pgs?.stop()]);
 });
 
@@ -416,8 +411,8 @@ describe('skip-state the hook did not write for this VaultApp is never trusted',
 // ---- 6. a restarted hook ---------------------------------------------------------------------------
 
 describe('a restarted hook decides from the Secret alone', () => {
-  it('same key: it skips exactly the syncs the first hook skips, with no read and no login inside the interval', async () => {
-    const restarted = await startHook();
+  it('same key: it skips exactly the syncs the first hook skips, with no read and no login inside the interval', async (t) => {
+    const restarted = await startHook(t);
     const mc = new MetacontrollerDriver(main.app, vaultApp('restart', await seed('restart')));
     await createAndSettle(mc);
     const readAt = Date.parse(JSON.parse(stateOf(mc)).readAt);
@@ -447,8 +442,8 @@ describe('a restarted hook decides from the Secret alone', () => {
     assert.deepEqual(again.secretValues(), mc.secretValues());
   });
 
-  it('with another key its state does not verify: it reads at once', async () => {
-    const rekeyed = await startHook('another-hmac-key-9876543210');
+  it('with another key its state does not verify: it reads at once', async (t) => {
+    const rekeyed = await startHook(t, 'another-hmac-key-9876543210');
     const mc = new MetacontrollerDriver(main.app, vaultApp('rekeyed', await seed('rekeyed')));
     await createAndSettle(mc);
     advanceClock(30);

@@ -15,10 +15,9 @@ import { observeManagedSecret } from '../../src/hook/carried-state/observed-secr
 import { planVaultWork } from '../../src/hook/plan.js';
 import { sync } from '../../src/hook/sync.js';
 import type { SyncRequest, SyncResponse } from '../../src/hook/types.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
@@ -38,7 +37,7 @@ async function vaultUsers(): Promise<string[]> {
   return (await pgs.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-%' ORDER BY rolname`)).rows.map((r) => r.rolname);
 }
 
-before(async () => {
+before(async (t) => {
   vault = await startVaultServer();
   v = createVault({
     vault: { address: vault.addr, timeoutMs: 3000 },
@@ -46,11 +45,10 @@ before(async () => {
     syncDeadlineMs: 6000,
     hmacKey: hookConfig.hmacKey,
   });
-  app = await buildApp({ config: hookConfig, reader: v.reader, logger: false });
+  app = await build(t, v.reader, {}, { now: wallClock });
 });
 
 after(async () => {
-  await app?.close();
   await Promise.all([vault?.stop(), pgs?.stop()]);
 });
 

@@ -16,17 +16,15 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { REFRESH_ANNOTATION } from '../../src/hook/carried-state/refresh-state.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writePolicy, type VaultServer } from '../support/vault-server.js';
 
 const ROLE = 'billing-app';
 let vault: VaultServer;
 let jwtPath: string;
-const hooks: FastifyInstance[] = [];
 let clockMs = Date.now();
 const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
@@ -35,16 +33,14 @@ async function kvPut(path: string, data: Record<string, string>): Promise<void> 
   assert.equal(res.status, 200, JSON.stringify(res.body));
 }
 
-async function startHook(refreshSeconds: number, resyncSeconds: number): Promise<FastifyInstance> {
+async function startHook(t: Parameters<typeof build>[0], refreshSeconds: number, resyncSeconds: number): Promise<FastifyInstance> {
   const v = createVault({
     vault: { address: vault.addr, timeoutMs: 3000 },
     syncDeadlineMs: 6000,
     hmacKey: hookConfig.hmacKey,
     auth: { method: 'kubernetes', mount: 'kubernetes', identity: { model: 'controller', jwtPath, allowedRoles: { default: [ROLE] } } },
   });
-  const app = await buildApp({ config: { ...hookConfig, resyncSeconds, refreshSeconds }, reader: v.reader, logger: false, now: () => new Date(clockMs) });
-  hooks.push(app);
-  return app;
+  return build(t, v.reader, { resyncSeconds, refreshSeconds }, { now: () => new Date(clockMs) });
 }
 
 async function vaultApp(name: string): Promise<VaultApp> {
@@ -95,7 +91,6 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(hooks.map((h) => h.close()));
   await vault?.stop();
 });
 
@@ -104,10 +99,10 @@ describe('the status at rest, with the parent one or two answers old', () => {
     [120, 60, 3],
     [60, 60, 12],
   ] as const) {
-    it(`refresh ${refresh} s, resync ${resync} s: 0 status writes over 10 refresh intervals; Authenticated and the creation time throughout`, async () => {
+    it(`refresh ${refresh} s, resync ${resync} s: 0 status writes over 10 refresh intervals; Authenticated and the creation time throughout`, async (t) => {
       clockMs = Date.now();
       const created = clockMs;
-      const hook = await startHook(refresh, resync);
+      const hook = await startHook(t, refresh, resync);
       const mc = new MetacontrollerDriver(hook, await vaultApp(`rest-${refresh}`), undefined, {
         now: () => new Date(clockMs),
         statusLag: { probability: 0.9, seed },
@@ -122,9 +117,9 @@ describe('the status at rest, with the parent one or two answers old', () => {
     });
   }
 
-  it('a value changed in Vault, a forced refresh and a spec change: the status follows the facts, then rests', async () => {
+  it('a value changed in Vault, a forced refresh and a spec change: the status follows the facts, then rests', async (t) => {
     clockMs = Date.now();
-    const hook = await startHook(120, 60);
+    const hook = await startHook(t, 120, 60);
     const app = await vaultApp('changes');
     const mc = new MetacontrollerDriver(hook, app, undefined, { now: () => new Date(clockMs), statusLag: { probability: 0.9, seed: 13 } });
     await mc.settle(40);

@@ -12,10 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import type { SyncResponse } from '../../src/hook/types.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
 
 const SLOW_PATH = 'kv/data/waiting/db';
@@ -54,7 +53,7 @@ function holdingProxy(target: URL, slowPath: string, holdMs: number): Promise<Se
 }
 
 before(
-  async () => {
+  async (t) => {
     vault = await startVaultServer();
     await enableKv(vault, 'kv', 2);
     await writeKv(vault, 'kv', 2, 'waiting/db', { url: 'postgres://waiting' });
@@ -67,7 +66,7 @@ before(
       syncDeadlineMs: 6000,
       hmacKey: hookConfig.hmacKey,
     });
-    hook = await buildApp({ config: hookConfig, reader: v.reader, logger: false });
+    hook = await build(t, v.reader, {}, { now: wallClock });
     await hook.listen({ port: 0, host: '127.0.0.1' });
     base = `http://127.0.0.1:${(hook.server.address() as AddressInfo).port}`;
   },
@@ -75,7 +74,6 @@ before(
 ); // a cold cache builds Vault first
 
 after(async () => {
-  await hook?.close();
   await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
   await vault?.stop();
 });

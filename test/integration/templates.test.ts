@@ -7,10 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import { startVaultServer, type VaultServer } from '../support/vault-server.js';
@@ -21,7 +20,7 @@ let pg: PgServer;
 let hook: FastifyInstance;
 
 before(
-  async () => {
+  async (t) => {
     [vault, pg] = await Promise.all([startVaultServer({ auditLog: true }), startPostgres()]);
     await enableDatabaseSecrets(vault, pg, { role: 'billing', defaultTtl: '600s', maxTtl: '1200s' });
     const v = createVault({
@@ -30,13 +29,12 @@ before(
       syncDeadlineMs: 6000,
       hmacKey: hookConfig.hmacKey,
     });
-    hook = await buildApp({ config: { ...hookConfig, refreshSeconds: 600 }, reader: v.reader, logger: false });
+    hook = await build(t, v.reader, { refreshSeconds: 600 }, { now: wallClock });
   },
   { timeout: 60 * 60_000 },
 ); // a cold cache builds Vault and fetches PostgreSQL first
 
 after(async () => {
-  await hook?.close();
   await Promise.all([vault?.stop(), pg?.stop()]);
 });
 

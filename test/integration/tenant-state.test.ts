@@ -16,11 +16,10 @@ import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import { LEASES_ANNOTATION, signLease } from '../../src/hook/carried-state/leases.js';
 import type { SyncResponse } from '../../src/hook/types.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { createTokenSealer } from '../../src/vault/token-seal.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig as baseConfig } from '../support/build-app.js';
+import { build, hookConfig as baseConfig } from '../support/build-app.js';
 
 // Every sync reads its static paths (refresh interval 0): what must be seen is that a forged
 // record never skips a read, not the interval's legitimate skips (refresh-interval.test.ts).
@@ -187,7 +186,7 @@ const leaseWrites = (entries: any[]): string[] =>
 
 // ---- servers -----------------------------------------------------------------------------------
 
-before(async () => {
+before(async (t) => {
   [vault, pgs] = await Promise.all([startVaultServer({ auditLog: true }), startPostgres()]);
   for (const role of ['billing', 'x', 'y']) {
     await enableDatabaseSecrets(vault, pgs, { role, defaultTtl: `${LEASE_TTL}s`, maxTtl: '1h' });
@@ -203,7 +202,7 @@ before(async () => {
   const base = { vault: { address: vault.addr, timeoutMs: 3000 }, syncDeadlineMs: 6000, hmacKey: hookConfig.hmacKey };
   tokenVault = createVault({ ...base, auth: { method: 'token', token: hookToken } });
   const now = () => new Date(clockMs);
-  tokenHook = await buildApp({ config: hookConfig, reader: tokenVault.reader, logger: false, now });
+  tokenHook = await build(t, tokenVault.reader, hookConfig, { now });
 
   // Controller mode: namespace a may use role-x (database/creds/x), namespace b role-y.
   for (const t of ['x', 'y']) {
@@ -236,12 +235,10 @@ before(async () => {
       identity: { model: 'controller', jwtPath, allowedRoles: { a: ['role-x'], b: ['role-y'] } },
     },
   });
-  controllerHook = await buildApp({ config: hookConfig, reader: controllerVault.reader, logger: false, now });
+  controllerHook = await build(t, controllerVault.reader, hookConfig, { now });
 });
 
 after(async () => {
-  await tokenHook?.close();
-  await controllerHook?.close();
   await Promise.all([vault?.stop(), pgs?.stop()]);
 });
 

@@ -6,10 +6,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
@@ -39,7 +38,7 @@ async function vaultUsers(): Promise<string[]> {
   return (await pgs.query<{ rolname: string }>(`SELECT rolname FROM pg_roles WHERE rolname LIKE 'v-%' ORDER BY rolname`)).rows.map((r) => r.rolname);
 }
 
-before(async () => {
+before(async (t) => {
   [vault, pgs] = await Promise.all([startVaultServer(), startPostgres()]);
   await enableDatabaseSecrets(vault, pgs, { role: ROLE, defaultTtl: '10m', maxTtl: '1h' });
   await enableKv(vault, 'kv', 2);
@@ -50,11 +49,10 @@ before(async () => {
     syncDeadlineMs: 6000,
     hmacKey: hookConfig.hmacKey,
   });
-  app = await buildApp({ config: hookConfig, reader: v.reader, logger: false });
+  app = await build(t, v.reader, {}, { now: wallClock });
 });
 
 after(async () => {
-  await app?.close();
   await Promise.all([vault?.stop(), pgs?.stop()]);
 });
 

@@ -4,10 +4,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/app.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig as baseConfig } from '../support/build-app.js';
+import { hookConfig as baseConfig, build, wallClock } from '../support/build-app.js';
 
 // These tests are about what each read from Vault does, so every sync reads (a refresh
 // interval of 0); the interval itself is tested in refresh-interval.test.ts.
@@ -22,17 +21,17 @@ let vault: VaultServer;
 let app: FastifyInstance;
 let vaultReads: () => Promise<Map<string, number>>;
 
-async function hookFor(server: VaultServer): Promise<FastifyInstance> {
+async function hookFor(t: Parameters<typeof build>[0], server: VaultServer): Promise<FastifyInstance> {
   const v = createVault({
     vault: { address: server.addr, timeoutMs: 2000 },
     auth: { method: 'token', token: server.token },
     syncDeadlineMs: 4000,
     hmacKey: hookConfig.hmacKey,
   });
-  return buildApp({ config: hookConfig, reader: v.reader, logger: false });
+  return build(t, v.reader, hookConfig, { now: wallClock });
 }
 
-before(async () => {
+before(async (t) => {
   vault = await startVaultServer({ auditLog: true });
   await enableKv(vault, 'kv', 2);
   await enableKv(vault, 'kv1', 1);
@@ -40,7 +39,7 @@ before(async () => {
   await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: 'px-key-1' });
   await writeKv(vault, 'kv1', 1, 'inventory/api', { token: 'inv-token-1' });
   await writeKv(vault, 'kv', 2, 'ledger/database', { password: 'ledger-pw-1' });
-  app = await hookFor(vault);
+  app = await hookFor(t, vault);
   // Counts of read requests per path, from Vault's own audit log.
   vaultReads = async () => {
     const counts = new Map<string, number>();
@@ -52,7 +51,6 @@ before(async () => {
 });
 
 after(async () => {
-  await app?.close();
   await vault?.stop();
 });
 
@@ -252,7 +250,7 @@ describe('sync against a real Vault', () => {
 });
 
 describe("the Kubernetes login path (Vault's JWT method mounted at auth/kubernetes stands in for TokenReview)", () => {
-  it("logs in with the role and the service-account JWT once, then reuses the token; reads under a policy for exactly the example's paths", async () => {
+  it("logs in with the role and the service-account JWT once, then reuses the token; reads under a policy for exactly the example's paths", async (t) => {
     await writePolicy(
       vault,
       'read-billing-secrets',
@@ -272,31 +270,27 @@ describe("the Kubernetes login path (Vault's JWT method mounted at auth/kubernet
       syncDeadlineMs: 4000,
       hmacKey: hookConfig.hmacKey,
     });
-    const hook = await buildApp({ config: hookConfig, reader: v.reader, logger: false });
-    try {
-      const logins = async () => (await vault.auditEntries()).filter((e) => e.type === 'request' && e.request?.path === 'auth/kubernetes/login').length;
-      const before = await logins();
-      const parent = loadExample();
-      parent.metadata.name = 'k8s-login';
-      const mc = new MetacontrollerDriver(hook, parent);
-      for (let i = 0; i < 5; i++) await mc.sync();
-      assert.deepStrictEqual(mc.secretValues(), { db_url: 'postgres://billing:pw-1@db:5432/billing', provider_x_api_key: 'px-key-1' });
-      assert.equal(mc.last!.status.conditions!.find((c) => c.type === 'VaultAuthenticated')!.status, 'True');
-      assert.equal((await logins()) - before, 1, 'one login for five syncs');
-      assert.equal(v.tokens.stats.logins, 1);
-    } finally {
-      await hook.close();
-    }
+    const hook = await build(t, v.reader, hookConfig, { now: wallClock });
+    const logins = async () => (await vault.auditEntries()).filter((e) => e.type === 'request' && e.request?.path === 'auth/kubernetes/login').length;
+    const before = await logins();
+    const parent = loadExample();
+    parent.metadata.name = 'k8s-login';
+    const mc = new MetacontrollerDriver(hook, parent);
+    for (let i = 0; i < 5; i++) await mc.sync();
+    assert.deepStrictEqual(mc.secretValues(), { db_url: 'postgres://billing:pw-1@db:5432/billing', provider_x_api_key: 'px-key-1' });
+    assert.equal(mc.last!.status.conditions!.find((c) => c.type === 'VaultAuthenticated')!.status, 'True');
+    assert.equal((await logins()) - before, 1, 'one login for five syncs');
+    assert.equal(v.tokens.stats.logins, 1);
   });
 });
 
 describe('Vault stopped', () => {
-  it('keeps the data and the Deployment, and says so in a False condition; recovers when Vault is back', async () => {
+  it('keeps the data and the Deployment, and says so in a False condition; recovers when Vault is back', async (t) => {
     const own = await startVaultServer();
     await enableKv(own, 'kv', 2);
     await writeKv(own, 'kv', 2, 'billing/database', { url: 'postgres://a' });
     await writeKv(own, 'kv', 2, 'billing/provider-x', { key: 'b' });
-    const hook = await hookFor(own);
+    const hook = await hookFor(t, own);
     try {
       const mc = new MetacontrollerDriver(hook, loadExample());
       await mc.sync();
@@ -316,7 +310,6 @@ describe('Vault stopped', () => {
       const auth = res.status.conditions!.find((c) => c.type === 'VaultAuthenticated')!;
       assert.deepStrictEqual([auth.status, auth.reason], ['Unknown', 'VaultUnreachable']);
     } finally {
-      await hook.close();
       await own.stop();
     }
   });

@@ -9,10 +9,9 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
 import type { IdentityConfig } from '../../src/config/config.js';
-import { buildApp } from '../../src/http/app.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../support/vault-server.js';
@@ -21,7 +20,6 @@ let kube: KubeServer;
 let vault: VaultServer;
 const dir = mkdtempSync(join(tmpdir(), 'vaultapp-identity-'));
 const hookTokenPath = join(dir, 'hook-token');
-const hooks: { app: FastifyInstance; vault: Vault }[] = [];
 
 async function saToken(namespace: string, name: string, audiences?: string[]): Promise<string> {
   const res = await kube.request('POST', `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`, {
@@ -32,16 +30,14 @@ async function saToken(namespace: string, name: string, audiences?: string[]): P
   return res.status.token;
 }
 
-async function hook(identity: IdentityConfig): Promise<{ app: FastifyInstance; vault: Vault }> {
+async function hook(t: Parameters<typeof build>[0], identity: IdentityConfig): Promise<{ app: FastifyInstance; vault: Vault }> {
   const v = createVault({
     vault: { address: vault.addr, timeoutMs: 3000 },
     auth: { method: 'kubernetes', mount: 'kubernetes', identity },
     syncDeadlineMs: 6000,
     hmacKey: hookConfig.hmacKey,
   });
-  const h = { app: await buildApp({ config: hookConfig, reader: v.reader, logger: false }), vault: v };
-  hooks.push(h);
-  return h;
+  return { app: await build(t, v.reader, {}, { now: wallClock }), vault: v };
 }
 
 const workload = (): IdentityConfig => ({
@@ -128,13 +124,12 @@ subjects: [{kind: ServiceAccount, name: vault-reviewer, namespace: vault-system}
 });
 
 after(async () => {
-  await Promise.all(hooks.map((h) => h.app.close()));
   await Promise.all([kube?.stop(), vault?.stop()]);
 });
 
 describe('workload identity against a real API server and a real Vault', () => {
-  it("a TokenRequest-issued token passes Vault's real TokenReview; the Secret holds the tenant's value", async () => {
-    const h = await hook(workload());
+  it("a TokenRequest-issued token passes Vault's real TokenReview; the Secret holds the tenant's value", async (t) => {
+    const h = await hook(t, workload());
     const mc = new MetacontrollerDriver(h.app, tenantApp('team-a', 'app-a', 'app-a', 'kv/data/team-a/db'));
     const res = await mc.sync();
     const auth = res.status.conditions!.find((c) => c.type === 'VaultAuthenticated')!;
@@ -142,8 +137,8 @@ describe('workload identity against a real API server and a real Vault', () => {
     assert.deepStrictEqual(mc.secretValues(), { db_password: 'team-a-secret' });
   });
 
-  it('Vault tokens and service-account tokens are reused across syncs, not obtained on every sync', async () => {
-    const h = await hook(workload());
+  it('Vault tokens and service-account tokens are reused across syncs, not obtained on every sync', async (t) => {
+    const h = await hook(t, workload());
     const mc = new MetacontrollerDriver(h.app, tenantApp('team-a', 'app-a', 'app-a', 'kv/data/team-a/db'));
     const before = await logins();
     for (let i = 0; i < 5; i++) await mc.sync();
@@ -151,8 +146,8 @@ describe('workload identity against a real API server and a real Vault', () => {
     assert.equal(h.vault.tokens.stats.jwtRequests, 1, 'one TokenRequest for five syncs');
   });
 
-  it("tenant B naming tenant A's role gets a False condition, no data, and keeps its own previous Secret", async () => {
-    const h = await hook(workload());
+  it("tenant B naming tenant A's role gets a False condition, no data, and keeps its own previous Secret", async (t) => {
+    const h = await hook(t, workload());
     const mc = new MetacontrollerDriver(h.app, tenantApp('team-b', 'app-b', 'app-b', 'kv/data/team-b/db'));
     await mc.sync();
     assert.deepStrictEqual(mc.secretValues('app-team-b-vault-secrets'), { db_password: 'team-b-secret' });
@@ -166,8 +161,8 @@ describe('workload identity against a real API server and a real Vault', () => {
     assert.ok(!JSON.stringify(res).includes('team-a-secret'));
   });
 
-  it('the controller identity refuses a role outside the allowed list with no Vault call at all', async () => {
-    const h = await hook({ model: 'controller', jwtPath: hookTokenPath, allowedRoles: { 'team-a': ['app-a'] } });
+  it('the controller identity refuses a role outside the allowed list with no Vault call at all', async (t) => {
+    const h = await hook(t, { model: 'controller', jwtPath: hookTokenPath, allowedRoles: { 'team-a': ['app-a'] } });
     const mc = new MetacontrollerDriver(h.app, tenantApp('team-b', 'app-b', 'app-a', 'kv/data/team-a/db'));
     const before = (await vault.auditEntries()).length;
     const res = await mc.sync();

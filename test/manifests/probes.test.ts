@@ -1,6 +1,6 @@
 // The hook's probes set their own timeouts in both install paths: the
 // kubelet's default is 1 s. Read from the files themselves, without helm or kubectl, so that
-// the unit suite keeps this; test/manifests/helm-chart.test.ts compares the rendered chart
+// the unit suite keeps this; test/integration/helm-chart.test.ts compares the rendered chart
 // with kustomize object by object when the binaries are there.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

@@ -6,7 +6,7 @@
 //
 // The invariants, exactly:
 //  R1 No request crashes the hook or gets a 5xx (KNOWN_FINDINGS below is empty:
-//     what the fuzzer found, K1–K6, is fixed and kept as tests; R4 has no exemption either).
+//     every 5xx the fuzzer found is fixed and kept as a test below; R4 has no exemption either).
 //  R2 A 4xx answer made no Vault call (the reader was never asked).
 //  R3 The reader is only ever asked for paths the spec's rules allow: the path
 //     pattern (no empty, "." or ".." segment, no leading "/", no escapes) and
@@ -35,7 +35,7 @@
 import { bindingOf, type LeaseRecord, type PathRead, type VaultMaterial } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import { stringify } from 'yaml';
@@ -44,7 +44,6 @@ import { celTwins } from '../../src/api/cel-rules.js';
 import { validateVaultApp } from '../../src/api/validate.js';
 import { RULE_NO_SYSTEM_PATH, VAULT_PATH_PATTERN, type VaultApp } from '../../src/api/vaultapp-schema.js';
 import { errorCatalog, type ErrorCode } from '../../src/errors/catalog.js';
-import { buildApp } from '../../src/http/app.js';
 import { createLogger } from '../../src/http/logger.js';
 import { pathsOf } from '../../src/hook/secret-data/data-from.js';
 import { LEASES_ANNOTATION, signLease } from '../../src/hook/carried-state/leases.js';
@@ -53,7 +52,7 @@ import { sync } from '../../src/hook/sync.js';
 import type { KubeObject, SyncRequest, SyncResponse } from '../../src/hook/types.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig } from '../support/build-app.js';
 import { applyMutations, baseRequest, mutation, type Json } from './hostile.js';
 
 const SCALE = Number(process.env.VAULTAPP_FUZZ_RUNS ?? 1);
@@ -64,7 +63,7 @@ const NOW = new Date('2026-11-27T12:00:00Z');
 const SECRET = 'billing-service-vault-secrets';
 
 /**
- * 5xx this fuzzer found in src/hook (K1–K6) are fixed, and each stays a test in
+ * 5xx this fuzzer found in src/hook are fixed, and each stays a test in
  * "findings of the fuzzer" below; any 5xx now fails. An entry here would excuse
  * one, matched by the first src/ frame of the logged stack.
  */
@@ -201,10 +200,9 @@ const errorLog = createLogger(
 
 let app: FastifyInstance;
 const reader = fuzzReader();
-before(async () => {
-  app = await buildApp({ config: hookConfig, reader, loggerInstance: errorLog, now: () => NOW });
+before(async (t) => {
+  app = await build(t, reader, {}, { loggerInstance: errorLog, now: () => NOW });
 });
-after(async () => app?.close());
 
 function classify(err: { message?: string; stack?: string } | undefined): string {
   const frame = (err?.stack ?? '').split('\n').find((l) => l.includes('/src/')) ?? '(no src frame)';
@@ -550,7 +548,7 @@ function withObserved(mutate: (req: SyncRequest) => void): SyncRequest {
 describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
   const cases: [string, () => SyncRequest, VaultMaterial][] = [
     [
-      'K1: a container port list that is not a list → 500 (monitoring.ts findPort)',
+      'a container port list that is not a list: answered without a 5xx (monitoring.ts findPort)',
       () =>
         withObserved((r) => {
           (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = 'http-metrics';
@@ -558,7 +556,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      "K1: a null entry in a container's ports → 500 (monitoring.ts findPort)",
+      "a null entry in a container's ports: answered without a 5xx (monitoring.ts findPort)",
       () =>
         withObserved((r) => {
           (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).ports = [null];
@@ -566,7 +564,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      'K2: deploymentSpec.template.spec.volumes that is not a list → 500 (deployment.ts)',
+      'deploymentSpec.template.spec.volumes that is not a list: answered without a 5xx (deployment.ts)',
       () =>
         withObserved((r) => {
           (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).volumes = {};
@@ -574,7 +572,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      'K2: initContainers that is not a list → 500 (deployment.ts)',
+      'initContainers that is not a list: answered without a 5xx (deployment.ts)',
       () =>
         withObserved((r) => {
           (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = 'x';
@@ -582,7 +580,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      'K2: an initContainers entry that is not an object → 500 (deployment.ts)',
+      'an initContainers entry that is not an object: answered without a 5xx (deployment.ts)',
       () =>
         withObserved((r) => {
           (r.parent.spec.deploymentSpec!.template.spec as unknown as Record<string, unknown>).initContainers = [null];
@@ -590,7 +588,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      "K2: a container's volumeMounts that is not a list → 500 (deployment.ts)",
+      "a container's volumeMounts that is not a list: answered without a 5xx (deployment.ts)",
       () =>
         withObserved((r) => {
           (r.parent.spec.deploymentSpec!.template.spec!.containers[0] as unknown as Record<string, unknown>).volumeMounts = {};
@@ -598,7 +596,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      'K2: envFrom that is not a list, with injectEnv → 500 (deployment.ts)',
+      'envFrom that is not a list, with injectEnv: answered without a 5xx (deployment.ts)',
       () =>
         withObserved((r) => {
           r.parent.spec.vault.injectEnv = true;
@@ -607,7 +605,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      'K3: an observed Deployment whose generation is an object without a usable toString → 500 (deployment-readiness.ts)',
+      'an observed Deployment whose generation is an object without a usable toString: answered without a 5xx (deployment-readiness.ts)',
       () =>
         withObserved((r) => {
           r.children['Deployment.apps/v1']!['billing-service']!.metadata.generation = { toString: null } as unknown as number;
@@ -615,7 +613,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      'K3: an observed Deployment whose status.conditions is not a list → 500 (deployment-readiness.ts)',
+      'an observed Deployment whose status.conditions is not a list: answered without a 5xx (deployment-readiness.ts)',
       () =>
         withObserved((r) => {
           (r.children['Deployment.apps/v1']!['billing-service']!.status as Record<string, unknown>).conditions = {};
@@ -623,7 +621,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       OK_MATERIAL,
     ],
     [
-      'K4: a lease record with ttl 1e308 on the observed Secret, Vault failing → 500 (Invalid time value)',
+      'a lease record with ttl 1e308 on the observed Secret, Vault failing: answered without a 5xx (lease times past the largest Date)',
       () =>
         withObserved((r) => {
           r.parent.spec.vault.secrets = [{ path: 'kv/data/billing/database', key: 'url', targetKey: 'db_url' }];
@@ -645,14 +643,14 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
       FAILING_MATERIAL,
     ],
   ];
-  it('K5: sync() with a spec path "constructor" that the material has no entry for throws instead of reporting it (secret-data.ts)', () => {
+  it('sync() with a spec path "constructor" that the material has no entry for reports an InternalError condition, not a throw (secret-data.ts)', () => {
     const req = baseRequest();
     req.parent.spec.vault.secrets = [{ path: 'constructor', key: 'url', targetKey: 'db_url' }];
     const res = sync(req, { auth: { ok: true }, reads: {} }, NOW, hookConfig);
     assert.equal(condition(res, 'SecretsSynced')?.reason, 'InternalError');
   });
 
-  it('K6: a targetKey "__proto__", "constructor" or "prototype" is refused (422, naming the field, no Vault call), so no Secret holds it', async () => {
+  it('a targetKey "__proto__", "constructor" or "prototype" is refused (422, naming the field, no Vault call), so no Secret holds it', async () => {
     for (const targetKey of ['__proto__', 'constructor', 'prototype']) {
       const req = baseRequest();
       req.parent.spec.vault.secrets = [{ path: 'kv/data/billing/database', key: 'url', targetKey }];
@@ -665,7 +663,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
     }
   });
 
-  it('K6: sync(), handed a targetKey "__proto__" past the edge, writes it as an own key of the data, never into its prototype', () => {
+  it('sync(), handed a targetKey "__proto__" past the edge, writes it as an own key of the data, never into its prototype', () => {
     const req = baseRequest();
     req.parent.spec.vault.secrets = [{ path: 'kv/data/billing/database', key: 'url', targetKey: '__proto__' }];
     const res = sync(req, OK_MATERIAL, NOW, hookConfig);
@@ -675,7 +673,7 @@ describe('findings of the fuzzer in src/hook, fixed: each stays a test', () => {
     assert.equal(Object.getPrototypeOf(data), Object.prototype);
   });
 
-  it('K5: planVaultWork() never plans a path named "constructor" or "__proto__" (plan.ts: inherited member is truthy), so such a lease is never reused or renewed', () => {
+  it('planVaultWork() plans a path named "constructor" or "__proto__" as its own entry (an inherited member is truthy), so a lease of another path is never reused or renewed for it', () => {
     for (const path of ['constructor', '__proto__']) {
       const req = baseRequest();
       req.parent.spec.vault.secrets = [{ path, key: 'url', targetKey: 'db_url' }];

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, describe, it } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
-import { makeCa, makeLeaf, tempDir, type Pem } from './tls-certs.js';
+import { makeCa, makeLeaf, tempDir, type Pem } from '../support/tls-certs.js';
 
 const dir = tempDir('vaultapp-hookcfg-');
 const emptyHome = tempDir('vaultapp-home-');

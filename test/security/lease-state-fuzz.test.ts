@@ -8,11 +8,10 @@
 import type { LeaseRecord } from '../../src/hook/contract.js';
 import assert from 'node:assert/strict';
 import { isDeepStrictEqual } from 'node:util';
-import { after, before, describe, it } from 'node:test';
+import { before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import { LEASES_ANNOTATION } from '../../src/hook/carried-state/leases.js';
 import type { KubeObject, SyncResponse } from '../../src/hook/types.js';
 import { VaultRequestError, type VaultHttp, type VaultResponse } from '../../src/vault/http.js';
@@ -20,7 +19,7 @@ import { createVaultReader } from '../../src/vault/reader.js';
 import { createTokenSealer } from '../../src/vault/token-seal.js';
 import { staticTokenSource } from '../../src/vault/token-source.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig } from '../support/build-app.js';
 
 const RUNS = Math.round(2000 * Number(process.env.VAULTAPP_FUZZ_RUNS ?? 1));
 const SEED = process.env.VAULTAPP_FUZZ_SEED ? Number(process.env.VAULTAPP_FUZZ_SEED) : Date.now() % 2 ** 31;
@@ -129,7 +128,7 @@ async function firstSync(app: VaultApp, owner: string): Promise<{ secret: KubeOb
   return { secret, record: records[0]! };
 }
 
-before(async () => {
+before(async (t) => {
   vault = new RecordedVault();
   const reader = createVaultReader(
     vault,
@@ -139,13 +138,9 @@ before(async () => {
       sealer: createTokenSealer(hookConfig.hmacKey),
     },
   );
-  hook = await buildApp({ config: hookConfig, reader, logger: false, now: () => new Date(clock) });
+  hook = await build(t, reader, {}, { now: () => new Date(clock) });
   genuine.x = await firstSync(X, 'x');
   genuine.y = await firstSync(Y, 'y');
-});
-
-after(async () => {
-  await hook?.close();
 });
 
 // What an attacker who can edit Y's Secret can put into one entry of the annotation.

@@ -4,18 +4,17 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/app.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
 
 let vault: VaultServer;
 let app: FastifyInstance;
 
-before(async () => {
+before(async (t) => {
   vault = await startVaultServer();
   await enableKv(vault, 'kv', 2);
   await writeKv(vault, 'kv', 2, 'billing/database', { url: 'postgres://x' });
@@ -26,16 +25,15 @@ before(async () => {
     syncDeadlineMs: 4000,
     hmacKey: hookConfig.hmacKey,
   });
-  app = await buildApp({
-    config: hookConfig,
-    reader: v.reader,
-    logger: false,
-    metrics: createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue }),
-  });
+  app = await build(
+    t,
+    v.reader,
+    {},
+    { now: wallClock, metrics: createMetrics({ requests: v.requests, tokens: v.tokens.stats, reader: v.reader.stats, queue: v.queue }) },
+  );
 });
 
 after(async () => {
-  await app?.close();
   await vault?.stop();
 });
 

@@ -13,16 +13,15 @@ import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { buildApp } from '../../src/http/app.js';
 import { createLogger, errorSerializer, scrubCredentials } from '../../src/http/logger.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { MetacontrollerDriver } from '../support/metacontroller-driver.js';
 import { enableDatabaseSecrets, startPostgres, type PgServer } from '../support/postgres.js';
 import { enableJwtAuthAsKubernetes, enableKv, startVaultServer, writeKv, writePolicy, type VaultServer } from '../support/vault-server.js';
-import { tempDir } from './tls-certs.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const dir = tempDir('vaultapp-logs-');
 const ROOT_TOKEN = 'root-token-for-the-log-test-5d1e77a0';
@@ -47,7 +46,6 @@ const logger = createLogger(
 
 let vault: VaultServer;
 let pg: PgServer | undefined;
-const apps: FastifyInstance[] = [];
 
 // Every sync reads Vault (refresh interval 0), so every flow that could log a secret runs.
 const config = { ...hookConfig, hmacKey: HMAC_KEY, refreshSeconds: 0 };
@@ -56,16 +54,10 @@ function vaultFor(server: VaultServer, token: string): Vault {
   return createVault({ vault: { address: server.addr, timeoutMs: 2000 }, auth: { method: 'token', token }, syncDeadlineMs: 4000, hmacKey: HMAC_KEY });
 }
 
-async function hook(reader: VaultReader, withAuth = true): Promise<FastifyInstance> {
+async function hook(t: Parameters<typeof build>[0], reader: VaultReader, withAuth = true): Promise<FastifyInstance> {
   const tokenFile = join(dir, 'hook-token');
   writeFileSync(tokenFile, HOOK_TOKEN);
-  const app = await buildApp({
-    config: { ...config, ...(withAuth ? { hookSecurity: { tokenFile, reloadSeconds: 3600 } } : {}) },
-    reader,
-    loggerInstance: logger,
-  });
-  apps.push(app);
-  return app;
+  return build(t, reader, { ...config, ...(withAuth ? { hookSecurity: { tokenFile, reloadSeconds: 3600 } } : {}) }, { loggerInstance: logger, now: wallClock });
 }
 
 /** What Metacontroller does with webhook `authorization`: the same bearer token on every call. */
@@ -117,14 +109,13 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(apps.map((a) => a.close()));
   await pg?.stop();
   await vault?.stop();
 });
 
 describe('no secret in the logs at level trace', () => {
-  it('the seed example syncs twice (Secret created, then Ready)', async () => {
-    const app = await hook(vaultFor(vault, ROOT_TOKEN).reader);
+  it('the seed example syncs twice (Secret created, then Ready)', async (t) => {
+    const app = await hook(t, vaultFor(vault, ROOT_TOKEN).reader);
     const mc = new MetacontrollerDriver(asMetacontroller(app), named('logs-example'));
     await mc.sync();
     await mc.sync();
@@ -132,8 +123,8 @@ describe('no secret in the logs at level trace', () => {
     assertClean('example sync');
   });
 
-  it('a rotated value reaches the Secret and the pods roll', async () => {
-    const app = await hook(vaultFor(vault, ROOT_TOKEN).reader);
+  it('a rotated value reaches the Secret and the pods roll', async (t) => {
+    const app = await hook(t, vaultFor(vault, ROOT_TOKEN).reader);
     const mc = new MetacontrollerDriver(asMetacontroller(app), named('logs-rotation'));
     await mc.sync();
     await writeKv(vault, 'kv', 2, 'billing/provider-x', { key: PX_KEY_ROTATED });
@@ -143,13 +134,13 @@ describe('no secret in the logs at level trace', () => {
     assertClean('rotation');
   });
 
-  it('a 403 on one path, then the token revoked', async () => {
+  it('a 403 on one path, then the token revoked', async (t) => {
     await writePolicy(vault, 'only-database', 'path "kv/data/billing/database" { capabilities = ["read"] }');
     const created = await vault.request('POST', 'auth/token/create', { policies: ['only-database'], ttl: '1h', no_default_policy: true });
     const limited = created.body.auth.client_token as string;
     secrets.add(limited);
     secrets.add(created.body.auth.accessor as string);
-    const app = await hook(vaultFor(vault, limited).reader);
+    const app = await hook(t, vaultFor(vault, limited).reader);
     const mc = new MetacontrollerDriver(asMetacontroller(app), named('logs-forbidden'));
     let res = await mc.sync();
     assert.equal(res.status.conditions!.find((c) => c.type === 'SecretsSynced')!.reason, 'PermissionDenied');
@@ -159,7 +150,7 @@ describe('no secret in the logs at level trace', () => {
     assertClean('403 and revoked token');
   });
 
-  it('a JWT login (Kubernetes auth path), reused across syncs', async () => {
+  it('a JWT login (Kubernetes auth path), reused across syncs', async (t) => {
     await writePolicy(vault, 'read-billing-secrets', 'path "kv/data/billing/*" { capabilities = ["read"] }');
     const signer = await enableJwtAuthAsKubernetes(vault, {
       role: 'billing-app',
@@ -178,7 +169,7 @@ describe('no secret in the logs at level trace', () => {
       syncDeadlineMs: 4000,
       hmacKey: HMAC_KEY,
     });
-    const app = await hook(v.reader);
+    const app = await hook(t, v.reader);
     const mc = new MetacontrollerDriver(asMetacontroller(app), named('logs-jwt'));
     for (let i = 0; i < 3; i++) await mc.sync();
     assert.equal(mc.last!.status.conditions!.find((c) => c.type === 'VaultAuthenticated')!.status, 'True');
@@ -187,13 +178,13 @@ describe('no secret in the logs at level trace', () => {
     assertClean('JWT login');
   });
 
-  it('Vault down: data kept, the outage reported', async () => {
+  it('Vault down: data kept, the outage reported', async (t) => {
     const own = await startVaultServer({ rootToken: ROOT_TOKEN });
     await enableKv(own, 'kv', 2);
     await writeKv(own, 'kv', 2, 'billing/database', { url: DB_URL });
     await writeKv(own, 'kv', 2, 'billing/provider-x', { key: PX_KEY });
     try {
-      const app = await hook(vaultFor(own, ROOT_TOKEN).reader);
+      const app = await hook(t, vaultFor(own, ROOT_TOKEN).reader);
       const mc = new MetacontrollerDriver(asMetacontroller(app), named('logs-down'));
       await mc.sync();
       await own.stop();
@@ -206,11 +197,11 @@ describe('no secret in the logs at level trace', () => {
     assertClean('Vault down');
   });
 
-  it('a leased database credential: issued, kept, revoked at finalize', async () => {
+  it('a leased database credential: issued, kept, revoked at finalize', async (t) => {
     pg = await startPostgres();
     secrets.add(pg.password);
     await enableDatabaseSecrets(vault, pg, { role: 'billing-logs', defaultTtl: '1m', maxTtl: '3m' });
-    const app = await hook(vaultFor(vault, ROOT_TOKEN).reader);
+    const app = await hook(t, vaultFor(vault, ROOT_TOKEN).reader);
     const parent = named('logs-db');
     parent.spec.vault.secrets = [
       { path: 'database/creds/billing-logs', key: 'username', targetKey: 'username' },
@@ -228,8 +219,8 @@ describe('no secret in the logs at level trace', () => {
     assertClean('leased credential');
   });
 
-  it('callers with wrong or no bearer tokens', async () => {
-    const app = await hook(vaultFor(vault, ROOT_TOKEN).reader);
+  it('callers with wrong or no bearer tokens', async (t) => {
+    const app = await hook(t, vaultFor(vault, ROOT_TOKEN).reader);
     const wrong = ['wrong-token-for-the-log-test-3b8d90aa', `${HOOK_TOKEN.slice(0, -1)}X`, ROOT_TOKEN];
     for (const t of wrong) {
       secrets.add(t);
@@ -245,8 +236,8 @@ describe('no secret in the logs at level trace', () => {
     assertClean('refused callers');
   });
 
-  it('hostile bodies that carry secret data: an invalid parent with an observed Secret, broken JSON and YAML around a secret, a query string with a token', async () => {
-    const app = await hook(vaultFor(vault, ROOT_TOKEN).reader, false);
+  it('hostile bodies that carry secret data: an invalid parent with an observed Secret, broken JSON and YAML around a secret, a query string with a token', async (t) => {
+    const app = await hook(t, vaultFor(vault, ROOT_TOKEN).reader, false);
     const observed = {
       apiVersion: 'v1',
       kind: 'Secret',
@@ -271,7 +262,7 @@ describe('no secret in the logs at level trace', () => {
     assertClean('hostile bodies');
   });
 
-  it("an internal error carrying an HTTP client's request (token header) and response (secret body)", async () => {
+  it("an internal error carrying an HTTP client's request (token header) and response (secret body)", async (t) => {
     const exploding: VaultReader = {
       stats: { reads: 0, sharedReads: 0, leasesIssued: 0, leasesRenewed: 0, leasesRevoked: 0, withoutVault: 0 },
       async material() {
@@ -289,7 +280,7 @@ describe('no secret in the logs at level trace', () => {
       },
     } as unknown as VaultReader;
     secrets.add(`hvs.${'A'.repeat(24)}`);
-    const app = await hook(exploding, false);
+    const app = await hook(t, exploding, false);
     const res = await app.inject({ method: 'POST', url: '/sync', payload: request(loadExample()) });
     assert.equal(res.statusCode, 500);
     assert.ok(!res.body.includes(DB_URL) && !res.body.includes(ROOT_TOKEN));
@@ -343,7 +334,7 @@ describe("the logger's layers, one by one", () => {
       assert.ok(!out.includes(s), `${s} in ${out}`);
   });
 
-  it('redaction reaches Secret data, tokens and Authorization headers at depth', () => {
+  it('redaction reaches Secret data, Vault answers, tokens and Authorization headers at depth', () => {
     const captured: string[] = [];
     const log = createLogger(
       'trace',
@@ -356,16 +347,18 @@ describe("the logger's layers, one by one", () => {
     );
     log.info(
       {
+        kind: 'Secret',
         data: { a: 'S1-value' },
-        child: { data: { b: 'S2-value' } },
+        child: { kind: 'Secret', metadata: { name: 'app' }, stringData: { b: 'S2-value' } },
         res: { children: [{ kind: 'Secret' }], body: 'S3-value' },
         a: { b: { c: { token: 'S4-value', headers: { authorization: 'S5-value', 'x-vault-token': 'S6-value' } } } },
-        auth: { client_token: 'S7-value' },
-        material: { reads: {} },
+        answer: { request_id: 'r', auth: { client_token: 'S7-value' }, data: { data: { c: 'S8-value' } } },
+        material: { reads: { p: { ok: true, engine: 'kv2', data: { d: 'S9-value' } } } },
       },
       'deep',
     );
     const text = captured.join('');
-    for (const s of ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7']) assert.ok(!text.includes(`${s}-value`), `${s} in ${text}`);
+    for (const s of ['S1', 'S2', 'S3', 'S4', 'S5', 'S6', 'S7', 'S8', 'S9']) assert.ok(!text.includes(`${s}-value`), `${s} in ${text}`);
+    assert.ok(text.includes('"name":"app"'), 'what names the Secret is kept');
   });
 });

@@ -9,7 +9,7 @@ import { accessSync, chmodSync, constants, mkdtempSync, rmSync, symlinkSync, wri
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { runEnsureScriptCaptured } from './local.js';
+import { runEnsureScriptCaptured } from '../support/local.js';
 
 let dir: string;
 let pinnedVault: string;

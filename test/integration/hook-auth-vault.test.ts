@@ -7,18 +7,17 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/http/app.js';
 import { createVault } from '../../src/vault/index.js';
 import { loadExample, request } from '../fixtures/requests.js';
-import { hookConfig } from '../support/build-app.js';
+import { build, hookConfig, wallClock } from '../support/build-app.js';
 import { enableKv, startVaultServer, writeKv, type VaultServer } from '../support/vault-server.js';
-import { tempDir } from './tls-certs.js';
+import { tempDir } from '../support/tls-certs.js';
 
 const TOKEN = 'the-metacontroller-token-0123456789';
 let vault: VaultServer;
 let app: FastifyInstance;
 
-before(async () => {
+before(async (t) => {
   vault = await startVaultServer({ auditLog: true });
   await enableKv(vault, 'kv', 2);
   await writeKv(vault, 'kv', 2, 'billing/database', { url: 'postgres://billing:audit-pw@db/billing' });
@@ -31,11 +30,10 @@ before(async () => {
     syncDeadlineMs: 4000,
     hmacKey: hookConfig.hmacKey,
   });
-  app = await buildApp({ config: { ...hookConfig, hookSecurity: { tokenFile, reloadSeconds: 3600 } }, reader: v.reader, logger: false });
+  app = await build(t, v.reader, { hookSecurity: { tokenFile, reloadSeconds: 3600 } }, { now: wallClock });
 });
 
 after(async () => {
-  await app?.close();
   await vault?.stop();
 });
 

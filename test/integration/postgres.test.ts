@@ -3,8 +3,8 @@ import { existsSync } from 'node:fs';
 import { connect } from 'node:net';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { enableDatabaseSecrets, PROBE_TABLE, startPostgres, type PgServer } from './postgres.js';
-import { startVaultServer, type VaultServer } from './vault-server.js';
+import { enableDatabaseSecrets, PROBE_TABLE, startPostgres, type PgServer } from '../support/postgres.js';
+import { startVaultServer, type VaultServer } from '../support/vault-server.js';
 
 const ROLE = 'app-reader';
 

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { KubeApiError, SERVICE_ACCOUNT_ISSUER, startKubeApiServer, type KubeServer } from './kube-apiserver.js';
+import { KubeApiError, SERVICE_ACCOUNT_ISSUER, startKubeApiServer, type KubeServer } from '../support/kube-apiserver.js';
 
 const NS = 'kube-support-test';
 let kube: KubeServer;

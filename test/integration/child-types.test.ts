@@ -53,10 +53,9 @@ describe('the CompositeController declares every child type the hook answers wit
     ['metacontroller/base', ['base'], true],
     ['metacontroller/without-servicemonitor', ['without-servicemonitor'], false],
   ] as const) {
-    it(name, (t) => {
-      const objects = kustomizeOverlay([...resources]);
-      if (!objects) return t.skip('kubectl not installed');
-      check(objects, serviceMonitors);
+    // No kubectl fails the run (before() makes sure of one): a missing tool is not a pass.
+    it(name, () => {
+      check(kustomizeOverlay([...resources]), serviceMonitors);
     });
   }
 
