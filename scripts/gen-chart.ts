@@ -5,7 +5,7 @@
 // while a copy differs from its source.
 import { copyFileSync, lstatSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { CHART_COPIES } from './lib/chart-copies.js';
+import { CHART_COPIES } from '../test/support/chart-copies.js';
 
 const at = (p: string) => fileURLToPath(new URL(`../${p}`, import.meta.url));
 

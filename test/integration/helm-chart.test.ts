@@ -17,7 +17,7 @@ import { createNamespace, ensureServiceMonitorCrd, installCrd } from '../support
 import { CHART_DIR, ensureHelm, helmTemplate, runHelm } from '../support/helm.js';
 import { ensureKubectl, ENSURE_KUBECTL_TIMEOUT_MS, kustomize, kustomizeOverlay, METACONTROLLER_DIR } from '../support/kustomize.js';
 import { CERT_MANAGER_CRDS, COMPOSITE_CONTROLLER_CRD } from '../support/third-party-crds.js';
-import { CHART_COPIES } from '../../scripts/lib/chart-copies.js';
+import { CHART_COPIES } from '../support/chart-copies.js';
 
 let helm: string;
 before(

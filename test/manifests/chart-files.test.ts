@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import { parse } from 'yaml';
-import { CHART_COPIES } from '../../scripts/lib/chart-copies.js';
+import { CHART_COPIES } from '../support/chart-copies.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CHART = join(ROOT, 'charts/vaultapp');

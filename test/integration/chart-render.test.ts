@@ -1,7 +1,7 @@
 // What charts/vaultapp renders for the choices a platform team expects of a chart (standard
 // labels, names it can override, a disruption budget and spreading, a `helm test`, NOTES),
 // read from `helm template` and `helm install --dry-run` with the pinned helm.
-// test/manifests/helm-chart.test.ts compares the default install with kustomize's.
+// test/integration/helm-chart.test.ts compares the default install with kustomize's.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { CHART_DIR, ensureHelm, helmTemplate, runHelm } from '../support/helm.js';
