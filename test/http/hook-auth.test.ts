@@ -5,13 +5,12 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { capturedLogger } from '../support/captured-logger.js';
 import type { HookSecurityConfig } from '../../src/config/config.js';
 import { hookSecurityProblem } from '../../src/http/auth.js';
 import { HookCredentials } from '../../src/http/credentials.js';
-import { createLogger } from '../../src/http/logger.js';
 import { createMetrics } from '../../src/metrics/metrics.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { build, hookConfig, recordedReader } from '../support/build-app.js';
@@ -36,17 +35,7 @@ function tokenFile(content: string): string {
 
 async function hookWith(t: TestContext, security: HookSecurityConfig, logs?: string[]) {
   const reader = recordedReader(material);
-  const loggerInstance = logs
-    ? createLogger(
-        'trace',
-        new Writable({
-          write(chunk, _enc, cb) {
-            logs.push(String(chunk));
-            cb();
-          },
-        }),
-      )
-    : undefined;
+  const loggerInstance = logs ? capturedLogger('trace', logs).log : undefined;
   const app = await build(t, reader, { hookSecurity: security }, loggerInstance ? { loggerInstance } : {});
   return { app, reader };
 }

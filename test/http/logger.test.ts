@@ -5,10 +5,10 @@
 // plain regular expression it replaced, on random lines built from the pieces that
 // matter (its twin as an oracle).
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { createLogger, scrubCredentials } from '../../src/http/logger.js';
+import { capturedLogger } from '../support/captured-logger.js';
+import { type createLogger, scrubCredentials } from '../../src/http/logger.js';
 import { createTokenSealer } from '../../src/vault/token-seal.js';
 
 const MiB = 1024 * 1024;
@@ -63,16 +63,7 @@ describe('scrubCredentials on adversarial lines (1 MiB each)', { timeout: 60_000
   }
 
   it('a 15 KB "eyJeyJ…" request path logged at debug comes out, scrubbed where it should be', () => {
-    const lines: string[] = [];
-    const log = createLogger(
-      'debug',
-      new Writable({
-        write(c, _e, cb) {
-          lines.push(String(c));
-          cb();
-        },
-      }),
-    );
+    const { log, lines } = capturedLogger('debug');
     log.debug({ req: { url: `/sync/${'eyJ'.repeat(5000)}/x?token=${JWT}` } }, 'request completed');
     log.debug(`path /${'eyJ'.repeat(5000)}.${'eyJ'.repeat(5000)}.sig and a JWT after a newline:\n${JWT}`);
     const text = lines.join('');
@@ -123,16 +114,7 @@ describe('scrubCredentials agrees with the plain regular expressions it replaced
 
 /** A trace logger whose lines are parsed back as they are written. */
 function captured(): { log: ReturnType<typeof createLogger>; lines: Record<string, any>[]; text: () => string } {
-  const raw: string[] = [];
-  const log = createLogger(
-    'trace',
-    new Writable({
-      write(c, _e, cb) {
-        raw.push(String(c));
-        cb();
-      },
-    }),
-  );
+  const { log, lines: raw } = capturedLogger('trace');
   return { log, lines: raw.map((l) => JSON.parse(l)), text: () => raw.join('') };
 }
 

@@ -1,9 +1,8 @@
 // What a sync writes to the log: one line at info (what was decided, for which
 // VaultApp), Fastify's request lines only at debug.
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
 import { describe, it, type TestContext } from 'node:test';
-import { createLogger } from '../../src/http/logger.js';
+import { capturedLogger } from '../support/captured-logger.js';
 import { loadExample, request } from '../fixtures/requests.js';
 import { build, recordedReader } from '../support/build-app.js';
 
@@ -16,16 +15,7 @@ const material = {
 };
 
 async function linesOfOneSync(t: TestContext, level: string): Promise<Array<Record<string, unknown>>> {
-  const lines: string[] = [];
-  const logger = createLogger(
-    level,
-    new Writable({
-      write(c, _e, cb) {
-        lines.push(String(c));
-        cb();
-      },
-    }),
-  );
+  const { log: logger, lines } = capturedLogger(level);
   const app = await build(t, recordedReader(material), { logLevel: level }, { loggerInstance: logger });
   // Closed before the lines are read, so that the request's last line is written.
   try {

@@ -9,11 +9,11 @@
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
+import { capturedLogger } from '../support/captured-logger.js';
 import type { VaultApp } from '../../src/api/vaultapp-schema.js';
-import { createLogger, errorSerializer, scrubCredentials } from '../../src/http/logger.js';
+import { errorSerializer, scrubCredentials } from '../../src/http/logger.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import type { VaultReader } from '../../src/vault/reader.js';
 import { loadExample, request } from '../fixtures/requests.js';
@@ -33,16 +33,7 @@ const PX_KEY_ROTATED = 'px-api-key-rotated-a07be3';
 
 /** Every value that must never appear in a log line; filled as the flows go. */
 const secrets = new Set<string>([ROOT_TOKEN, HOOK_TOKEN, HMAC_KEY, DB_URL, 'Db-Pa55word-7731', PX_KEY, PX_KEY_ROTATED]);
-const lines: string[] = [];
-const logger = createLogger(
-  'trace',
-  new Writable({
-    write(chunk, _enc, cb) {
-      lines.push(String(chunk));
-      cb();
-    },
-  }),
-);
+const { log: logger, lines } = capturedLogger('trace');
 
 let vault: VaultServer;
 let pg: PgServer | undefined;
@@ -335,16 +326,7 @@ describe("the logger's layers, one by one", () => {
   });
 
   it('redaction reaches Secret data, Vault answers, tokens and Authorization headers at depth', () => {
-    const captured: string[] = [];
-    const log = createLogger(
-      'trace',
-      new Writable({
-        write(c, _e, cb) {
-          captured.push(String(c));
-          cb();
-        },
-      }),
-    );
+    const { log, lines: captured } = capturedLogger('trace');
     log.info(
       {
         kind: 'Secret',
