@@ -77,6 +77,9 @@ export async function buildApp(deps: AppDeps): Promise<HookApp> {
     : Fastify(options);
   const yamlBodyLimit = Math.min(deps.config.yamlBodyLimit ?? DEFAULT_YAML_BODY_LIMIT, deps.config.bodyLimit);
   registerYaml(app, yamlBodyLimit);
+  // Fastify reads text/plain as a string, which then fails as "body must be object": a caller
+  // who sent the wrong type learns more from the 415 that names the right ones.
+  app.removeContentTypeParser('text/plain');
   app.addHook('onResponse', async (req, reply) => {
     if ((req.log as { isLevelEnabled?(l: string): boolean }).isLevelEnabled?.('debug') !== false)
       req.log.debug({ req, res: reply, responseTime: reply.elapsedTime }, 'request completed');

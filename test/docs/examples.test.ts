@@ -47,5 +47,8 @@ describe('examples/sync-request.{yaml,json}', () => {
       code: 'UNSUPPORTED_MEDIA_TYPE',
       message: 'unsupported Content-Type application/x-www-form-urlencoded: send application/json, or YAML as application/yaml, application/x-yaml, text/yaml',
     });
+    const text = await app.inject({ method: 'POST', url: '/sync', headers: { 'content-type': 'text/plain' }, payload: yamlText });
+    assert.equal(text.statusCode, 415);
+    assert.match(text.json().message, /^unsupported Content-Type text\/plain: send application\/json/);
   });
 });
