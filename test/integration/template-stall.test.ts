@@ -29,9 +29,14 @@ let base: string;
  * the read of that path is in flight meanwhile. Plain HTTP/1.1, one request at a time per
  * connection, so the last request line seen on a connection names the answer coming back.
  */
+// The proxy's connections, ended by the test's last hook: the Vault client keeps idle
+// connections open (keep-alive) and the proxy's close would wait for Vault's idle timeout.
+const proxySockets = new Set<Socket>();
+
 function holdingProxy(target: URL, slowPath: string, holdMs: number): Promise<Server> {
   const server = createServer((client: Socket) => {
     const upstream = connect(Number(target.port), target.hostname);
+    proxySockets.add(client).add(upstream);
     let slow = false;
     client.on('data', (chunk) => {
       const text = chunk.toString('latin1');
@@ -45,6 +50,8 @@ function holdingProxy(target: URL, slowPath: string, holdMs: number): Promise<Se
     const close = () => {
       client.destroy();
       upstream.destroy();
+      proxySockets.delete(client);
+      proxySockets.delete(upstream);
     };
     client.on('close', close).on('error', close);
     upstream.on('close', () => setTimeout(close, slow ? holdMs + 50 : 0)).on('error', close);
@@ -74,6 +81,7 @@ before(
 ); // a cold cache builds Vault first
 
 after(async () => {
+  for (const socket of proxySockets) socket.destroy();
   await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
   await vault?.stop();
 });
