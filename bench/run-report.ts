@@ -212,7 +212,7 @@ export function fleetReport({ s, setup, fleet, overhead, big, load0, load1 }: Ru
           f(overhead.undisturbed.p99, 0),
           f(overhead.undisturbed.mean, 0),
         ],
-        ['  of which the pure sync() call', f(overhead.syncOnly.p50, 0), f(overhead.syncOnly.p99, 0), f(overhead.syncOnly.mean, 0)],
+        ['  of which reconcile() (plan, recorded read, sync)', f(overhead.syncOnly.p50, 0), f(overhead.syncOnly.p99, 0), f(overhead.syncOnly.mean, 0)],
         ['  of which the VaultApp validation (validateVaultApp)', f(overhead.validation.p50, 0), f(overhead.validation.p99, 0), f(overhead.validation.mean, 0)],
         [
           "whole Fastify app via app.inject, recorded reader (adds routing, Fastify's parser and validation, logging, light-my-request)",

@@ -176,7 +176,7 @@ export async function fleetRounds(s: Settings, clock: Clock, setup: Setup): Prom
   return { cold, steady, correctness, rss };
 }
 
-/** bench/overhead.ts in a fresh process with the servers' node flags: request parsing and validation + plan + pure sync() + serialisation. */
+/** bench/overhead.ts in a fresh process with the servers' node flags: request parsing and validation + reconcile() (plan, recorded read, sync) + serialisation. */
 export async function measureOverheadInOwnProcess(bodies: string[], setup: Setup): Promise<OverheadResult> {
   const overheadBodiesFile = join(setup.tmp, 'overhead-bodies.json');
   writeFileSync(overheadBodiesFile, JSON.stringify(bodies));

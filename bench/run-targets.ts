@@ -65,12 +65,15 @@ export function targetsReport({ s, fleet, overhead, big }: RunResults): string[]
     `  pure pipeline ceiling (1 / mean of the overhead above, no HTTP, no Vault):                                        ${f(pipelineCeiling, 0)} syncs/s → headroom ${f(pipelineCeiling / needed, 1)}×`,
   );
   p('');
-  p('## Targets (issue 6)');
+  p('## Targets');
   p('');
   const verdict = (ok: boolean): string => (ok ? 'MET' : 'NOT MET');
   const steadyLoginsAudit = (fleet.steady.hook.audit.logins / fleet.steady.hook.syncs) * 1000;
   const steadyLoginsClient = (fleet.steady.hook.logins / fleet.steady.hook.syncs) * 1000;
   const readsPerSync = fleet.steady.hook.audit.kvReads / fleet.steady.hook.syncs;
+  // Judged on the cold round: a VaultApp's first syncs read its paths, and the steady syncs
+  // inside the refresh interval read nothing at all (which a per-sync equality would call a miss).
+  const coldReadsPerParent = fleet.cold.hook.audit.kvReads / s.parents;
   const readerPerSync = fleet.steady.hook.readerReads / fleet.steady.hook.syncs;
   const ratio = rate(fleet.steady.hook) / seedRate;
   const ownCpuRatio = fleet.steady.seed.hookCpuMs / fleet.steady.seed.syncs / (fleet.steady.hook.hookCpuMs / fleet.steady.hook.syncs);
@@ -85,9 +88,14 @@ export function targetsReport({ s, fleet, overhead, big }: RunResults): string[]
           verdict(fleet.steady.hook.audit.logins === 0 && fleet.steady.hook.logins === 0),
         ],
         [
-          `reads per sync = distinct paths (${s.pathsPerParent})`,
-          `${f(readsPerSync, 2)} KV reads/sync (audit), ${f(readerPerSync, 2)} (reader stats); seed: ${f(fleet.steady.seed.audit.kvReads / fleet.steady.seed.syncs, 2)}`,
-          verdict(readsPerSync <= s.pathsPerParent + 1e-9 && readsPerSync > 0 && fleet.steady.hook.errors === 0),
+          `reads ≤ distinct paths (${s.pathsPerParent}) per VaultApp`,
+          `${f(coldReadsPerParent, 2)} KV reads per VaultApp over its first syncs (audit, cold round); steady ${f(readsPerSync, 2)} KV reads/sync (audit), ${f(readerPerSync, 2)} (reader stats), inside the refresh interval; seed: ${f(fleet.steady.seed.audit.kvReads / fleet.steady.seed.syncs, 2)}/sync`,
+          verdict(
+            coldReadsPerParent > 0 &&
+              coldReadsPerParent <= s.pathsPerParent + 1e-9 &&
+              readsPerSync <= s.pathsPerParent + 1e-9 &&
+              fleet.steady.hook.errors === 0,
+          ),
         ],
         [
           "≥ 5× the seed approach's syncs/s",
