@@ -17,6 +17,8 @@ const config: SyncConfig = { hmacKey: 'reconcile-test-key-0123456789', resyncSec
 const DB = 'kv/data/billing/database';
 const PX = 'kv/data/billing/provider-x';
 const VALUES = { [DB]: { url: 'postgres://db/billing' }, [PX]: { key: 'px-key-1' } };
+/** A dynamic credential at the database path, as Vault issues it with its lease. */
+const LEASED: PathRead = { ok: true, engine: 'leased', data: { url: 'postgres://u1@db' }, lease: { id: `${DB}/l1`, durationSeconds: 3600, renewable: true } };
 
 const condition = (res: SyncResponse, type: string) => res.status.conditions?.find((c) => c.type === type);
 const secretOf = (res: SyncResponse) => res.children.find((c) => c.kind === 'Secret');
@@ -104,14 +106,8 @@ describe('reconcile', () => {
   });
 
   it('revokes a credential issued in a sync whose answer cannot record it, and reports how that went', async () => {
-    const leased: PathRead = {
-      ok: true,
-      engine: 'leased',
-      data: { url: 'postgres://u1@db' },
-      lease: { id: `${DB}/l1`, durationSeconds: 3600, renewable: true },
-    };
     const failing: PathRead = { ok: false, problem: { code: 'VAULT_PATH_NOT_FOUND', message: `cannot read path "${PX}": nothing stored there (404)` } };
-    const ok = keepingEdge({ [DB]: leased, [PX]: failing });
+    const ok = keepingEdge({ [DB]: LEASED, [PX]: failing });
     const done = await reconcile(request(loadExample()), ok.edge, at(0), config);
     assert.equal(secretOf(done.response), undefined);
     assert.deepEqual(
@@ -120,20 +116,14 @@ describe('reconcile', () => {
     );
     assert.deepEqual(done.unrecorded, { paths: [DB], failures: [] });
 
-    const refused = keepingEdge({ [DB]: leased, [PX]: failing }, (record) => ({ record, ok: false, message: 'permission denied' }));
+    const refused = keepingEdge({ [DB]: LEASED, [PX]: failing }, (record) => ({ record, ok: false, message: 'permission denied' }));
     const notDone = await reconcile(request(loadExample()), refused.edge, at(0), config);
     assert.deepEqual(notDone.unrecorded, { paths: [DB], failures: ['permission denied'] });
   });
 
   it('finalizes: revokes the leases the Secret records, then releases the parent; keeps it while a live lease is not revoked', async () => {
-    const leased: PathRead = {
-      ok: true,
-      engine: 'leased',
-      data: { url: 'postgres://u1@db' },
-      lease: { id: `${DB}/l1`, durationSeconds: 3600, renewable: true },
-    };
     const kvPx: PathRead = { ok: true, engine: 'kv2', data: VALUES[PX], version: 1 };
-    const synced = await reconcile(request(loadExample()), recordedReader({ auth: { ok: true }, reads: { [DB]: leased, [PX]: kvPx } }), at(0), config);
+    const synced = await reconcile(request(loadExample()), recordedReader({ auth: { ok: true }, reads: { [DB]: LEASED, [PX]: kvPx } }), at(0), config);
     assert.equal(synced.unrecorded, undefined, 'the lease is recorded on the Secret');
     const finalizing: SyncRequest = { ...applied(request(loadExample()), synced.response), finalizing: true };
 
